@@ -1,0 +1,1 @@
+"""HTTP only: the SPARQL protocol, canned questions, negotiation, errors and pages."""

@@ -1,0 +1,1 @@
+"""The only writer of the store: build, inference, validation, snapshots, the query catalogue."""

@@ -1,0 +1,1 @@
+"""Documents in, rdflib graphs with evidence out: the authoring side of Swapgraph."""

@@ -1,0 +1,164 @@
+"""The curated annotation layer: one reviewed YAML file of facts and quotes per document."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from loaders.documents import Document
+from loaders.errors import LoadError, LoadIssue
+from loaders.yamlfile import LineDict, read_yaml
+
+ENTITY_TYPES = ("Person", "State", "Organization", "Place", "Venue", "Exchange", "ExchangeLeg", "Negotiation")
+# Named things whose labels must be names found in the documents; event labels are descriptive.
+NAMED_TYPES = ("Person", "State", "Organization", "Place", "Venue")
+METADATA_KEYS = ("title", "publisher", "author", "kind", "language", "date")
+VERBATIM_METADATA = ("title", "publisher", "author")
+DOCUMENT_KINDS = ("encyclopedia", "news")
+
+
+@dataclass(frozen=True)
+class EntityDecl:
+    curie: str
+    type: str | None
+    label: str | None
+    alt_labels: tuple[str, ...]
+    iso: str | None
+    source: Path
+    line: int
+
+
+@dataclass(frozen=True)
+class Fact:
+    document: Document
+    quote: str
+    occurrence: int | None
+    turtle: str
+    source: Path
+    line: int
+    turtle_line: int  # file line of the snippet's first line
+    extractor: str
+
+
+@dataclass
+class Extraction:
+    """What one extractor says about one document."""
+
+    document: Document
+    facts: list[Fact] = field(default_factory=list)
+    entities: list[EntityDecl] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+    metadata_lines: dict = field(default_factory=dict)
+    source: Path | None = None
+
+
+class Extractor(Protocol):
+    """Anything that states facts about a document with quotes: curated files now, a model later."""
+
+    name: str
+
+    def extract(self, document: Document) -> Extraction: ...
+
+
+def parse_entities(mapping: LineDict, source: Path, issues: list[LoadIssue]) -> list[EntityDecl]:
+    decls = []
+    for curie, body in mapping.items():
+        line = mapping.value_lines[curie]
+        if not isinstance(body, dict):
+            issues.append(LoadIssue(source, line, f"entity {curie}: expected a mapping"))
+            continue
+        unknown = set(body) - {"type", "label", "altLabels", "iso"}
+        if unknown:
+            issues.append(LoadIssue(source, line, f"entity {curie}: unknown keys {sorted(unknown)}"))
+        kind = body.get("type")
+        if kind is not None and kind not in ENTITY_TYPES:
+            issues.append(LoadIssue(source, line, f"entity {curie}: type {kind!r} is not one of {ENTITY_TYPES}"))
+        alt = body.get("altLabels") or []
+        if not isinstance(alt, list) or not all(isinstance(a, str) for a in alt):
+            issues.append(LoadIssue(source, line, f"entity {curie}: altLabels must be a list of strings"))
+            alt = []
+        label = body.get("label")
+        decls.append(EntityDecl(curie, kind, str(label) if label is not None else None,
+                                tuple(alt), body.get("iso"), source, line))
+    return decls
+
+
+def _parse_fact(item, line: int, document: Document, source: Path, issues: list[LoadIssue]) -> Fact | None:
+    if not isinstance(item, dict):
+        issues.append(LoadIssue(source, line, "a fact must be a mapping with quote and turtle"))
+        return None
+    unknown = set(item) - {"quote", "occurrence", "turtle"}
+    if unknown:
+        issues.append(LoadIssue(source, line, f"unknown keys in fact: {sorted(unknown)}"))
+    quote, turtle = item.get("quote"), item.get("turtle")
+    if not isinstance(quote, str) or not quote.strip():
+        issues.append(LoadIssue(source, line, "fact has no quote"))
+        return None
+    if not isinstance(turtle, str) or not turtle.strip():
+        issues.append(LoadIssue(source, line, "fact has no turtle"))
+        return None
+    occurrence = item.get("occurrence")
+    if occurrence is not None and (not isinstance(occurrence, int) or occurrence < 1):
+        issues.append(LoadIssue(source, item.value_lines["occurrence"], "occurrence must be a positive integer"))
+        return None
+    # A block scalar's node starts at its indicator ('|'); its text begins on the next line.
+    turtle_line = item.value_lines["turtle"] + (1 if "turtle" in item.block_keys else 0)
+    return Fact(document, quote, occurrence, turtle, source, line, turtle_line, "curated")
+
+
+class CuratedAnnotations:
+    """Reads `<annotations>/<document stem>.yaml`, the reviewed facts of each document."""
+
+    name = "curated"
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path_for(self, document: Document) -> Path:
+        return self.folder / f"{document.stem}.yaml"
+
+    def extract(self, document: Document) -> Extraction:
+        source = self.path_for(document)
+        if not source.exists():
+            raise LoadError([LoadIssue(source, 1, f"no annotation file for document {document.name}")])
+        data = read_yaml(source)
+        issues: list[LoadIssue] = []
+        if not isinstance(data, dict):
+            raise LoadError([LoadIssue(source, 1, "expected a mapping with document, metadata, entities, facts")])
+        unknown = set(data) - {"document", "metadata", "entities", "facts"}
+        if unknown:
+            issues.append(LoadIssue(source, data.line, f"unknown top-level keys {sorted(unknown)}"))
+        if data.get("document") != document.name:
+            issues.append(LoadIssue(source, data.value_lines.get("document", 1),
+                                    f"document: must be {document.name!r}, found {data.get('document')!r}"))
+        extraction = Extraction(document, source=source)
+        metadata = data.get("metadata") or LineDict()
+        if isinstance(metadata, dict):
+            extraction.metadata = dict(metadata)
+            extraction.metadata_lines = getattr(metadata, "value_lines", {})
+            for key in set(metadata) - set(METADATA_KEYS):
+                issues.append(LoadIssue(source, metadata.value_lines[key], f"unknown metadata key {key!r}"))
+        entities = data.get("entities") or LineDict()
+        if isinstance(entities, LineDict):
+            extraction.entities = parse_entities(entities, source, issues)
+        facts = data.get("facts") or []
+        for item, line in zip(facts, getattr(facts, "item_lines", [])):
+            fact = _parse_fact(item, line, document, source, issues)
+            if fact:
+                extraction.facts.append(fact)
+        if issues:
+            raise LoadError(issues)
+        return extraction
+
+
+def read_registry(path: Path) -> list[EntityDecl]:
+    data = read_yaml(path)
+    if not isinstance(data, LineDict):
+        raise LoadError([LoadIssue(path, 1, "expected a mapping of entity CURIEs")])
+    issues: list[LoadIssue] = []
+    decls = parse_entities(data, path, issues)
+    for decl in decls:
+        if decl.type is None or decl.label is None:
+            issues.append(LoadIssue(path, decl.line, f"entity {decl.curie}: type and label are required"))
+    if issues:
+        raise LoadError(issues)
+    return decls

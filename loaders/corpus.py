@@ -1,0 +1,256 @@
+"""Turning extractions (facts with quotes) into rdflib graphs: entities, asserted facts, provenance."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.namespace import SKOS, XSD
+
+from graph.vocab import ID, PREFIXES, SG, sg_terms
+from loaders.annotations import (
+    DOCUMENT_KINDS,
+    NAMED_TYPES,
+    VERBATIM_METADATA,
+    CuratedAnnotations,
+    EntityDecl,
+    Extraction,
+    Extractor,
+    Fact,
+    read_registry,
+)
+from loaders.documents import Document, read_documents
+from loaders.errors import LoadError, LoadIssue
+
+SG_TERMS = {str(term) for term in sg_terms()}
+ALLOWED_FOREIGN_PREDICATES = {RDF.type, RDFS.label, SKOS.altLabel}
+# Facts the rules derive; stating them by hand would hide a missing Release or role node.
+DERIVED_ONLY = {
+    SG.releasedBy, SG.releasedTo, SG.releasedIn, SG.releaseOf, SG.hasRelease, SG.releasingParty,
+    SG.receivingParty, SG.mediated, SG.mediatedBy, SG.actsAsMediator, SG.actsAsNegotiator,
+    SG.custodyHeldBy, SG.conflictsWith, SG.sumOfLegs, SG.participatedIn, SG.hasPart,
+    SG.evidence, SG.derivation, SG.premise, SG.rule,
+}
+TURTLE_HEADER = "".join(f"@prefix {name}: <{iri}> .\n" for name, iri in PREFIXES.items())
+HEADER_LINES = TURTLE_HEADER.count("\n")
+
+
+@dataclass
+class CorpusGraphs:
+    entities: Graph = field(default_factory=Graph)
+    asserted: Graph = field(default_factory=Graph)
+    provenance: Graph = field(default_factory=Graph)  # documents and evidence spans
+    evidence: dict = field(default_factory=dict)  # asserted triple -> set of evidence IRIs
+    documents: list[Document] = field(default_factory=list)
+    fact_count: int = 0
+
+
+def expand_curie(curie: str) -> URIRef:
+    prefix, _, local = curie.partition(":")
+    if prefix not in PREFIXES or not local:
+        raise KeyError(curie)
+    return URIRef(PREFIXES[prefix] + local)
+
+
+def locate(fact: Fact) -> tuple[int, int]:
+    text, quote = fact.document.text, fact.quote
+    starts, at = [], text.find(quote)
+    while at != -1:
+        starts.append(at)
+        at = text.find(quote, at + 1)
+    if not starts:
+        raise ValueError(f"quote not found verbatim in {fact.document.name}: {quote[:80]!r}")
+    if fact.occurrence is None and len(starts) > 1:
+        raise ValueError(f"quote occurs {len(starts)} times in {fact.document.name}; add occurrence: N")
+    index = (fact.occurrence or 1) - 1
+    if index >= len(starts):
+        raise ValueError(f"occurrence {fact.occurrence} asked, the quote occurs {len(starts)} times")
+    return starts[index], starts[index] + len(quote)
+
+
+def parse_fact_turtle(fact: Fact) -> Graph:
+    graph = Graph()
+    try:
+        graph.parse(data=TURTLE_HEADER + fact.turtle, format="turtle")
+    except Exception as exc:  # rdflib raises several kinds; all mean the snippet is not valid Turtle
+        line = _syntax_error_line(str(exc))
+        raise ValueError((fact.turtle_line + line - 1 if line else fact.turtle_line),
+                         f"Turtle syntax: {str(exc).splitlines()[-1][:200]}") from exc
+    return graph
+
+
+def _syntax_error_line(message: str) -> int | None:
+    import re
+
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) - HEADER_LINES if match else None
+
+
+def check_triple(s, p, o) -> str | None:
+    for node in (s, o):
+        if isinstance(node, BNode):
+            return "blank nodes are not allowed: give every node an IRI"
+    if isinstance(s, Literal):
+        return "a literal cannot be a subject"
+    if not str(s).startswith(str(ID)):
+        return f"subject {s} is not an entity IRI (id: namespace)"
+    if str(p) not in SG_TERMS and p not in ALLOWED_FOREIGN_PREDICATES:
+        return f"predicate {p} is not a term of the ontology"
+    if p in DERIVED_ONLY:
+        return f"{p.n3()} is derived by the rules; state the Release or role node instead"
+    if str(p) in SG_TERMS and str(p).rpartition("#")[2][:1].isupper():
+        return f"{p} is a class, not a property"
+    if p == RDF.type and (str(o) not in SG_TERMS or not str(o).rpartition("#")[2][:1].isupper()):
+        return f"type {o} is not a class of the ontology"
+    if isinstance(o, URIRef) and p != RDF.type and not str(o).startswith(str(ID)):
+        return f"object {o} is not an entity IRI (id: namespace)"
+    return None
+
+
+class _Builder:
+    def __init__(self):
+        self.out = CorpusGraphs()
+        self.issues: list[LoadIssue] = []
+        self.declared: dict[URIRef, EntityDecl] = {}
+        self.typed_in_facts: set[URIRef] = set()
+        self.used: dict[URIRef, tuple[Path, int]] = {}
+
+    def add_entities(self, decls: list[EntityDecl], registry: bool):
+        for decl in decls:
+            try:
+                iri = expand_curie(decl.curie)
+            except KeyError:
+                self.issues.append(LoadIssue(decl.source, decl.line, f"unknown prefix in {decl.curie!r}"))
+                continue
+            known = self.declared.get(iri)
+            if known is None:
+                if decl.type is None or decl.label is None:
+                    self.issues.append(LoadIssue(decl.source, decl.line,
+                                                 f"entity {decl.curie}: type and label are required"))
+                    continue
+                self.declared[iri] = decl
+            elif (decl.type, decl.label, decl.iso) not in ((None, None, None), (known.type, known.label, known.iso)):
+                self.issues.append(LoadIssue(decl.source, decl.line,
+                                             f"entity {decl.curie} is already declared at {known.source}:{known.line}"
+                                             " with another type or label; only altLabels may be added"))
+                continue
+            self._emit_entity(iri, decl)
+
+    def _emit_entity(self, iri: URIRef, decl: EntityDecl):
+        g = self.out.entities
+        if decl.type:
+            g.add((iri, RDF.type, SG[decl.type]))
+            g.add((iri, RDFS.label, Literal(decl.label)))
+        for alt in decl.alt_labels:
+            g.add((iri, SKOS.altLabel, Literal(alt)))
+        if decl.iso:
+            g.add((iri, SG.isoCode, Literal(decl.iso)))
+
+    def add_document(self, extraction: Extraction):
+        doc = extraction.document
+        node = ID["document/" + doc.stem]
+        g = self.out.provenance
+        g.add((node, RDF.type, SG.Document))
+        g.add((node, RDFS.label, Literal(extraction.metadata.get("title") or doc.name)))
+        g.add((node, SG.fileName, Literal(doc.name)))
+        g.add((node, SG.sha256, Literal(doc.sha256)))
+        meta = extraction.metadata
+        for key in VERBATIM_METADATA:
+            value = meta.get(key)
+            if value is None:
+                continue
+            if str(value) not in doc.text:
+                self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines[key],
+                                             f"metadata {key} {value!r} does not appear in {doc.name}"))
+            g.add((node, {"title": SG.title, "publisher": SG.publisher, "author": SG.author}[key], Literal(str(value))))
+        if meta.get("kind") is not None:
+            if meta["kind"] not in DOCUMENT_KINDS:
+                self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines["kind"],
+                                             f"kind must be one of {DOCUMENT_KINDS}"))
+            g.add((node, SG.documentKind, Literal(meta["kind"])))
+        if meta.get("language"):
+            g.add((node, SG.language, Literal(meta["language"])))
+        if meta.get("date"):
+            g.add((node, SG.publicationDate, Literal(str(meta["date"]), datatype=XSD.date)))
+        for fact in extraction.facts:
+            self.add_fact(fact, node)
+
+    def add_fact(self, fact: Fact, doc_node: URIRef):
+        try:
+            start, end = locate(fact)
+            graph = parse_fact_turtle(fact)
+        except ValueError as exc:
+            line, message = (exc.args if len(exc.args) == 2 else (fact.line, exc.args[0]))
+            self.issues.append(LoadIssue(fact.source, line, message))
+            return
+        evidence = ID[f"evidence/{fact.document.stem}/{start}-{end}"]
+        prov = self.out.provenance
+        prov.add((evidence, RDF.type, SG.Evidence))
+        prov.add((evidence, SG.document, doc_node))
+        prov.add((evidence, SG.quote, Literal(fact.quote)))
+        prov.add((evidence, SG.startOffset, Literal(start)))
+        prov.add((evidence, SG.endOffset, Literal(end)))
+        prov.add((evidence, SG.annotationLine, Literal(fact.line)))
+        for s, p, o in graph:
+            problem = check_triple(s, p, o)
+            if problem:
+                self.issues.append(LoadIssue(fact.source, fact.turtle_line, problem))
+                continue
+            self.out.asserted.add((s, p, o))
+            if p == RDF.type:
+                self.typed_in_facts.add(s)
+            for node in (s, o):
+                if isinstance(node, URIRef):
+                    self.used.setdefault(node, (fact.source, fact.turtle_line))
+            self.out.evidence.setdefault((s, p, o), set()).add(evidence)
+        self.out.fact_count += 1
+
+    def check_references(self):
+        for iri, (source, line) in self.used.items():
+            if str(iri).startswith(str(ID)) and iri not in self.declared and iri not in self.typed_in_facts:
+                self.issues.append(LoadIssue(source, line,
+                                             f"{iri} is neither declared under entities nor typed in a fact"))
+
+    def check_labels(self, documents: list[Document]):
+        corpus_text = _normalize("\n".join(doc.text for doc in documents))
+        for decl in self.declared.values():
+            names = list(decl.alt_labels) + ([decl.label] if decl.type in NAMED_TYPES else [])
+            for name in names:
+                if _normalize(name) not in corpus_text:
+                    self.issues.append(LoadIssue(decl.source, decl.line,
+                                                 f"label {name!r} of {decl.curie} appears in no document"))
+
+
+def _normalize(text: str) -> str:
+    """Case and typographic apostrophes do not make a different name."""
+    return text.casefold().replace("\u2019", "'").replace("\u2018", "'")
+
+
+def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
+                extractors: list[Extractor] | None = None) -> CorpusGraphs:
+    """Read documents, registry and extractions; raise LoadError listing every problem found."""
+    extractors = extractors or [CuratedAnnotations(annotations_dir)]
+    builder = _Builder()
+    issues: list[LoadIssue] = []
+    try:
+        builder.add_entities(read_registry(registry_path), registry=True)
+    except LoadError as exc:
+        issues += exc.issues
+    documents = read_documents(documents_dir)
+    builder.out.documents = documents
+    extractions = []
+    for document in documents:
+        for extractor in extractors:
+            try:
+                extractions.append(extractor.extract(document))
+            except LoadError as exc:
+                issues += exc.issues
+    for extraction in extractions:
+        builder.add_entities(extraction.entities, registry=False)
+    for extraction in extractions:
+        builder.add_document(extraction)
+    builder.check_references()
+    builder.check_labels(documents)
+    issues += builder.issues
+    if issues:
+        raise LoadError(issues)
+    return builder.out
