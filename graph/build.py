@@ -1,0 +1,176 @@
+"""The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
+
+import gc
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph
+
+from graph.inference import InferenceReport, run_inference
+from graph.rules import load_rules
+from graph.store import StoreLayout
+from graph.terms import statement_iri, to_ox
+from graph.vocab import SG, Graphs
+from loaders.corpus import CorpusGraphs, load_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNTED_CLASSES = ("Exchange", "ExchangeLeg", "Detainee", "Release", "State", "Mediator", "Venue",
+                   "Negotiation", "DetaineeGroup", "Person", "Organization", "Claim", "Document", "Evidence")
+
+
+class BuildError(Exception):
+    """The build failed; the message says why (validation report, load errors)."""
+
+
+@dataclass(frozen=True)
+class SourcePaths:
+    documents: Path = ROOT / "corpus/documents"
+    annotations: Path = ROOT / "corpus/annotations"
+    registry: Path = ROOT / "corpus/entities.yaml"
+    ontology: Path = ROOT / "ontology/swapgraph.ttl"
+    shapes: Path = ROOT / "ontology/shapes.ttl"
+    rules: Path = ROOT / "ontology/rules"
+
+
+@dataclass
+class BuildReport:
+    class_counts: dict = field(default_factory=dict)
+    graph_sizes: dict = field(default_factory=dict)
+    facts: int = 0
+    documents: int = 0
+    inference: InferenceReport | None = None
+    step_seconds: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    build_dir: Path | None = None
+
+    def summary(self) -> str:
+        lines = [f"documents: {self.documents}   facts (quotes): {self.facts}"]
+        lines.append("triples per graph: " + ", ".join(f"{name} {n}" for name, n in self.graph_sizes.items()))
+        lines.append("instances: " + ", ".join(f"{name} {n}" for name, n in self.class_counts.items()))
+        if self.inference:
+            lines.append(f"inference: {self.inference.inferred} triples in {self.inference.rounds} rounds "
+                         f"({self.inference.seconds:.2f}s); by rule: "
+                         + ", ".join(f"{r} {n}" for r, n in sorted(self.inference.per_rule.items()) if n))
+        lines.append("steps: " + ", ".join(f"{name} {s:.2f}s" for name, s in self.step_seconds.items()))
+        lines.append(f"build time: {self.seconds:.2f}s")
+        return "\n".join(lines)
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def load_graph(store: ox.Store, graph: Graph, name) -> None:
+    data = graph.serialize(format="nt", encoding="utf-8")
+    store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
+
+
+def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
+    """A statement node per asserted triple, linked to each evidence span that states it."""
+    provenance = ox.NamedNode(str(Graphs.PROVENANCE))
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    quads = []
+    for (s, p, o), evidence in corpus.evidence.items():
+        triple = (to_ox(s), to_ox(p), to_ox(o))
+        statement = statement_iri(*triple)
+        quads += [
+            ox.Quad(statement, ox.NamedNode(rdf + "type"), ox.NamedNode(rdf + "Statement"), provenance),
+            ox.Quad(statement, ox.NamedNode(rdf + "subject"), triple[0], provenance),
+            ox.Quad(statement, ox.NamedNode(rdf + "predicate"), triple[1], provenance),
+            ox.Quad(statement, ox.NamedNode(rdf + "object"), triple[2], provenance),
+        ]
+        quads += [ox.Quad(statement, ox.NamedNode(str(SG.evidence)), to_ox(ev), provenance) for ev in evidence]
+    store.extend(quads)
+
+
+def to_rdflib_dataset(store: ox.Store) -> Dataset:
+    dataset = Dataset()
+    dataset.parse(data=store.dump(format=ox.RdfFormat.N_QUADS), format="nquads")
+    return dataset
+
+
+def graph_sizes(store: ox.Store) -> dict:
+    return {str(name).rsplit("/", 1)[-1]: sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))))
+            for name in Graphs.ALL}
+
+
+def class_counts(store: ox.Store) -> dict:
+    counts = {}
+    for name in COUNTED_CLASSES:
+        query = f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{SG[name]}> }}"
+        counts[name] = int(next(iter(store.query(query, use_default_graph_as_union=True)))["n"].value)
+    return counts
+
+
+def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet) -> BuildReport:
+    """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data."""
+    from graph.validation import validate
+
+    report = BuildReport()
+    started = time.perf_counter()
+
+    def step(name: str):
+        progress(name)
+        report.step_seconds[name] = time.perf_counter()
+
+    def done(name: str):
+        report.step_seconds[name] = time.perf_counter() - report.step_seconds[name]
+
+    step("load")
+    corpus = load_corpus(paths.documents, paths.annotations, paths.registry)
+    ontology = Graph().parse(paths.ontology, format="turtle")
+    rules = load_rules(paths.rules)
+    report.facts, report.documents = corpus.fact_count, len(corpus.documents)
+    done("load")
+
+    step("store")
+    load_graph(store, ontology, Graphs.ONTOLOGY)
+    load_graph(store, corpus.entities, Graphs.ENTITIES)
+    load_graph(store, corpus.asserted, Graphs.ASSERTED)
+    load_graph(store, corpus.provenance, Graphs.PROVENANCE)
+    reify_asserted(store, corpus)
+    done("store")
+
+    step("inference")
+    report.inference = run_inference(store, rules)
+    done("inference")
+
+    step("validation")
+    dataset = to_rdflib_dataset(store)
+    data = Graph()
+    for name in (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE):
+        data += dataset.graph(name)
+    result = validate(data, ontology=ontology, asserted=dataset.graph(Graphs.ASSERTED))
+    done("validation")
+    if not result.conforms:
+        raise BuildError("SHACL validation failed:\n" + result.text())
+
+    report.graph_sizes = graph_sizes(store)
+    report.class_counts = class_counts(store)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet) -> BuildReport:
+    """Build into a new directory and switch `current` to it only if everything succeeded."""
+    build_dir = layout.new_build_dir()
+    try:
+        store = ox.Store(str(build_dir))
+        report = build_store(store, paths, progress)
+        store.flush()
+        store.optimize()
+        del store
+        gc.collect()  # the write lock must be gone before readers open the build
+    except BaseException:
+        gc.collect()
+        layout.discard(build_dir)
+        raise
+    layout.publish(build_dir)
+    report.build_dir = build_dir
+    return report

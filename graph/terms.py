@@ -1,0 +1,44 @@
+"""RDF terms across rdflib and pyoxigraph, and the one way statement IRIs are minted."""
+
+import hashlib
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+
+from graph.vocab import ID
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def to_ox(term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def to_rdflib(term) -> URIRef | BNode | Literal:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == XSD_STRING:
+            return Literal(term.value)  # rdflib's plain literal is the same RDF 1.1 term
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def statement_iri(s: ox.NamedNode, p: ox.NamedNode, o) -> ox.NamedNode:
+    """One IRI per triple, the same whether the triple was asserted, inferred or used as a premise."""
+    key = f"{s} {p} {o}".encode("utf-8")
+    return ox.NamedNode(str(ID) + "statement/" + hashlib.sha1(key).hexdigest()[:20])
