@@ -1,0 +1,170 @@
+"""One test per inference rule, named after it: a few lines of Turtle in, an ASK on the inferred graph."""
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph
+
+from graph.build import load_graph
+from graph.inference import run_inference
+from graph.rules import RuleError, load_rules, parse_rule
+from graph.vocab import PREFIXES, Graphs
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = load_rules(ROOT / "ontology/rules")
+ONTOLOGY = Graph().parse(ROOT / "ontology/swapgraph.ttl")
+HEADER = "".join(f"@prefix {k}: <{v}> .\n" for k, v in PREFIXES.items())
+SPARQL = "".join(f"PREFIX {k}: <{v}>\n" for k, v in PREFIXES.items())
+
+
+def infer(turtle: str) -> ox.Store:
+    store = ox.Store()
+    load_graph(store, ONTOLOGY, Graphs.ONTOLOGY)
+    load_graph(store, Graph().parse(data=HEADER + turtle, format="turtle"), Graphs.ASSERTED)
+    run_inference(store, RULES)
+    return store
+
+
+def inferred(store: ox.Store, pattern: str) -> bool:
+    return bool(store.query(SPARQL + f"ASK {{ GRAPH <{Graphs.INFERRED}> {{ {pattern} }} }}"))
+
+
+def derived_by(store: ox.Store, pattern: str, rule: str) -> bool:
+    """The fact is inferred and its derivation names the rule."""
+    s, p, o = pattern.rstrip(" .").split()
+    return bool(store.query(SPARQL + f"""ASK {{ GRAPH <{Graphs.PROVENANCE}> {{
+        ?st rdf:subject {s} ; rdf:predicate {p} ; rdf:object {o} ; sg:derivation ?d .
+        ?d sg:rule rule:{rule} ; sg:premise ?premise . }} }}"""))
+
+
+def test_cax_sco():
+    store = infer("person:x a sg:Detainee .")
+    assert inferred(store, "person:x a sg:Person")
+    assert inferred(store, "person:x a sg:Agent")
+    assert derived_by(store, "person:x rdf:type sg:Person", "cax-sco")
+
+
+def test_prp_dom():
+    store = infer("release:r sg:releasedPerson person:x .")
+    assert derived_by(store, "release:r rdf:type sg:Release", "prp-dom")
+
+
+def test_prp_rng():
+    store = infer("release:r sg:releasedPerson person:x .")
+    assert derived_by(store, "person:x rdf:type sg:Detainee", "prp-rng")
+    assert not inferred(store, "person:x a sg:DetaineeGroup")
+
+
+def test_prp_symp():
+    store = infer("person:a sg:exchangedFor person:b .")
+    assert derived_by(store, "person:b sg:exchangedFor person:a", "prp-symp")
+
+
+def test_prp_trp():
+    store = infer("place:a sg:locatedIn place:b . place:b sg:locatedIn state:TR .")
+    assert derived_by(store, "place:a sg:locatedIn state:TR", "prp-trp")
+
+
+def test_prp_spo1():
+    store = infer("release:r sg:releasedGroup group:g .")
+    assert derived_by(store, "release:r sg:released group:g", "prp-spo1")
+
+
+def test_prp_spo2():
+    store = infer("""release:r sg:releasedPerson person:x ; sg:releasingState state:RU ;
+                     sg:receivingState state:US ; sg:inExchange exchange:e .""")
+    assert derived_by(store, "person:x sg:releasedBy state:RU", "prp-spo2")
+    assert derived_by(store, "person:x sg:releasedTo state:US", "prp-spo2")
+    assert derived_by(store, "person:x sg:releasedIn exchange:e", "prp-spo2")
+    assert not inferred(store, "person:x sg:releasedTo state:RU")
+
+
+def test_prp_inv1():
+    store = infer("state:TR sg:actsAsMediator role:m .")
+    assert derived_by(store, "role:m sg:mediatorAgent state:TR", "prp-inv1")
+
+
+def test_prp_inv2():
+    store = infer("exchange:leg sg:partOf exchange:whole .")
+    assert derived_by(store, "exchange:whole sg:hasPart exchange:leg", "prp-inv2")
+
+
+def test_mediation_is_per_exchange():
+    store = infer("""role:m a sg:Mediator ; sg:mediatorAgent state:TR ; sg:mediatedExchange exchange:a .
+                     exchange:b a sg:Exchange .""")
+    assert inferred(store, "state:TR sg:mediated exchange:a")
+    assert inferred(store, "exchange:a sg:mediatedBy state:TR")
+    assert not inferred(store, "state:TR sg:mediated exchange:b")
+
+
+def test_leg_facts_roll_up_to_the_whole_exchange():
+    store = infer("""exchange:leg sg:partOf exchange:whole .
+        release:r sg:releasedGroup group:g ; sg:releasingState state:RU ; sg:receivingState state:UA ;
+            sg:inExchange exchange:leg .""")
+    assert inferred(store, "release:r sg:inExchange exchange:whole")
+    assert inferred(store, "group:g sg:releasedIn exchange:whole")
+    assert inferred(store, "exchange:whole sg:party state:UA")
+    assert inferred(store, "exchange:leg sg:releasingParty state:RU")
+
+
+def test_sg_exchanged_for_sole_pair():
+    store = infer("""
+        release:a sg:releasedPerson person:a ; sg:releasingState state:RU ; sg:inExchange exchange:e .
+        release:b sg:releasedPerson person:b ; sg:releasingState state:US ; sg:inExchange exchange:e .""")
+    assert derived_by(store, "person:a sg:exchangedFor person:b", "sg-exchanged-for-sole-pair")
+    assert inferred(store, "person:b sg:exchangedFor person:a")
+
+
+def test_sg_exchanged_for_sole_pair_needs_one_person_per_side():
+    store = infer("""
+        release:a sg:releasedPerson person:a ; sg:releasingState state:RU ; sg:inExchange exchange:e .
+        release:c sg:releasedPerson person:c ; sg:releasingState state:RU ; sg:inExchange exchange:e .
+        release:b sg:releasedPerson person:b ; sg:releasingState state:US ; sg:inExchange exchange:e .""")
+    assert not inferred(store, "person:a sg:exchangedFor ?anyone")
+
+
+def test_sg_conflicting_count_claims():
+    store = infer("""
+        claim:1 a sg:CountClaim ; sg:aboutExchange exchange:e ; sg:side state:UA ; sg:category "men" ; sg:count 387 .
+        claim:2 a sg:CountClaim ; sg:aboutExchange exchange:e ; sg:side state:UA ; sg:category "men" ; sg:count 390 .
+        claim:3 a sg:CountClaim ; sg:aboutExchange exchange:e ; sg:side state:UA ; sg:category "women" ; sg:count 3 .""")
+    assert derived_by(store, "claim:1 sg:conflictsWith claim:2", "sg-conflicting-count-claims")
+    assert not inferred(store, "claim:1 sg:conflictsWith claim:3")
+
+
+def test_sg_conflicting_ordinal_claims():
+    store = infer("""
+        claim:a a sg:OrdinalClaim ; sg:aboutExchange exchange:may23 ; sg:ordinal 64 .
+        claim:b a sg:OrdinalClaim ; sg:aboutExchange exchange:may7 ; sg:ordinal 64 .
+        claim:c a sg:OrdinalClaim ; sg:aboutExchange exchange:may7 ; sg:ordinal 5 ; sg:inYear "2025"^^xsd:gYear .
+        claim:d a sg:OrdinalClaim ; sg:aboutExchange exchange:may7 ; sg:ordinal 5 ; sg:inYear "2024"^^xsd:gYear .""")
+    assert derived_by(store, "claim:a sg:conflictsWith claim:b", "sg-conflicting-ordinal-claims")
+    assert derived_by(store, "claim:c sg:conflictsWith claim:d", "sg-conflicting-ordinal-claims")
+    assert not inferred(store, "claim:a sg:conflictsWith claim:c")
+
+
+def test_sg_sum_of_legs():
+    store = infer("""
+        exchange:d1 a sg:ExchangeLeg ; sg:partOf exchange:w .
+        exchange:d2 a sg:ExchangeLeg ; sg:partOf exchange:w .
+        claim:w a sg:CountClaim ; sg:aboutExchange exchange:w ; sg:side state:UA ; sg:count 697 .
+        claim:d1 a sg:CountClaim ; sg:aboutExchange exchange:d1 ; sg:side state:UA ; sg:count 390 .
+        claim:d2 a sg:CountClaim ; sg:aboutExchange exchange:d2 ; sg:side state:UA ; sg:count 307 .""")
+    assert inferred(store, "claim:w sg:sumOfLegs 697")
+    premises = store.query(SPARQL + f"""SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ GRAPH <{Graphs.PROVENANCE}> {{
+        ?st rdf:subject claim:w ; rdf:predicate sg:sumOfLegs ; sg:derivation/sg:premise ?p }} }}""")
+    assert int(next(iter(premises))["n"].value) >= 6  # both legs' claims are among the premises
+
+
+def test_every_rule_file_has_a_test_named_after_it():
+    names = {name for name in globals() if name.startswith("test_")}
+    missing = [r.id for r in RULES if "test_" + r.id.replace("-", "_") not in names]
+    assert not missing
+
+
+def test_a_rule_file_without_premises_is_refused(tmp_path):
+    bad = tmp_path / "broken.rq"
+    bad.write_text("# id: broken\n# conclusion: ?x a sg:Thing\n")
+    with pytest.raises(RuleError, match="broken.rq:1"):
+        parse_rule(bad)
