@@ -1,0 +1,347 @@
+"""A pool of warm worker processes that evaluate SPARQL queries and can be stopped.
+
+Neither rdflib nor pyoxigraph can cancel a running query, so each query runs in a worker process
+(multiprocessing, spawn context) that holds the store open read-only. Past the time limit the worker
+is killed and replaced in the background and the caller gets `QueryTimeout` (a 503). When every
+worker stays busy beyond `queue_wait` seconds the caller gets `Overloaded` (a 503).
+
+Interface, shared by /sparql and the canned questions::
+
+    executor = Executor.from_path(build_dir, workers=4)     # or Executor.from_nquads(data)
+    executor.start()
+    result = executor.run(
+        query,                                   # SPARQL 1.1 query text (never an update)
+        result_format="application/sparql-results+json",  # a media type from api.results
+        substitutions={"person": "<https://w3id.org/swapgraph/id/person/x>"},  # var -> N-Triples term
+        default_graph=None,                      # list of graph IRIs, or None
+        named_graphs=None,                       # list of graph IRIs, or None
+        union_default_graph=True,                # default graph = union of all named graphs
+        max_rows=10_000,                         # None: no cap
+        timeout=10.0,                            # seconds
+    )
+    result.media_type, result.body, result.truncated, result.kind  # kind: boolean|solutions|graph
+    executor.close()
+
+The dataset: when `default_graph` or `named_graphs` is given (the protocol's default-graph-uri /
+named-graph-uri), it is exactly those graphs, the other list empty, and the query's own FROM is
+overridden; graphs absent from the store are empty. Otherwise a query with FROM / FROM NAMED uses
+them, and any other query sees the union of all named graphs as its default graph when
+`union_default_graph` is true. Nothing is ever fetched: queries with SERVICE and update keywords are
+refused by `api.screening` before a worker sees them (`QueryRefused`, a 403).
+
+Errors raised by `run` are `api.errors.ApiError`s: `QuerySyntaxError` (400), `QueryRefused` (403),
+`QueryTimeout` / `Overloaded` (503), `WorkerFailure` (500, logged). `ValueError` for a bad
+argument from the calling code (an unknown media type, a substitution that is not an N-Triples term).
+"""
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from api import results
+from api.errors import Overloaded, QuerySyntaxError, QueryTimeout, WorkerFailure
+from api.screening import screen
+
+log = logging.getLogger("swapgraph.executor")
+
+_CONTEXT = multiprocessing.get_context("spawn")
+KINDS = ("boolean", "solutions", "graph")
+
+
+@dataclass(frozen=True)
+class Result:
+    media_type: str
+    body: bytes
+    truncated: bool
+    kind: str  # 'boolean' | 'solutions' | 'graph'
+
+
+@dataclass(frozen=True)
+class StoreSource:
+    """Where a worker gets its store: a pyoxigraph store directory (opened read-only) or N-Quads bytes."""
+
+    path: str | None = None
+    nquads: bytes | None = None
+
+    def open(self):
+        import pyoxigraph as ox
+
+        if self.path is not None:
+            return ox.Store.read_only(self.path)
+        store = ox.Store()
+        if self.nquads:
+            store.load(self.nquads, format=ox.RdfFormat.N_QUADS)
+        return store
+
+
+# --- the worker process ---------------------------------------------------------------------------
+
+
+def _parse_term(text: str):
+    import pyoxigraph as ox
+
+    try:
+        quads = list(ox.parse(f"<urn:s> <urn:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES))
+    except SyntaxError as exc:
+        raise ValueError(f"substitution {text!r} is not an N-Triples term: {exc}") from None
+    if len(quads) != 1:
+        raise ValueError(f"substitution {text!r} is not one N-Triples term")
+    return quads[0].object
+
+
+def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
+    import pyoxigraph as ox
+
+    options = {}
+    if request["base_iri"]:
+        options["base_iri"] = request["base_iri"]
+    if request["default_graph"] is not None or request["named_graphs"] is not None:
+        options["default_graph"] = [ox.NamedNode(g) for g in request["default_graph"] or []]
+        options["named_graphs"] = [ox.NamedNode(g) for g in request["named_graphs"] or []]
+    elif request["union_default_graph"]:
+        options["use_default_graph_as_union"] = True
+    if request["substitutions"]:
+        options["substitutions"] = {
+            ox.Variable(name.lstrip("?$")): _parse_term(term) for name, term in request["substitutions"].items()
+        }
+    media_type = request["result_format"]
+    max_rows = request["max_rows"]
+    answer = store.query(request["query"], **options)
+    if isinstance(answer, ox.QueryBoolean):
+        return "boolean", results.serialize_boolean(answer, media_type), False
+    rows = []
+    truncated = False
+    for item in answer:
+        if max_rows is not None and len(rows) >= max_rows:
+            truncated = True
+            break
+        rows.append(item)
+    cut = max_rows if truncated else None
+    if isinstance(answer, ox.QuerySolutions):
+        variables = [v.value for v in answer.variables]
+        return "solutions", results.serialize_solutions(variables, rows, media_type, cut), truncated
+    return "graph", results.serialize_triples(rows, media_type, cut, prefixes), truncated
+
+
+def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
+    try:
+        store = source.open()
+    except Exception as exc:  # reported to the parent, which fails start-up
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if request is None:
+            return
+        try:
+            kind, body, truncated = _evaluate(store, request, prefixes)
+            conn.send(("ok", (kind, body, truncated)))
+        except SyntaxError as exc:
+            conn.send(("syntax", str(exc)))
+        except ValueError as exc:
+            conn.send(("value", str(exc)))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+# --- the parent side ------------------------------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, source: StoreSource, prefixes: dict | None):
+        parent, child = _CONTEXT.Pipe()
+        self.conn = parent
+        self.process = _CONTEXT.Process(
+            target=_worker_main, args=(child, source, prefixes), daemon=True, name="swapgraph-query-worker"
+        )
+        self.process.start()
+        child.close()
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.conn.poll(timeout):
+            self.kill()
+            raise RuntimeError(f"query worker not ready after {timeout:g} s")
+        status, detail = self.conn.recv()
+        if status != "ready":
+            self.kill()
+            raise RuntimeError(f"query worker failed to open the store: {detail}")
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=2)
+        self.kill()
+
+
+class Executor:
+    """Warm query workers; see the module docstring for the interface."""
+
+    def __init__(
+        self,
+        source: StoreSource,
+        *,
+        workers: int = 4,
+        queue_wait: float = 2.0,
+        max_depth: int | None = None,
+        prefixes: dict | None = None,
+        start_timeout: float = 120.0,
+    ):
+        if workers < 1:
+            raise ValueError("an executor needs at least one worker")
+        self.source = source
+        self.size = workers
+        self.queue_wait = queue_wait
+        self.max_depth = max_depth
+        self.prefixes = prefixes
+        self.start_timeout = start_timeout
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._closed = True
+        self.replaced = 0  # workers killed and replaced so far (time limit or crash)
+
+    @classmethod
+    def from_path(cls, path: str | Path, **options) -> "Executor":
+        return cls(StoreSource(path=str(path)), **options)
+
+    @classmethod
+    def from_nquads(cls, data: bytes, **options) -> "Executor":
+        return cls(StoreSource(nquads=data), **options)
+
+    # lifecycle
+
+    def start(self) -> "Executor":
+        self._closed = False
+        started = [_Worker(self.source, self.prefixes) for _ in range(self.size)]
+        try:
+            for worker in started:
+                worker.wait_ready(self.start_timeout)
+        except Exception:
+            for worker in started:
+                worker.kill()
+            self._closed = True
+            raise
+        for worker in started:
+            self._adopt(worker)
+        return self
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> "Executor":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return not self._closed
+
+    @property
+    def idle(self) -> int:
+        return self._idle.qsize()
+
+    def _adopt(self, worker: _Worker) -> None:
+        with self._lock:
+            if self._closed:
+                worker.stop()
+                return
+            self._all.add(worker)
+        self._idle.put(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.discard(worker)
+        threading.Thread(target=self._replace, args=(worker,), daemon=True, name="swapgraph-replace").start()
+
+    def _replace(self, dead: _Worker) -> None:
+        dead.kill()
+        self.replaced += 1
+        if self._closed:
+            return
+        try:
+            fresh = _Worker(self.source, self.prefixes)
+            fresh.wait_ready(self.start_timeout)
+        except Exception:
+            log.exception("could not replace a query worker")
+            return
+        self._adopt(fresh)
+
+    # queries
+
+    def run(
+        self,
+        query: str,
+        *,
+        result_format: str,
+        substitutions: dict[str, str] | None = None,
+        default_graph: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        union_default_graph: bool = True,
+        max_rows: int | None = None,
+        timeout: float,
+        base_iri: str | None = None,
+    ) -> Result:
+        """Evaluate a query in a worker and return its serialised result; see the module docstring."""
+        if self._closed:
+            raise Overloaded("the query executor is not running")
+        screening = screen(query, max_depth=self.max_depth)
+        allowed = results.GRAPH_TYPES if screening.kind == "graph" else results.RESULT_TYPES
+        if result_format not in allowed:
+            raise ValueError(f"{result_format} is not a result format for a {screening.form} query")
+        request = {
+            "query": query,
+            "result_format": result_format,
+            "substitutions": substitutions,
+            "default_graph": default_graph,
+            "named_graphs": named_graphs,
+            "union_default_graph": union_default_graph and not screening.has_dataset_clause,
+            "max_rows": max_rows,
+            "base_iri": base_iri,
+        }
+        try:
+            worker = self._idle.get(timeout=self.queue_wait)
+        except queue.Empty:
+            raise Overloaded() from None
+        started = time.monotonic()
+        try:
+            worker.conn.send(request)
+            ready = worker.conn.poll(timeout)
+            if not ready:
+                self._discard(worker)
+                log.warning("query stopped at the %.3g s time limit after %.3f s", timeout, time.monotonic() - started)
+                raise QueryTimeout(timeout)
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            self._discard(worker)
+            raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
+        self._idle.put(worker)
+        if status == "ok":
+            kind, body, truncated = payload
+            return Result(media_type=result_format, body=body, truncated=truncated, kind=kind)
+        if status == "syntax":
+            raise QuerySyntaxError(payload)
+        if status == "value":
+            raise ValueError(payload)
+        raise WorkerFailure(f"query evaluation failed: {payload}")

@@ -1,0 +1,194 @@
+"""Serialise query results in the query workers: SPARQL results for SELECT/ASK, RDF for CONSTRUCT/DESCRIBE.
+
+SELECT results are written here rather than by pyoxigraph's `QuerySolutions.serialize`, because a
+result may be cut at the row cap: pyoxigraph can only serialise a whole iterator. Graph results and
+booleans go through pyoxigraph. A cut result says so in the body wherever the format has room
+(a `"truncated": true` member in JSON, a comment in XML, Turtle, TriG, N-Triples and N-Quads).
+"""
+
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+SPARQL_JSON = "application/sparql-results+json"
+SPARQL_XML = "application/sparql-results+xml"
+CSV = "text/csv"
+TSV = "text/tab-separated-values"
+TURTLE = "text/turtle"
+N_TRIPLES = "application/n-triples"
+N_QUADS = "application/n-quads"
+TRIG = "application/trig"
+RDF_XML = "application/rdf+xml"
+JSON_LD = "application/ld+json"
+
+RESULT_TYPES = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
+GRAPH_TYPES = (TURTLE, N_TRIPLES, N_QUADS, TRIG, RDF_XML, JSON_LD)
+GRAPH_FORMATS = {
+    TURTLE: ox.RdfFormat.TURTLE,
+    N_TRIPLES: ox.RdfFormat.N_TRIPLES,
+    N_QUADS: ox.RdfFormat.N_QUADS,
+    TRIG: ox.RdfFormat.TRIG,
+    RDF_XML: ox.RdfFormat.RDF_XML,
+    JSON_LD: ox.RdfFormat.JSON_LD,
+}
+BOOLEAN_FORMATS = {
+    SPARQL_JSON: ox.QueryResultsFormat.JSON,
+    SPARQL_XML: ox.QueryResultsFormat.XML,
+    CSV: ox.QueryResultsFormat.CSV,
+    TSV: ox.QueryResultsFormat.TSV,
+}
+COMMENTED = {TURTLE, N_TRIPLES, N_QUADS, TRIG}
+
+
+def truncation_note(limit: int) -> str:
+    return f"truncated: the result was cut at {limit} rows (the server's row limit)"
+
+
+# --- SELECT -------------------------------------------------------------------------------------
+
+
+def _json_term(term) -> dict:
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return {"type": "uri", "value": term.value}
+    if kind is ox.Literal:
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+            if term.direction is not None:
+                out["its:dir"] = str(term.direction).rsplit(".", 1)[-1].lower()
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    if kind is ox.BlankNode:
+        return {"type": "bnode", "value": term.value}
+    if kind is ox.Triple:
+        return {
+            "type": "triple",
+            "value": {
+                "subject": _json_term(term.subject),
+                "predicate": _json_term(term.predicate),
+                "object": _json_term(term.object),
+            },
+        }
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _xml_term(term) -> str:
+    kind = type(term)
+    if kind is ox.NamedNode:
+        return f"<uri>{escape(term.value)}</uri>"
+    if kind is ox.Literal:
+        if term.language:
+            attr = f" xml:lang={quoteattr(term.language)}"
+        elif term.datatype.value != XSD_STRING:
+            attr = f" datatype={quoteattr(term.datatype.value)}"
+        else:
+            attr = ""
+        return f"<literal{attr}>{escape(term.value, {chr(10): '&#10;', chr(13): '&#13;'})}</literal>"
+    if kind is ox.BlankNode:
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if kind is ox.Triple:
+        return (
+            f"<triple><subject>{_xml_term(term.subject)}</subject>"
+            f"<predicate>{_xml_term(term.predicate)}</predicate>"
+            f"<object>{_xml_term(term.object)}</object></triple>"
+        )
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _csv_value(term) -> str:
+    if term is None:
+        return ""
+    kind = type(term)
+    if kind is ox.BlankNode:
+        text = "_:" + term.value
+    elif kind is ox.Triple:
+        text = str(term)
+    else:
+        text = term.value
+    if any(c in text for c in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _tsv_value(term) -> str:
+    return "" if term is None else str(term)
+
+
+def serialize_solutions(variables: list[str], rows: list, media_type: str, truncated_at: int | None) -> bytes:
+    """Rows are pyoxigraph QuerySolution objects; truncated_at is the row cap when the result was cut."""
+    if media_type == SPARQL_JSON:
+        bindings = []
+        for row in rows:
+            binding = {}
+            for i, name in enumerate(variables):
+                term = row[i]
+                if term is not None:
+                    binding[name] = _json_term(term)
+            bindings.append(binding)
+        doc = {"head": {"vars": variables}, "results": {"bindings": bindings}}
+        if truncated_at is not None:
+            doc["truncated"] = True
+            doc["head"]["link"] = ["urn:swapgraph:truncated"]
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if media_type == SPARQL_XML:
+        out = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+        if truncated_at is not None:
+            out.append(f"<!-- {truncation_note(truncated_at)} -->\n")
+        out.append('<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>')
+        out.extend(f"<variable name={quoteattr(name)}/>" for name in variables)
+        if truncated_at is not None:
+            out.append('<link href="urn:swapgraph:truncated"/>')
+        out.append("</head><results>")
+        for row in rows:
+            out.append("<result>")
+            for i, name in enumerate(variables):
+                term = row[i]
+                if term is not None:
+                    out.append(f"<binding name={quoteattr(name)}>{_xml_term(term)}</binding>")
+            out.append("</result>")
+        out.append("</results></sparql>\n")
+        return "".join(out).encode("utf-8")
+    if media_type == CSV:
+        lines = [",".join(variables)]
+        lines.extend(",".join(_csv_value(row[i]) for i in range(len(variables))) for row in rows)
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    if media_type == TSV:
+        lines = ["\t".join("?" + name for name in variables)]
+        lines.extend("\t".join(_tsv_value(row[i]) for i in range(len(variables))) for row in rows)
+        return ("\n".join(lines) + "\n").encode("utf-8")
+    raise ValueError(f"not a SPARQL results media type: {media_type}")
+
+
+# --- ASK ----------------------------------------------------------------------------------------
+
+
+def serialize_boolean(result, media_type: str) -> bytes:
+    if media_type not in BOOLEAN_FORMATS:
+        raise ValueError(f"not a SPARQL results media type: {media_type}")
+    return result.serialize(format=BOOLEAN_FORMATS[media_type])
+
+
+# --- CONSTRUCT / DESCRIBE -----------------------------------------------------------------------
+
+
+def serialize_triples(triples: list, media_type: str, truncated_at: int | None, prefixes: dict | None) -> bytes:
+    fmt = GRAPH_FORMATS.get(media_type)
+    if fmt is None:
+        raise ValueError(f"not an RDF media type: {media_type}")
+    items = [ox.Quad(t.subject, t.predicate, t.object) for t in triples] if fmt.supports_datasets else triples
+    use_prefixes = prefixes if media_type in (TURTLE, TRIG, RDF_XML) else None
+    body = ox.serialize(items, format=fmt, prefixes=use_prefixes) if use_prefixes else ox.serialize(items, format=fmt)
+    if truncated_at is not None:
+        if media_type in COMMENTED:
+            body = f"# {truncation_note(truncated_at)}\n".encode() + body
+        elif media_type == RDF_XML:
+            head, sep, rest = body.partition(b"?>")
+            comment = f"\n<!-- {truncation_note(truncated_at)} -->".encode()
+            body = head + sep + comment + rest if sep else comment + body
+    return body

@@ -1,0 +1,112 @@
+"""Look at a SPARQL query before any parser or engine does: its form, its dataset clause, its depth,
+and whether it would reach outside the store (SERVICE) or change it (any update keyword).
+
+The check is lexical, on purpose. Oxigraph has no parse-only call in Python and does evaluate SERVICE
+by opening a connection, so a query must be refused before it gets there. The scanner reads the query
+the way the SPARQL grammar tokenises it (codepoint escapes first, then comments, strings, IRIs,
+variables, prefixed names) and looks at the bare words left over: a keyword can only act as one when
+it is a bare word. Where it is unsure (an unterminated string, a stray character) it keeps scanning
+the rest as code, so it can refuse too much but never too little.
+"""
+
+import re
+from dataclasses import dataclass
+
+from api.errors import QuerySyntaxError, bad_request, service_refused, update_refused
+
+QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
+UPDATE_KEYWORDS = frozenset(
+    {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING"}
+)
+OPENERS = frozenset("{([")
+CLOSERS = frozenset("})]")
+
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_ECHAR = r"\\[tbnrf\\\"']"
+_TOKEN = re.compile(
+    r"""
+      (?P<space>\s+)
+    | (?P<comment>\#[^\n\r]*)
+    | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|"""
+    + _ECHAR
+    + r"""))*'''
+                | \"\"\"(?:(?:"|"")?(?:[^"\\]|"""
+    + _ECHAR
+    + r"""))*\"\"\"
+                | '(?:[^'\\\n\r]|"""
+    + _ECHAR
+    + r""")*'
+                | "(?:[^"\\\n\r]|"""
+    + _ECHAR
+    + r""")*")
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<var>[?$][\w\u00B7\u0300-\u036F\u203F-\u2040]+)
+    | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+    | (?P<pname>(?:[^\W\d](?:[\w.\-\u00B7]*[\w\-\u00B7])?)?:(?:[\w:%\-\u00B7]|\\[_~.\-!$&'()*+,;=/?\#@%]|\.(?=[\w:%\-]))*)
+    | (?P<word>[^\W\d]\w*)
+    | (?P<number>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the scanner saw: the query form and whether the query names its own dataset."""
+
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+    has_dataset_clause: bool  # FROM or FROM NAMED present
+    depth: int  # deepest nesting of { ( [
+
+    @property
+    def kind(self) -> str:
+        """'boolean', 'solutions' or 'graph': which family of result formats applies."""
+        return {"ASK": "boolean", "SELECT": "solutions"}.get(self.form, "graph")
+
+
+def unescape_codepoints(query: str) -> str:
+    """Apply SPARQL's \\uXXXX / \\UXXXXXXXX escapes, as the engine does before parsing."""
+
+    def replace(match: re.Match) -> str:
+        try:
+            return chr(int(match.group(1) or match.group(2), 16))
+        except (ValueError, OverflowError):
+            return match.group(0)
+
+    return _CODEPOINT.sub(replace, query)
+
+
+def screen(query: str, *, max_depth: int | None = None) -> Screening:
+    """Scan a query; raise a 4xx ApiError for updates, SERVICE, excessive nesting or no query form."""
+    text = unescape_codepoints(query)
+    form = None
+    has_from = False
+    depth = max_seen = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind == "word":
+            word = match.group().upper()
+            if word == "SERVICE":
+                raise service_refused()
+            if word in UPDATE_KEYWORDS:
+                raise update_refused(f"this endpoint is read-only: {word} is an update and is refused")
+            if word == "FROM":
+                has_from = True
+            elif form is None and word in QUERY_FORMS:
+                form = word
+        elif kind == "other":
+            char = match.group()
+            if char in OPENERS:
+                depth += 1
+                if depth > max_seen:
+                    max_seen = depth
+                    if max_depth is not None and depth > max_depth:
+                        raise bad_request(
+                            "query_too_deep", f"the query nests brackets deeper than {max_depth} levels"
+                        )
+            elif char in CLOSERS:
+                depth -= 1
+    if form is None:
+        raise QuerySyntaxError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
+    return Screening(form=form, has_dataset_clause=has_from, depth=max_seen)

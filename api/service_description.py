@@ -1,0 +1,98 @@
+"""The SPARQL 1.1 Service Description of /sparql, as RDF in any of the graph formats."""
+
+from functools import lru_cache
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
+
+from api import results
+from api.dataset import DatasetInfo
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+ENTAILMENT = Namespace("http://www.w3.org/ns/entailment/")
+OWL_PROFILE = Namespace("http://www.w3.org/ns/owl-profile/")
+GRAPH_BASE = "https://w3id.org/swapgraph/graph/"
+
+RESULT_FORMATS = (
+    FORMATS.SPARQL_Results_JSON,
+    FORMATS.SPARQL_Results_XML,
+    FORMATS.SPARQL_Results_CSV,
+    FORMATS.SPARQL_Results_TSV,
+    FORMATS.Turtle,
+    FORMATS["N-Triples"],
+    FORMATS["N-Quads"],
+    FORMATS.TriG,
+    FORMATS.RDF_XML,
+    FORMATS["JSON-LD"],
+)
+RDFLIB_FORMATS = {
+    results.TURTLE: "turtle",
+    results.N_TRIPLES: "nt",
+    results.N_QUADS: "nquads",
+    results.TRIG: "trig",
+    results.RDF_XML: "xml",
+    results.JSON_LD: "json-ld",
+}
+
+DATASET_NOTE = (
+    "The default graph is the union of all named graphs: asserted facts, inferred facts, entities, "
+    "ontology and provenance. To query asserted facts only, send default-graph-uri="
+    f"{GRAPH_BASE}asserted; for inferred facts only, default-graph-uri={GRAPH_BASE}inferred "
+    "(add more default-graph-uri values to merge graphs). Graph names select graphs of this store; "
+    "nothing is ever fetched. GRAPH ?g reaches every named graph."
+)
+
+
+def build_description(endpoint: str, dataset: DatasetInfo) -> Graph:
+    g = Graph()
+    g.bind("sd", SD)
+    g.bind("formats", FORMATS)
+    g.bind("void", VOID)
+    g.bind("dcterms", DCTERMS)
+    service = URIRef(endpoint)
+    g.add((service, RDF.type, SD.Service))
+    g.add((service, SD.endpoint, service))
+    g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    g.add((service, SD.feature, SD.UnionDefaultGraph))
+    g.add((service, SD.feature, SD.EmptyGraphs))
+    for fmt in RESULT_FORMATS:
+        g.add((service, SD.resultFormat, fmt))
+    g.add((service, SD.defaultEntailmentRegime, ENTAILMENT["OWL-RDF-Based"]))
+    g.add((service, SD.defaultSupportedEntailmentProfile, OWL_PROFILE.RL))
+    g.add((service, RDFS.label, Literal("Swapgraph SPARQL endpoint (read-only)")))
+    g.add((service, RDFS.comment, Literal(DATASET_NOTE)))
+    g.add((service, RDFS.comment, Literal(
+        "Read-only: updates, LOAD and SERVICE are refused (403). Entailment: the inferred graph holds "
+        "the OWL 2 RL consequences of the asserted facts and the ontology, materialised at build time."
+    )))
+
+    data = BNode("dataset")
+    g.add((service, SD.defaultDataset, data))
+    g.add((data, RDF.type, SD.Dataset))
+    if dataset.built_at:
+        g.add((data, DCTERMS.created, Literal(dataset.built_at, datatype=XSD.dateTime)))
+    default = BNode("defaultGraph")
+    g.add((data, SD.defaultGraph, default))
+    g.add((default, RDF.type, SD.Graph))
+    g.add((default, VOID.triples, Literal(dataset.triples)))
+    g.add((default, DCTERMS.description, Literal(DATASET_NOTE)))
+    for name, count in sorted(dataset.graphs.items()):
+        named = BNode()
+        graph = BNode()
+        g.add((data, SD.namedGraph, named))
+        g.add((named, RDF.type, SD.NamedGraph))
+        g.add((named, SD.name, URIRef(name)))
+        g.add((named, SD.graph, graph))
+        g.add((graph, RDF.type, SD.Graph))
+        g.add((graph, VOID.triples, Literal(count)))
+    return g
+
+
+@lru_cache(maxsize=64)
+def _cached(endpoint: str, dataset: DatasetInfo, media_type: str) -> bytes:
+    return build_description(endpoint, dataset).serialize(format=RDFLIB_FORMATS[media_type], encoding="utf-8")
+
+
+def serialize_description(endpoint: str, dataset: DatasetInfo, media_type: str) -> bytes:
+    return _cached(endpoint, dataset, media_type)

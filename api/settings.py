@@ -1,0 +1,59 @@
+"""Service settings: one dataclass, read from `SWAPGRAPH_*` environment variables only when asked."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "SWAPGRAPH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be told; every field is documented in the README service section."""
+
+    data_dir: Path = Path("data")  # the graph build directory; the service reads <data_dir>/current
+    host: str = "127.0.0.1"  # interface uvicorn binds
+    port: int = 8000  # port uvicorn binds
+    query_timeout: float = 10.0  # seconds a query may run before its worker is killed (503)
+    max_rows: int = 10_000  # result rows (or triples) beyond which a result is cut and flagged
+    max_body_bytes: int = 1_048_576  # largest POST body accepted (413 beyond)
+    max_query_length: int = 100_000  # longest query text accepted, in characters (413 beyond)
+    max_nesting_depth: int = 64  # deepest nesting of { ( [ accepted before parsing (400 beyond)
+    workers: int = 4  # warm query worker processes: the number of queries evaluated at once
+    queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
+    cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from `SWAPGRAPH_<FIELD>` variables (e.g. SWAPGRAPH_QUERY_TIMEOUT=5); others keep defaults."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _convert(f.name, f.default, raw.strip())
+        return cls(**values)
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Field name -> environment variable name."""
+        return {f.name: ENV_PREFIX + f.name.upper() for f in fields(cls)}
+
+
+def _convert(name: str, default: object, raw: str) -> object:
+    try:
+        if isinstance(default, Path):
+            return Path(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if isinstance(default, bool):
+            return raw.lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: {exc}") from None
+    return raw

@@ -1,0 +1,291 @@
+"""/sparql: the SPARQL 1.1 Protocol, read-only (query by GET, form POST and direct POST)."""
+
+import re
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from api import results
+from api.dependencies import BodyDep, DatasetDep, ExecutorDep, SettingsDep
+from api.errors import (
+    bad_request,
+    method_not_allowed,
+    not_acceptable,
+    payload_too_large,
+    unsupported_media_type,
+    update_refused,
+)
+from api.negotiation import negotiate
+from api.pages import query_page
+from api.screening import screen
+from api.service_description import serialize_description
+
+router = APIRouter(tags=["SPARQL"])
+
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+UPDATE = "application/sparql-update"
+HTML = "text/html"
+TRUNCATED_HEADER = "X-Swapgraph-Truncated"
+UPDATE_PARAMETERS = ("update", "using-graph-uri", "using-named-graph-uri")
+
+# `?format=` names; json and xml mean the RDF flavour for CONSTRUCT/DESCRIBE.
+RESULT_NAMES = {
+    "json": results.SPARQL_JSON,
+    "xml": results.SPARQL_XML,
+    "csv": results.CSV,
+    "tsv": results.TSV,
+}
+GRAPH_NAMES = {
+    "ttl": results.TURTLE,
+    "turtle": results.TURTLE,
+    "nt": results.N_TRIPLES,
+    "nq": results.N_QUADS,
+    "trig": results.TRIG,
+    "rdfxml": results.RDF_XML,
+    "jsonld": results.JSON_LD,
+    "json": results.JSON_LD,
+    "xml": results.RDF_XML,
+}
+# Accept aliases some clients send: answered with the canonical type of the same body.
+RESULT_ALIASES = {"application/json": results.SPARQL_JSON, "application/xml": results.SPARQL_XML}
+GRAPH_ALIASES = {"application/json": results.JSON_LD, "application/xml": results.RDF_XML}
+ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
+
+QueryText = Annotated[
+    list[str] | None,
+    Query(description="The SPARQL query (exactly once). Without it, GET returns the service description."),
+]
+DefaultGraphs = Annotated[
+    list[str] | None,
+    Query(
+        alias="default-graph-uri",
+        description="Graphs merged into the default graph, e.g. https://w3id.org/swapgraph/graph/asserted "
+        "(asserted facts only) or https://w3id.org/swapgraph/graph/inferred. Default: union of all graphs.",
+    ),
+]
+NamedGraphs = Annotated[
+    list[str] | None, Query(alias="named-graph-uri", description="Graphs visible to GRAPH clauses.")
+]
+FormatName = Annotated[
+    str | None,
+    Query(
+        alias="format",
+        description="Overrides Accept: json, xml, csv, tsv (SELECT/ASK); ttl, nt, nq, trig, rdfxml, jsonld "
+        "(CONSTRUCT/DESCRIBE; json and xml give JSON-LD and RDF/XML there).",
+    ),
+]
+UpdateText = Annotated[list[str] | None, Query(alias="update", description="Refused: the endpoint is read-only.")]
+
+POST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            QUERY: {"schema": {"type": "string"}, "example": "ASK {}"},
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["query"],
+                    "properties": {
+                        "query": {"type": "string"},
+                        "default-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        "named-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        "format": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _media_type(header: str | None) -> tuple[str, dict[str, str]]:
+    if not header:
+        return "", {}
+    media, *params = header.split(";")
+    parsed = {}
+    for param in params:
+        name, _, value = param.partition("=")
+        parsed[name.strip().lower()] = value.strip().strip('"').lower()
+    return media.strip().lower(), parsed
+
+
+def _check_charset(params: dict[str, str]) -> None:
+    charset = params.get("charset")
+    if charset not in (None, "utf-8", "utf8"):
+        raise unsupported_media_type("unsupported_charset", f"charset {charset} is not supported: send UTF-8")
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("invalid_encoding", "the request body is not valid UTF-8") from None
+
+
+def _url_params(request: Request) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def _choose_format(request: Request, kind: str, format_names: list[str]) -> str:
+    names, aliases, offered = (
+        (GRAPH_NAMES, GRAPH_ALIASES, results.GRAPH_TYPES)
+        if kind == "graph"
+        else (RESULT_NAMES, RESULT_ALIASES, results.RESULT_TYPES)
+    )
+    if format_names:
+        if len(format_names) > 1:
+            raise bad_request("multiple_formats", "give format at most once")
+        chosen = names.get(format_names[0].strip().lower())
+        if chosen is None:
+            raise not_acceptable(sorted(names))
+        return chosen
+    media_type = negotiate(request.headers.get("accept"), [*offered, *aliases])
+    return aliases.get(media_type, media_type)
+
+
+def _graph_list(values: list[str] | None, name: str) -> list[str] | None:
+    chosen = [v.strip() for v in values or [] if v.strip()]
+    for iri in chosen:
+        if not ABSOLUTE_IRI.match(iri):
+            raise bad_request("invalid_graph_iri", f"{name} must be an absolute IRI: {iri!r}")
+    return chosen or None
+
+
+def _endpoint(request: Request) -> str:
+    return str(request.url.replace(query="", fragment=""))
+
+
+def _respond(request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    headers = {"Vary": "Accept", **(headers or {})}
+    content_type = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=200, headers=headers, media_type=content_type)
+    return Response(content=body, status_code=200, headers=headers, media_type=content_type)
+
+
+def _service_description(request: Request, dataset, format_names: list[str]) -> Response:
+    endpoint = _endpoint(request)
+    if format_names and format_names[0].strip().lower() == "html":
+        media_type = HTML
+    elif format_names:
+        media_type = _choose_format(request, "graph", format_names)
+    else:
+        media_type = negotiate(request.headers.get("accept"), [*results.GRAPH_TYPES, HTML])
+    if media_type == HTML:
+        page = query_page(endpoint).encode("utf-8")
+        return _respond(request, page, HTML)
+    return _respond(request, serialize_description(endpoint, dataset, media_type), media_type)
+
+
+def _answer(request: Request, settings, executor, dataset, params: dict[str, list[str]], *, get: bool) -> Response:
+    if any(params.get(name) for name in UPDATE_PARAMETERS) or any(name in params for name in UPDATE_PARAMETERS):
+        raise update_refused()
+    queries = params.get("query", [])
+    if not queries:
+        if get:
+            return _service_description(request, dataset, params.get("format", []))
+        raise bad_request("missing_query", "no query: send the query in the `query` parameter")
+    if len(queries) > 1:
+        raise bad_request("multiple_queries", "give the query parameter exactly once")
+    query = queries[0]
+    if len(query) > settings.max_query_length:
+        raise payload_too_large(
+            "query_too_long", f"the query is longer than {settings.max_query_length} characters"
+        )
+    screening = screen(query, max_depth=settings.max_nesting_depth)
+    media_type = _choose_format(request, screening.kind, params.get("format", []))
+    result = executor.run(
+        query,
+        result_format=media_type,
+        default_graph=_graph_list(params.get("default-graph-uri"), "default-graph-uri"),
+        named_graphs=_graph_list(params.get("named-graph-uri"), "named-graph-uri"),
+        union_default_graph=True,
+        max_rows=settings.max_rows,
+        timeout=settings.query_timeout,
+        base_iri=_endpoint(request),
+    )
+    headers = {TRUNCATED_HEADER: "true"} if result.truncated else {}
+    return _respond(request, result.body, result.media_type, headers)
+
+
+@router.api_route(
+    "/sparql",
+    methods=["GET", "HEAD"],
+    response_class=Response,
+    responses={200: {"description": "Query results, the service description, or the query page (HTML)"}},
+)
+def sparql_get(
+    request: Request,
+    settings: SettingsDep,
+    executor: ExecutorDep,
+    dataset: DatasetDep,
+    query: QueryText = None,
+    default_graph_uri: DefaultGraphs = None,
+    named_graph_uri: NamedGraphs = None,
+    format: FormatName = None,
+    update: UpdateText = None,
+):
+    """Run a SPARQL query given in the URL, or describe the service when no query is given."""
+    if request.headers.get("content-length", "0") not in ("", "0") or request.headers.get("transfer-encoding"):
+        raise bad_request("unexpected_body", "a GET request carries no body: use POST to send one")
+    return _answer(request, settings, executor, dataset, _url_params(request), get=True)
+
+
+@router.post(
+    "/sparql",
+    response_class=Response,
+    openapi_extra=POST_BODY,
+    responses={200: {"description": "Query results"}},
+)
+def sparql_post(
+    request: Request,
+    body: BodyDep,
+    settings: SettingsDep,
+    executor: ExecutorDep,
+    dataset: DatasetDep,
+    default_graph_uri: DefaultGraphs = None,
+    named_graph_uri: NamedGraphs = None,
+    format: FormatName = None,
+):
+    """Run a SPARQL query sent as a form (`query=`) or directly (application/sparql-query)."""
+    media, media_params = _media_type(request.headers.get("content-type"))
+    params = _url_params(request)
+    if media == UPDATE:
+        raise update_refused()
+    if media == FORM:
+        _check_charset(media_params)
+        try:
+            pairs = parse_qsl(_decode(body), keep_blank_values=True, strict_parsing=bool(body), errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request("invalid_form", "the form body is not valid application/x-www-form-urlencoded UTF-8") from None
+        for name, value in pairs:
+            params.setdefault(name, []).append(value)
+        return _answer(request, settings, executor, dataset, params, get=False)
+    if media == QUERY:
+        _check_charset(media_params)
+        if any(name in params for name in UPDATE_PARAMETERS):
+            raise update_refused()
+        if "query" in params:
+            raise bad_request("multiple_queries", "a direct POST carries the query in its body, not also in the URL")
+        params["query"] = [_decode(body)]
+        return _answer(request, settings, executor, dataset, params, get=False)
+    if not media:
+        raise unsupported_media_type(
+            "missing_content_type", f"POST needs a Content-Type: {FORM} or {QUERY}"
+        )
+    raise unsupported_media_type(
+        "unsupported_media_type", f"Content-Type {media} is not accepted: send {FORM} or {QUERY}"
+    )
+
+
+@router.api_route("/sparql", methods=["PUT", "DELETE", "PATCH", "OPTIONS"], include_in_schema=False)
+async def sparql_other_methods():
+    """Any other method: 405 with the methods /sparql allows."""
+    raise method_not_allowed(["GET", "HEAD", "POST"])
