@@ -34,6 +34,11 @@ class SourcePaths:
     shapes: Path = ROOT / "ontology/shapes.ttl"
     rules: Path = ROOT / "ontology/rules"
 
+    @classmethod
+    def under(cls, root: Path) -> "SourcePaths":
+        """The same layout below another project folder (corpus/ and ontology/)."""
+        return cls(*(root / path.relative_to(ROOT) for path in cls().__dict__.values()))
+
 
 @dataclass
 class BuildReport:

@@ -49,10 +49,14 @@ def _layout(args) -> StoreLayout:
     return StoreLayout(Path(Settings.from_env().data_dir))
 
 
+def _sources(args) -> SourcePaths:
+    return SourcePaths.under(Path(args.sources)) if args.sources else SourcePaths()
+
+
 def cmd_build(args) -> int:
     progress = Progress()
     print("building the graph from corpus/ …", file=sys.stderr)
-    report = build(_layout(args), SourcePaths(), progress)
+    report = build(_layout(args), _sources(args), progress)
     progress.finish()
     print(report.summary())
     print(f"serving build: {report.build_dir}")
@@ -61,7 +65,7 @@ def cmd_build(args) -> int:
 
 def cmd_validate(args) -> int:
     progress = Progress()
-    report = build_store(ox.Store(), SourcePaths(), progress)
+    report = build_store(ox.Store(), _sources(args), progress)
     progress.finish()
     print(f"valid: {report.facts} facts from {report.documents} documents, no SHACL violation")
     return 0
@@ -164,8 +168,11 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="swapgraph", description="Build and query the Swapgraph knowledge graph.")
     top.add_argument("--data-dir", help="where builds are kept (default: SWAPGRAPH_DATA_DIR or ./data)")
     verbs = top.add_subparsers(dest="verb", required=True)
-    verbs.add_parser("build", help="documents to a validated, inferred store").set_defaults(run=cmd_build)
-    verbs.add_parser("validate", help="load, infer and validate in memory; change nothing").set_defaults(run=cmd_validate)
+    for name, run, text in (("build", cmd_build, "documents to a validated, inferred store"),
+                            ("validate", cmd_validate, "load, infer and validate in memory; change nothing")):
+        verb = verbs.add_parser(name, help=text)
+        verb.add_argument("--sources", help="project folder holding corpus/ and ontology/ (default: this checkout)")
+        verb.set_defaults(run=run)
     query = verbs.add_parser("query", help="run SPARQL text, a .rq file or a canned query name")
     query.add_argument("query")
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")

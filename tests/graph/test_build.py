@@ -1,0 +1,75 @@
+"""The build is atomic: a failed build leaves the previous store in place and serving."""
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from graph.build import BuildError, SourcePaths, build
+from graph.store import StoreLayout, open_current
+from graph.vocab import Graphs
+from loaders.errors import LoadError
+
+PATHS = SourcePaths()
+
+
+def asserted_count(store: ox.Store) -> int:
+    return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(str(Graphs.ASSERTED))))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    layout = StoreLayout(tmp_path_factory.mktemp("data"))
+    report = build(layout, PATHS)
+    return layout, report
+
+
+def broken_annotations(tmp_path: Path, old: str, new: str) -> Path:
+    folder = tmp_path / "annotations"
+    shutil.copytree(PATHS.annotations, folder)
+    path = next(folder.glob("003_*.yaml"))
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+def test_build_publishes_a_readable_store(built):
+    layout, report = built
+    store = open_current(layout)
+    assert asserted_count(store) == report.graph_sizes["asserted"] > 0
+    assert report.class_counts["Exchange"] > 0 and report.inference.inferred > 0
+
+
+def test_a_load_error_leaves_the_previous_build_serving(built, tmp_path):
+    layout, _ = built
+    before = layout.current_build()
+    builds_before = set(layout.builds.iterdir())
+    bad = replace(PATHS, annotations=broken_annotations(tmp_path, "quote: ", "quote: NOT IN THE TEXT "))
+    with pytest.raises(LoadError):
+        build(layout, bad)
+    assert layout.current_build() == before
+    assert set(layout.builds.iterdir()) == builds_before  # the half-made build was removed
+    assert asserted_count(open_current(layout)) > 0
+
+
+def test_a_shacl_violation_fails_the_build_and_keeps_the_old_store(built, tmp_path):
+    layout, _ = built
+    before = layout.current_build()
+    # A release to the very state that released them: the loader accepts it, the shapes do not.
+    bad = replace(PATHS, annotations=broken_annotations(
+        tmp_path, "sg:receivingState state:RU", "sg:receivingState state:UA"))
+    with pytest.raises(BuildError, match="(?i)violation|shacl"):
+        build(layout, bad)
+    assert layout.current_build() == before
+    assert asserted_count(open_current(layout)) > 0
+
+
+def test_a_new_build_replaces_the_current_one(built):
+    layout, _ = built
+    before = layout.current_build()
+    build(layout, PATHS)
+    assert layout.current_build() != before
+    assert asserted_count(open_current(layout)) > 0

@@ -1,0 +1,82 @@
+"""The `swapgraph` console script end to end on the five documents."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(sys.executable).parent / "swapgraph"
+
+
+def swapgraph(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("cli-data")
+    result = swapgraph("--data-dir", str(data), "build")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"asserted \d+, inferred \d+", result.stdout)
+    assert "build time:" in result.stdout and "inference" in result.stderr  # progress on stderr
+    return data
+
+
+def test_stats_counts_instances(data_dir):
+    result = swapgraph("--data-dir", str(data_dir), "stats", "--format", "json")
+    stats = json.loads(result.stdout)
+    assert stats["instances"]["Exchange"] >= 1 and stats["triples"]["inferred"] > 0
+
+
+def test_query_sparql_as_json(data_dir):
+    query = "SELECT ?who WHERE { ?who sg:releasedTo state:DE } ORDER BY ?who"
+    result = swapgraph("--data-dir", str(data_dir), "query", query, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    people = {row["who"].rsplit("/", 1)[-1] for row in json.loads(result.stdout)}
+    assert {"vladimir-kara-murza", "ilya-yashin", "andrei-pivovarov"} <= people
+
+
+def test_query_csv_has_a_header(data_dir):
+    result = swapgraph("--data-dir", str(data_dir), "query", "SELECT ?s WHERE { ?s a sg:State }", "--format", "csv")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "s" and len(lines) == 11
+
+
+def test_a_bad_query_exits_non_zero(data_dir):
+    result = swapgraph("--data-dir", str(data_dir), "query", "SELECT ?s WHERE {")
+    assert result.returncode != 0 and "query" in result.stderr
+
+
+def test_export_trig_keeps_named_graphs(data_dir, tmp_path):
+    out = tmp_path / "dump.trig"
+    result = swapgraph("--data-dir", str(data_dir), "export", "--format", "trig", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    dataset = Dataset()
+    dataset.parse(out, format="trig")
+    names = {str(g.identifier) for g in dataset.graphs()}
+    assert "https://w3id.org/swapgraph/graph/asserted" in names and "https://w3id.org/swapgraph/graph/inferred" in names
+
+
+def test_export_jsonld(data_dir, tmp_path):
+    out = tmp_path / "dump.jsonld"
+    assert swapgraph("--data-dir", str(data_dir), "export", "--format", "jsonld", "-o", str(out)).returncode == 0
+    assert isinstance(json.loads(out.read_text()), (list, dict))
+
+
+def test_bad_annotation_exits_non_zero_naming_file_and_line(tmp_path):
+    project = tmp_path / "project"
+    for part in ("corpus", "ontology"):
+        shutil.copytree(ROOT / part, project / part)
+    annotation = next((project / "corpus/annotations").glob("002_*.yaml"))
+    text = annotation.read_text(encoding="utf-8").replace("quote: ", "quote: NOWHERE ", 1)
+    annotation.write_text(text, encoding="utf-8")
+    result = swapgraph("--data-dir", str(tmp_path / "data"), "build", "--sources", str(project))
+    assert result.returncode == 1
+    assert re.search(r"002_2dffcf02efa1d4ff\.yaml:\d+: quote not found verbatim", result.stderr)
+    assert not (tmp_path / "data/current").exists()
