@@ -1,0 +1,390 @@
+"""Canned questions over HTTP: the catalogue at /queries, each question at /queries/{name}.
+
+The queries and their parameters live in `graph.catalog` (loaded once; a broken .rq file stops the
+app when this module is imported). Here: content negotiation, parameter errors, labels beside IRIs,
+evidence lookups, and the HTML pages. Queries run through `app.state.executor` with the parameters
+as substitutions, never pasted into query text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from html import escape
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.errors import ApiError
+from api.negotiation import negotiate
+from graph.catalog import (
+    QUERIES_DIR,
+    SPARQL_PREFIXES,
+    CannedQuery,
+    Catalog,
+    ParameterError,
+    UnknownQuery,
+)
+
+router = APIRouter(tags=["canned questions"])
+
+SPARQL_JSON = "application/sparql-results+json"
+FORMATS = {"json": "application/json", "csv": "text/csv", "sparql-json": SPARQL_JSON, "html": "text/html"}
+OFFERED = ["application/json", "text/html", "text/csv", SPARQL_JSON]
+CATALOG_OFFERED = ["application/json", "text/html"]
+CONTROL_PARAMS = ("format", "evidence")
+TRUNCATED_HEADER = "X-Swapgraph-Truncated"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+NUMERIC = {XSD + t for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")}
+DECIMAL = {XSD + "decimal", XSD + "double", XSD + "float"}
+MAX_EVIDENCE_ROWS = 500
+
+CATALOG = Catalog.load(QUERIES_DIR)  # start-up check: a bad .rq file raises here and the app stops
+
+LABELS_QUERY = SPARQL_PREFIXES + "SELECT ?iri ?label WHERE { ?iri rdfs:label ?label }"
+EVIDENCE_QUERY = SPARQL_PREFIXES + """SELECT DISTINCT ?subject ?predicate ?object ?document ?documentLabel ?quote ?start
+WHERE {
+  GRAPH <https://w3id.org/swapgraph/graph/provenance> {
+    ?st rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object .
+    ?st (sg:derivation/sg:premise)*/sg:evidence ?ev .
+    ?ev sg:document ?document ; sg:quote ?quote .
+    OPTIONAL { ?ev sg:startOffset ?start }
+  }
+  OPTIONAL { ?document rdfs:label ?documentLabel }
+}"""
+
+
+class ParameterProblem(ApiError):
+    """422 for a canned-question parameter; the body also lists the allowed values when known."""
+
+    def __init__(self, exc: ParameterError):
+        super().__init__(422, exc.code, str(exc))
+        self.param, self.allowed = exc.param, exc.allowed
+
+    def body(self) -> dict:
+        out = super().body()
+        out["parameter"] = self.param
+        if self.allowed is not None:
+            out["allowed"] = self.allowed
+        return out
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _catalog(request: Request) -> Catalog:
+    catalog = getattr(request.app.state, "catalog", None)
+    if catalog is None:
+        request.app.state.catalog = catalog = CATALOG
+    return catalog
+
+
+def _run(request: Request, query: str, substitutions: dict | None = None) -> tuple[dict, bool]:
+    settings = request.app.state.settings
+    result = request.app.state.executor.run(
+        query,
+        result_format=SPARQL_JSON,
+        substitutions={name: str(term) for name, term in (substitutions or {}).items()},
+        union_default_graph=True,
+        max_rows=settings.max_rows,
+        timeout=settings.query_timeout,
+    )
+    return json.loads(result.body), result.truncated
+
+
+def _to_term(binding: dict):
+    kind, value = binding["type"], binding["value"]
+    if kind == "uri":
+        return ox.NamedNode(value)
+    if kind == "bnode":
+        return ox.BlankNode(value)
+    if "xml:lang" in binding:
+        return ox.Literal(value, language=binding["xml:lang"])
+    if "datatype" in binding:
+        return ox.Literal(value, datatype=ox.NamedNode(binding["datatype"]))
+    return ox.Literal(value)
+
+
+def _runner(request: Request):
+    def run(query: str) -> list[dict]:
+        data, _ = _run(request, query)
+        return [{k: _to_term(v) for k, v in row.items()} for row in data["results"]["bindings"]]
+    return run
+
+
+def _plain(binding: dict | None):
+    """A SPARQL JSON term as a plain JSON value: IRIs and strings as text, numbers and booleans native."""
+    if binding is None:
+        return None
+    value, datatype = binding["value"], binding.get("datatype")
+    if binding["type"] == "literal" and datatype:
+        try:
+            if datatype in NUMERIC:
+                return int(value)
+            if datatype in DECIMAL:
+                return float(value)
+            if datatype == XSD + "boolean":
+                return value in ("true", "1")
+        except ValueError:
+            pass
+    return value
+
+
+def _labels(request: Request) -> dict[str, str]:
+    cache = getattr(request.app.state, "query_labels", None)
+    if cache is None or cache[0] is not request.app.state.executor:
+        data, _ = _run(request, LABELS_QUERY)
+        labels: dict[str, str] = {}
+        for row in data["results"]["bindings"]:
+            labels.setdefault(row["iri"]["value"], row["label"]["value"])
+        cache = (request.app.state.executor, labels)
+        request.app.state.query_labels = cache
+    return cache[1]
+
+
+def _choose_format(request: Request, offered: list[str]) -> str:
+    fmt = request.query_params.get("format")
+    if fmt:
+        if fmt not in FORMATS or FORMATS[fmt] not in offered:
+            names = [name for name, media in FORMATS.items() if media in offered]
+            raise ApiError(400, "unknown_format", f"format={fmt!r} is not one of: {', '.join(names)}")
+        return FORMATS[fmt]
+    return negotiate(request.headers.get("accept"), offered)
+
+
+def _get_query(request: Request, name: str) -> CannedQuery:
+    try:
+        return _catalog(request).get(name)
+    except UnknownQuery as exc:
+        raise ApiError(404, "unknown_query", str(exc)) from None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+# ---------------------------------------------------------------- rows, evidence, links
+
+
+def _rows(query: CannedQuery, data: dict, labels: dict[str, str]) -> tuple[list[str], list[dict]]:
+    """Rows as objects over the query's columns, with `<col>Label` beside IRI columns lacking one."""
+    columns = list(data["head"]["vars"])
+    bindings = data["results"]["bindings"]
+    iri_columns = {c for c in columns for b in bindings if b.get(c, {}).get("type") == "uri"}
+    extra = [c + "Label" for c in columns if c in iri_columns and c + "Label" not in columns]
+    out_columns = []
+    for c in columns:
+        out_columns.append(c)
+        if c + "Label" in extra:
+            out_columns.append(c + "Label")
+    rows = []
+    for b in bindings:
+        row = {}
+        for c in columns:
+            row[c] = _plain(b.get(c))
+            if c + "Label" in extra:
+                row[c + "Label"] = labels.get(b[c]["value"]) if c in b and b[c]["type"] == "uri" else None
+        rows.append(row)
+    return out_columns, rows
+
+
+def _evidence(request: Request, data: dict) -> list[list[dict]]:
+    """For each row: the documents and quotes of the facts linking the row's IRIs to its other values."""
+    bindings = data["results"]["bindings"][:MAX_EVIDENCE_ROWS]
+    by_subject: dict[str, list[dict]] = {}
+    out = []
+    for b in bindings:
+        values = {(v["type"], v["value"]) for v in b.values()}
+        found, seen = [], set()
+        for kind, subject in sorted(values):
+            if kind != "uri":
+                continue
+            if subject not in by_subject:
+                rows, _ = _run(request, EVIDENCE_QUERY, {"subject": ox.NamedNode(subject)})
+                by_subject[subject] = rows["results"]["bindings"]
+            for ev in by_subject[subject]:
+                obj = ev["object"]
+                if (obj["type"], obj["value"]) not in values:
+                    continue
+                key = (ev["document"]["value"], ev["quote"]["value"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append({
+                    "document": ev["document"]["value"],
+                    "documentLabel": _plain(ev.get("documentLabel")),
+                    "quote": ev["quote"]["value"],
+                    "start": _plain(ev.get("start")),
+                })
+        out.append(sorted(found, key=lambda e: (e["document"], e["start"] or 0)))
+    return out
+
+
+def editor_query(query: CannedQuery, bound: dict) -> str:
+    """The query text for the SPARQL editor, with the parameters bound by a VALUES clause."""
+    if not bound:
+        return query.sparql
+    names = " ".join(f"?{name}" for name in bound)
+    terms = " ".join(str(term) for term in bound.values())
+    values = f"\n  VALUES ({names}) {{ ({terms}) }}  # parameters of /queries/{query.name}"
+    match = re.search(r"\bWHERE\s*\{", query.sparql, flags=re.IGNORECASE)
+    if match is None:
+        return query.sparql
+    return query.sparql[: match.end()] + values + query.sparql[match.end():]
+
+
+def _link(path: str, params: dict) -> str:
+    return path + ("?" + urlencode(params) if params else "")
+
+
+# ---------------------------------------------------------------- routes
+
+
+@router.get("/queries", summary="The catalogue of canned questions (JSON or HTML).")
+def list_queries(request: Request):
+    """The catalogue of canned questions (JSON or HTML)."""
+    catalog = _catalog(request)
+    media = _choose_format(request, CATALOG_OFFERED)
+    items = [q.as_dict() for q in catalog]
+    if media == "text/html":
+        return HTMLResponse(_catalog_page(items), headers={"Vary": "Accept"})
+    return JSONResponse({"queries": items}, headers={"Vary": "Accept"})
+
+
+@router.get("/queries/{name}", summary="Run one canned question (JSON, CSV, SPARQL JSON or HTML).")
+def run_query(name: str, request: Request):
+    """Run one canned question (JSON, CSV, SPARQL JSON or HTML)."""
+    query = _get_query(request, name)
+    media = _choose_format(request, OFFERED)
+    catalog = _catalog(request)
+    raw = {k: v for k, v in request.query_params.items()}
+    run = _runner(request)
+    try:
+        bound = catalog.bind(query, raw, run, ignore=CONTROL_PARAMS)
+    except ParameterError as exc:
+        if media == "text/html":
+            return HTMLResponse(_query_page(request, query, raw, None, error=str(exc)), status_code=422)
+        raise ParameterProblem(exc) from None
+    data, truncated = _run(request, query.sparql, bound)
+    headers = {"Vary": "Accept", TRUNCATED_HEADER: "true" if truncated else "false"}
+    if media == SPARQL_JSON:
+        return Response(json.dumps(data, ensure_ascii=False), media_type=SPARQL_JSON, headers=headers)
+    columns, rows = _rows(query, data, _labels(request))
+    evidence = _truthy(raw.get("evidence"))
+    if evidence:
+        for row, sources in zip(rows, _evidence(request, data)):
+            row["evidence"] = sources
+    if media == "text/csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(columns + (["evidence"] if evidence else []))
+        for row in rows:
+            cells = ["" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
+                     for c in columns]
+            if evidence:
+                cells.append(" | ".join(f"{e['documentLabel'] or e['document']}: {e['quote']}" for e in row["evidence"]))
+            writer.writerow(cells)
+        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            **headers, "Content-Disposition": f'attachment; filename="{query.name}.csv"'})
+    params = {k: str(t.value) for k, t in bound.items()}
+    if media == "text/html":
+        return HTMLResponse(_query_page(request, query, raw, (columns, rows, truncated), bound=bound), headers=headers)
+    body = {
+        "name": query.name,
+        "title": query.title,
+        "parameters": params,
+        "columns": columns,
+        "rows": rows,
+        "truncated": truncated,
+        "sparql": _link("/sparql", {"query": editor_query(query, bound)}),
+    }
+    return JSONResponse(body, headers=headers)
+
+
+# ---------------------------------------------------------------- HTML
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
+form label{margin-right:1rem}.error{color:#a00}.muted{color:#666}"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body>{body}</body></html>")
+
+
+def _catalog_page(items: list[dict]) -> str:
+    rows = "".join(
+        f"<tr><td><a href='{escape(q['url'])}'>{escape(q['title'])}</a></td><td>{escape(q['description'])}</td>"
+        f"<td>{escape(', '.join(p['name'] for p in q['parameters']) or '—')}</td></tr>" for q in items)
+    return _page("Canned questions", "<h1>Canned questions</h1><p><a href='/sparql'>SPARQL editor</a> · "
+                 "<a href='/queries?format=json'>JSON</a></p><table><tr><th>Question</th><th>What it answers</th>"
+                 f"<th>Parameters</th></tr>{rows}</table>")
+
+
+def _form(request: Request, query: CannedQuery, raw: dict) -> str:
+    catalog, run = _catalog(request), _runner(request)
+    fields = []
+    for param in query.params:
+        current = raw.get(param.name) or param.default or ""
+        allowed = catalog.allowed(query, param, run)
+        label = escape(param.name) + ("" if param.required else " <span class=muted>(optional)</span>")
+        if allowed:
+            options = [] if param.required else ["<option value=''>any</option>"]
+            for value in sorted(allowed, key=lambda a: a.label.casefold()):
+                selected = " selected" if current in (value.value, value.label) else ""
+                options.append(f"<option value='{escape(value.value)}'{selected}>{escape(value.label)}</option>")
+            field = f"<select name='{escape(param.name)}'>{''.join(options)}</select>"
+        else:
+            field = f"<input name='{escape(param.name)}' value='{escape(current)}'>"
+        fields.append(f"<label>{label} {field}</label>")
+    fields.append("<label><input type=checkbox name=evidence value=true"
+                  f"{' checked' if _truthy(raw.get('evidence')) else ''}> evidence</label>")
+    return f"<form method=get>{''.join(fields)}<button>Run</button></form>"
+
+
+def _cell(row: dict, column: str) -> str:
+    value = row.get(column)
+    if value is None:
+        return ""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, str) and re.match(r"^https?://", value):
+        label = row.get(column + "Label") or text
+        return f"<a href='{escape(text)}' title='{escape(text)}'>{escape(str(label))}</a>"
+    return escape(text)
+
+
+def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: dict | None = None,
+                error: str | None = None) -> str:
+    params = {k: v for k, v in raw.items() if k != "format" and v}
+    parts = [f"<p><a href='/queries'>All questions</a></p><h1>{escape(query.title)}</h1>",
+             f"<p>{escape(query.description)}</p>", _form(request, query, raw)]
+    if error:
+        parts.append(f"<p class=error>{escape(error)}</p>")
+    if result is not None:
+        columns, rows, truncated = result
+        shown = [c for c in columns if not (c.endswith("Label") and c[:-5] in columns)]
+        links = [
+            f"<a href='{escape(_link('/sparql', {'query': editor_query(query, bound or {})}))}'>open in the SPARQL editor</a>",
+            f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'csv'}))}'>CSV</a>",
+            f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'json'}))}'>JSON</a>",
+            f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'sparql-json'}))}'>SPARQL JSON</a>",
+        ]
+        parts.append(f"<p>{len(rows)} rows{' (truncated)' if truncated else ''} · {' · '.join(links)}</p>")
+        head = "".join(f"<th>{escape(c)}</th>" for c in shown)
+        if rows and "evidence" in rows[0]:
+            head += "<th>evidence</th>"
+        body = []
+        for row in rows:
+            cells = "".join(f"<td>{_cell(row, c)}</td>" for c in shown)
+            if "evidence" in row:
+                cells += "<td>" + "<br>".join(
+                    f"“{escape(e['quote'])}” <span class=muted>({escape(e['documentLabel'] or e['document'])})</span>"
+                    for e in row["evidence"]) + "</td>"
+            body.append(f"<tr>{cells}</tr>")
+        parts.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+    return _page(query.title, "".join(parts))
