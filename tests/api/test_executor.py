@@ -1,0 +1,89 @@
+"""The executor's interface, as the canned questions and /sparql use it."""
+
+import json
+
+import pytest
+
+from api.errors import QueryRefused, QuerySyntaxError, QueryTimeout
+from api.executor import Executor
+from tests.api.conftest import FOAF_DOCUMENT, G
+
+JSON = "application/sparql-results+json"
+
+
+def bindings(result) -> list[dict]:
+    return json.loads(result.body)["results"]["bindings"]
+
+
+def test_select_with_substitutions(protocol_executor):
+    result = protocol_executor.run(
+        "SELECT ?s ?t WHERE { ?s a ?t }", result_format=JSON,
+        substitutions={"s": f"<{G}data2.rdf>"}, timeout=5,
+    )
+    assert (result.kind, result.media_type, result.truncated) == ("solutions", JSON, False)
+    assert [row["t"]["value"] for row in bindings(result)] == [FOAF_DOCUMENT]
+
+
+def test_substitution_of_a_literal(protocol_executor):
+    result = protocol_executor.run("SELECT ?x WHERE {}", result_format=JSON,
+                                   substitutions={"x": '"Türkiye"@en'}, timeout=5)
+    assert bindings(result) == [{"x": {"type": "literal", "value": "Türkiye", "xml:lang": "en"}}]
+
+
+def test_a_substitution_must_be_an_ntriples_term(protocol_executor):
+    with pytest.raises(ValueError):
+        protocol_executor.run("SELECT ?x WHERE {}", result_format=JSON, substitutions={"x": "Turkey"}, timeout=5)
+
+
+def test_ask_and_construct_kinds(protocol_executor):
+    ask = protocol_executor.run("ASK { ?s ?p ?o }", result_format=JSON, timeout=5)
+    assert ask.kind == "boolean" and json.loads(ask.body)["boolean"] is True
+    graph = protocol_executor.run("CONSTRUCT WHERE { ?s a ?t }", result_format="text/turtle", timeout=5)
+    assert graph.kind == "graph" and graph.body.count(b" a ") == 4
+
+
+def test_max_rows_cuts_and_flags(protocol_executor):
+    result = protocol_executor.run("SELECT ?s WHERE { ?s a ?t }", result_format=JSON, max_rows=1, timeout=5)
+    assert result.truncated and len(bindings(result)) == 1
+    assert json.loads(result.body)["truncated"] is True
+
+
+def test_dataset_selection(protocol_executor):
+    query = "SELECT ?s WHERE { ?s a ?t }"
+    only = protocol_executor.run(query, result_format=JSON, default_graph=[f"{G}data1.rdf"], timeout=5)
+    assert [row["s"]["value"] for row in bindings(only)] == [f"{G}data1.rdf"]
+    empty = protocol_executor.run(query, result_format=JSON, union_default_graph=False, timeout=5)
+    assert bindings(empty) == []
+
+
+def test_errors(protocol_executor):
+    with pytest.raises(QuerySyntaxError):
+        protocol_executor.run("SELECT * WHERE {", result_format=JSON, timeout=5)
+    with pytest.raises(QueryRefused):
+        protocol_executor.run("DELETE WHERE { ?s ?p ?o }", result_format=JSON, timeout=5)
+    with pytest.raises(ValueError):
+        protocol_executor.run("SELECT * {}", result_format="text/turtle", timeout=5)
+
+
+def test_timeout_kills_and_replaces_the_worker():
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(1000)).encode()
+    with Executor.from_nquads(data, workers=1, queue_wait=30) as executor:
+        with pytest.raises(QueryTimeout) as caught:
+            executor.run("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", result_format=JSON,
+                         timeout=0.5)
+        assert caught.value.status == 503
+        # the next query waits for the replacement worker, then runs
+        assert executor.run("ASK { ?s ?p ?o }", result_format=JSON, timeout=5).kind == "boolean"
+        assert executor.replaced == 1
+
+
+def test_a_store_directory_is_opened_read_only(tmp_path):
+    import pyoxigraph as ox
+
+    store = ox.Store(str(tmp_path / "store"))
+    store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("o"), ox.NamedNode("urn:g")))
+    store.flush()
+    del store
+    with Executor.from_path(tmp_path / "store", workers=1) as executor:
+        result = executor.run("SELECT ?o { ?s ?p ?o }", result_format="text/csv", timeout=5)
+        assert result.body == b"o\r\no\r\n"
