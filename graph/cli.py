@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import gzip
 import json
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from graph.build import BuildError, SourcePaths, build, build_store, class_counts, graph_sizes
+from graph.catalog import Catalog, CatalogError, ParameterError
 from graph.rules import RuleError
 from graph.store import StoreLayout, open_current
 from graph.vocab import PREFIXES
@@ -80,12 +82,37 @@ def _query_text(target: str) -> str:
 
 def cmd_query(args) -> int:
     store = open_current(_layout(args))
-    text = _query_text(args.query)
+    catalog = Catalog.load()
+    if args.query in catalog.queries:
+        return _run_canned(store, catalog, args)
+    if args.param:
+        print("query: --param goes with a canned query name "
+              f"({', '.join(sorted(catalog.queries))})", file=sys.stderr)
+        return 2
     try:
-        result = store.query(SPARQL_PREFIXES + text, use_default_graph_as_union=True)
+        result = store.query(SPARQL_PREFIXES + _query_text(args.query), use_default_graph_as_union=True)
     except SyntaxError as exc:
         print(f"query: {exc}", file=sys.stderr)
         return 2
+    write_result(result, args.format, sys.stdout)
+    return 0
+
+
+def _run_canned(store: ox.Store, catalog: Catalog, args) -> int:
+    canned = catalog.get(args.query)
+
+    def run(sparql: str) -> list[dict]:
+        solutions = store.query(sparql, use_default_graph_as_union=True)
+        return [{v.value: s[v] for v in solutions.variables if s[v] is not None} for s in solutions]
+
+    raw = dict(pair.partition("=")[::2] for pair in args.param)
+    try:
+        bound = catalog.bind(canned, raw, run)
+    except ParameterError as exc:
+        print(f"query {canned.name}: {exc}", file=sys.stderr)
+        return 2
+    substitutions = {ox.Variable(name): term for name, term in bound.items()}
+    result = store.query(canned.sparql, use_default_graph_as_union=True, substitutions=substitutions)
     write_result(result, args.format, sys.stdout)
     return 0
 
@@ -123,7 +150,11 @@ def _cell(term) -> str | None:
 
 def cmd_export(args) -> int:
     store = open_current(_layout(args))
-    out = open(args.output, "wb") if args.output else sys.stdout.buffer
+    if args.output:
+        # A name ending in .gz gives a compressed dump, as served at /dumps/.
+        out = gzip.open(args.output, "wb") if args.output.endswith(".gz") else open(args.output, "wb")
+    else:
+        out = sys.stdout.buffer
     try:
         if args.format == "jsonld":
             from graph.build import to_rdflib_dataset
@@ -180,7 +211,7 @@ def parser() -> argparse.ArgumentParser:
     query.set_defaults(run=cmd_query)
     export = verbs.add_parser("export", help="dump the store with its named graphs")
     export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="trig")
-    export.add_argument("-o", "--output")
+    export.add_argument("-o", "--output", help="file to write; a name ending in .gz is gzip-compressed")
     export.set_defaults(run=cmd_export)
     stats = verbs.add_parser("stats", help="triples per graph and instances per class")
     stats.add_argument("--format", choices=("table", "json"), default="table")
@@ -193,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (LoadError, RuleError) as exc:
+    except (LoadError, RuleError, CatalogError) as exc:
         print(f"swapgraph {args.verb}: bad input:\n{exc}", file=sys.stderr)
         return 1
     except BuildError as exc:
@@ -202,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"swapgraph {args.verb}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader (head, less) stopped early: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -80,3 +80,26 @@ def test_bad_annotation_exits_non_zero_naming_file_and_line(tmp_path):
     assert result.returncode == 1
     assert re.search(r"002_2dffcf02efa1d4ff\.yaml:\d+: quote not found verbatim", result.stderr)
     assert not (tmp_path / "data/current").exists()
+
+
+def test_query_a_canned_question_with_a_label_parameter(data_dir):
+    result = swapgraph("--data-dir", str(data_dir), "query", "releases", "--param", "releasedTo=Germany",
+                       "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and {row["releasedToLabel"] for row in rows} == {"Germany"}
+
+
+def test_a_canned_question_with_an_unknown_value_exits_non_zero(data_dir):
+    result = swapgraph("--data-dir", str(data_dir), "query", "releases", "--param", "releasedTo=Atlantis")
+    assert result.returncode == 2 and "Atlantis" in result.stderr
+
+
+def test_export_gzip_nquads(data_dir, tmp_path):
+    import gzip
+
+    out = tmp_path / "dump.nq.gz"
+    assert swapgraph("--data-dir", str(data_dir), "export", "--format", "nquads", "-o", str(out)).returncode == 0
+    dataset = Dataset()
+    dataset.parse(data=gzip.decompress(out.read_bytes()).decode("utf-8"), format="nquads")
+    assert len(dataset) > 1000
