@@ -1,0 +1,95 @@
+"""The canned questions over HTTP, in-process, on the synthetic fixture served by the real executor."""
+
+import csv
+import io
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.executor import Executor
+from api.settings import Settings
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "canned.trig"
+ID = "https://w3id.org/swapgraph/id/"
+
+
+@pytest.fixture(scope="module")
+def client():
+    store = ox.Store()
+    store.load(path=str(FIXTURE), format=ox.RdfFormat.TRIG)
+    executor = Executor.from_nquads(store.dump(format=ox.RdfFormat.N_QUADS), workers=1).start()
+    try:
+        with TestClient(create_app(Settings(), executor=executor)) as c:
+            yield c
+    finally:
+        executor.close()
+
+
+def test_catalogue_json_and_html(client):
+    body = client.get("/queries").json()
+    names = {q["name"] for q in body["queries"]}
+    assert {"who-mediated-which-swaps", "releases", "exchanges", "exchanged-for", "detainee", "exchange-legs",
+            "excluded", "conflicts"} <= names
+    page = client.get("/queries", headers={"Accept": "text/html"})
+    assert page.headers["content-type"].startswith("text/html") and "Who mediated which swaps" in page.text
+
+
+def test_json_rows_with_labels_beside_iris(client):
+    body = client.get("/queries/who-mediated-which-swaps", params={"mediator": "Türkiye"}).json()
+    assert body["parameters"] == {"mediator": ID + "state/TR"}
+    assert body["truncated"] is False
+    [row] = body["rows"]
+    assert row["mediator"] == ID + "state/TR" and row["mediatorLabel"] == "Turkey"
+    assert row["roleLabel"] is None  # an added label column for an IRI column without one
+    link = urlparse(body["sparql"])
+    assert link.path == "/sparql" and "VALUES (?mediator)" in parse_qs(link.query)["query"][0]
+
+
+def test_unknown_query_404(client):
+    response = client.get("/queries/nope")
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_query" and response.json()["status"] == 404
+
+
+def test_unknown_value_422_lists_allowed(client):
+    response = client.get("/queries/exchanges", params={"state": "Atlantis"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "unknown_value" and body["status"] == 422 and "Atlantis" in body["message"]
+    assert {"value": ID + "state/TR", "label": "Turkey"} in body["allowed"]
+
+
+def test_missing_required_422(client):
+    response = client.get("/queries/detainee")
+    assert response.status_code == 422 and response.json()["error"] == "missing_parameter"
+
+
+def test_csv(client):
+    response = client.get("/queries/releases", params={"releasedTo": "United States", "format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["personLabel"], r["releasedByLabel"]) for r in rows] == [("Alice Example", "Russia")]
+
+
+def test_sparql_json_by_accept(client):
+    response = client.get("/queries/excluded", headers={"Accept": "application/sparql-results+json"})
+    assert response.headers["content-type"].startswith("application/sparql-results+json")
+    [binding] = response.json()["results"]["bindings"]
+    assert binding["person"]["value"] == ID + "person/carl-test"
+
+
+def test_html_page_with_form_and_links(client):
+    page = client.get("/queries/releases?releasedBy=Russia", headers={"Accept": "text/html"}).text
+    assert "<form" in page and "<select name='releasedBy'>" in page
+    assert "open in the SPARQL editor" in page and "format=csv" in page and "Alice Example" in page
+
+
+def test_evidence(client):
+    body = client.get("/queries/releases", params={"person": "Alice Example", "evidence": "true"}).json()
+    [row] = body["rows"]
+    quotes = {(e["document"], e["quote"]) for e in row["evidence"]}
+    assert (ID + "document/901", "Alice Example was freed by Russia and flown to the U.S.") in quotes
