@@ -113,6 +113,7 @@ def _runner(request: Request):
     def run(query: str) -> list[dict]:
         data, _ = _run(request, query)
         return [{k: _to_term(v) for k, v in row.items()} for row in data["results"]["bindings"]]
+    run.dataset_key = ("executor", id(request.app.state.executor))
     return run
 
 

@@ -403,10 +403,15 @@ def check_default(param: Param) -> None:
 Runner = Callable[[str], list[dict]]  # SPARQL text -> rows of {variable: pyoxigraph term}
 
 
+def _dataset_key(run: Runner) -> object:
+    """Allowed values are cached per dataset: a runner may name its dataset with `.dataset_key`."""
+    return getattr(run, "dataset_key", None) or id(run)
+
+
 @dataclass
 class Catalog:
     queries: dict[str, CannedQuery]
-    _allowed: dict[tuple[str, str], list[AllowedValue]] = field(default_factory=dict, repr=False)
+    _allowed: dict[tuple, list[AllowedValue]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, folder: Path = QUERIES_DIR) -> Catalog:
@@ -449,7 +454,7 @@ class Catalog:
             return values
         if param.allowed_query is None:
             return None
-        key = (query.name, param.name)
+        key = (_dataset_key(run), query.name, param.name)
         if key not in self._allowed:
             merged: dict[str, dict] = {}
             for row in run(param.allowed_query):
