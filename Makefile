@@ -25,3 +25,16 @@ test: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data
+
+# Pages for people (issue 4): front-end assets and the browser used by tests/browser.
+# YASGUI from the npm registry, pinned by api/static/package-lock.json, served from /static/yasgui.
+ASSETS := api/static/node_modules/.package-lock.json
+$(ASSETS): api/static/package.json api/static/package-lock.json
+	npm ci --prefix api/static --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(ASSETS)
+assets: $(ASSETS)
+chromium:
+	@sh tests/browser/setup-chromium.sh
+install build: assets
+test: assets chromium
+.PHONY: assets chromium

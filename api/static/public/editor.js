@@ -1,0 +1,63 @@
+// The SPARQL editor page: YASGUI on this server's /sparql, the project's prefixes, the canned
+// questions as example tabs. No request leaves the server's origin: the remote autocompleters
+// (prefix.cc, LOV) are left out and the endpoint list holds only this endpoint.
+(function () {
+  "use strict";
+  var configEl = document.getElementById("editor-config");
+  var root = document.getElementById("yasgui");
+  if (!configEl || !root || typeof Yasgui === "undefined") {
+    return;
+  }
+  var config = JSON.parse(configEl.textContent);
+  var endpoint = config.endpoint;
+
+  var yasgui = new Yasgui(root, {
+    requestConfig: { endpoint: endpoint, method: "POST" },
+    copyEndpointOnNewTab: true,
+    endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
+    persistenceId: null, // each visit starts from the server's catalogue, not from old tabs
+    populateFromUrl: false,
+    autofocus: true,
+    yasqe: {
+      value: config.defaultQuery,
+      autocompleters: ["prefixes", "variables"], // bundled prefixes only: nothing fetched
+      prefixCcApi: null,
+      resizeable: true,
+      editorHeight: "22rem",
+      createShareableLink: null
+    },
+    yasr: { prefixes: config.prefixes }
+  });
+  window.swapgraphEditor = yasgui;
+
+  function openQuery(name, query) {
+    var tab = yasgui.addTab(true, { name: name, yasqe: { value: query }, requestConfig: { endpoint: endpoint } });
+    return tab;
+  }
+
+  var first = yasgui.getTab();
+  if (config.query) {
+    first.setQuery(config.query);
+    first.setName("Query");
+  } else {
+    first.setName("Start here");
+  }
+
+  var byName = {};
+  config.examples.forEach(function (example) { byName[example.name] = example; });
+  var select = document.getElementById("example");
+  if (select) {
+    select.addEventListener("change", function () {
+      var example = byName[select.value];
+      if (example) {
+        openQuery(example.title, example.query);
+      }
+      select.value = "";
+    });
+  }
+  // `#question=NAME` opens that canned question (links from the question pages can use it)
+  var match = /question=([\w-]+)/.exec(window.location.hash);
+  if (match && byName[match[1]]) {
+    openQuery(byName[match[1]].title, byName[match[1]].query);
+  }
+})();
