@@ -1,0 +1,250 @@
+"""SHACL validation of a build: shapes from ontology/shapes.ttl, plus the asserted-facts evidence check.
+
+`validate()` takes the union of the store's entities, asserted, inferred and provenance graphs. Our own
+inference has already run, so pyshacl runs with inference "none"; the ontology, when given, only
+contributes its rdfs:subClassOf axioms (so that a leg counts as an Exchange for sh:class). Each
+violation carries the quotes behind its focus node, so a failed build says which sentence of which
+document led to the bad fact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pyshacl
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.graph import ConjunctiveGraph, Dataset
+from rdflib.namespace import SH, NamespaceManager
+from rdflib.term import Node
+
+from graph.vocab import PREFIXES, SG
+
+SHAPES_PATH = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
+SGSH = Namespace("https://w3id.org/swapgraph/shapes#")
+ASSERTED_EVIDENCE_SHAPE = SGSH.AssertedFactEvidenceShape
+PREMISE_DEPTH = 3  # how far to follow derivations back to asserted quotes for an inferred-only node
+QUOTES_SHOWN = 3  # quotes per violation in the text report (all of them are in Violation.evidence)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One failed constraint: on which node, by which shape, and the quotes behind that node."""
+
+    focus: Node
+    shape: Node
+    path: Node | None
+    message: str
+    value: Node | None = None
+    shape_name: str | None = None
+    evidence: list[tuple[str, str]] = field(default_factory=list)  # (document file name or IRI, quote)
+
+
+@dataclass
+class ValidationReport:
+    conforms: bool
+    violations: list[Violation]
+    seconds: float = 0.0
+    namespaces: NamespaceManager | None = field(default=None, repr=False)
+
+    def text(self) -> str:
+        """A readable report: one block per violation with node, shape, message, document and quote."""
+        if self.conforms:
+            return f"Validation: conforms (no violations, {self.seconds:.3f} s)"
+        names = self.namespaces or _namespaces()
+        count = len(self.violations)
+        lines = [f"Validation: {count} violation{'s' if count != 1 else ''} ({self.seconds:.3f} s)"]
+        for number, v in enumerate(self.violations, 1):
+            shape = _short(v.shape, names) + (f' "{v.shape_name}"' if v.shape_name else "")
+            lines += ["", f"{number}. {_short(v.focus, names)}", f"   shape:    {shape}"]
+            if v.path is not None:
+                lines.append(f"   path:     {_short(v.path, names)}")
+            if v.value is not None:
+                lines.append(f"   value:    {_short(v.value, names)}")
+            lines.append(f"   message:  {v.message}")
+            if not v.evidence:
+                lines.append("   evidence: (no quote found for this node)")
+            for document, quote in v.evidence[:QUOTES_SHOWN]:
+                lines.append(f'   evidence: {document}: "{quote}"')
+            if len(v.evidence) > QUOTES_SHOWN:
+                lines.append(f"   evidence: (+{len(v.evidence) - QUOTES_SHOWN} more)")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=4)
+def load_shapes(path: Path = SHAPES_PATH) -> Graph:
+    """The shapes graph, parsed once per process (treat it as read-only)."""
+    return Graph().parse(path, format="turtle")
+
+
+def validate(data: Graph, ontology: Graph | None = None, asserted: Graph | None = None,
+             shapes: Graph | None = None) -> ValidationReport:
+    """Check `data` (the union of the store's graphs) against the shapes; see the module docstring.
+
+    With `asserted` (the asserted named graph), also check that each of its triples has a reified
+    statement with sg:evidence in `data`.
+    """
+    started = time.perf_counter()
+    shapes = shapes if shapes is not None else load_shapes()
+    data = _union(data)
+    target = data
+    missing = _missing_hierarchy(data, ontology) if ontology is not None else []
+    if missing:
+        # A private copy with the class hierarchy mixed in; pyshacl then runs in place on it.
+        target = Graph()
+        target += data
+        for triple in missing:
+            target.add(triple)
+    # inplace: the shapes hold no sh:rule and inference is off, so pyshacl writes nothing to the graph.
+    conforms, results, _ = pyshacl.validate(target, shacl_graph=shapes, inference="none", advanced=True,
+                                            inplace=True, allow_warnings=False)
+    violations = _read_results(results, data, shapes)
+    if asserted is not None:
+        violations += _unsupported_asserted(asserted, data, shapes)
+    violations.sort(key=lambda v: (str(v.shape), str(v.focus), str(v.path), str(v.value)))
+    return ValidationReport(conforms=not violations, violations=violations,
+                            seconds=time.perf_counter() - started, namespaces=_namespaces())
+
+
+def _missing_hierarchy(data: Graph, ontology: Graph) -> list[tuple]:
+    """The ontology's rdfs:subClassOf axioms, if some typed node lacks a superclass type (inference not run).
+
+    After our inference every node carries its superclass types and nothing needs copying; a graph that
+    was not inferred (a test fixture, a partial build) gets the axioms so that sh:class sees a leg as an
+    Exchange.
+    """
+    axioms = [(c, RDFS.subClassOf, d) for c, d in ontology.subject_objects(RDFS.subClassOf)
+              if isinstance(c, URIRef) and str(d).startswith(str(SG._NS)) and c != d]  # shapes use sg: classes only
+    for sub, _, sup in axioms:
+        for node in data.subjects(RDF.type, sub):
+            if (node, RDF.type, sup) not in data:
+                return axioms
+    return []
+
+
+def evidence_for(data: Graph, node: Node, prefer: Node | None = None) -> list[tuple[str, str]]:
+    """(document, quote) pairs of the statements about `node`; for inferred-only statements, of their premises.
+
+    Statements whose predicate is `prefer` (the violation's path) come first.
+    """
+    statements = sorted(data.subjects(RDF.subject, node),
+                        key=lambda st: (data.value(st, RDF.predicate) != prefer, str(st)))
+    found: list[tuple[str, str]] = []
+    seen_statements: set[Node] = set()
+    queue = deque((st, 0) for st in statements)
+    direct = any(True for st in statements for _ in data.objects(st, SG.evidence))
+    while queue:
+        statement, depth = queue.popleft()
+        if statement in seen_statements:
+            continue
+        seen_statements.add(statement)
+        for evidence in data.objects(statement, SG.evidence):
+            pair = _evidence_pair(data, evidence)
+            if pair and pair not in found:
+                found.append(pair)
+        if direct or depth >= PREMISE_DEPTH:
+            continue  # follow derivations only when nothing about the node itself is quoted
+        for derivation in data.objects(statement, SG.derivation):
+            for premise in data.objects(derivation, SG.premise):
+                queue.append((premise, depth + 1))
+    return found
+
+
+def _evidence_pair(data: Graph, evidence: Node) -> tuple[str, str] | None:
+    quote = data.value(evidence, SG.quote)
+    if quote is None:
+        return None
+    document = data.value(evidence, SG.document)
+    name = data.value(document, SG.fileName) if document is not None else None
+    return (str(name if name is not None else document if document is not None else "?"), str(quote))
+
+
+def _read_results(results: Graph, data: Graph, shapes: Graph) -> list[Violation]:
+    violations = []
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        shape = results.value(result, SH.sourceShape)
+        path = results.value(result, SH.resultPath)
+        value = results.value(result, SH.value)
+        messages = sorted(str(m) for m in results.objects(result, SH.resultMessage))
+        if isinstance(path, BNode):
+            path = None  # a complex path; our shapes use only predicate paths
+        shape_node, shape_name = _named_shape(shapes, shape)
+        violations.append(Violation(
+            focus=focus, shape=shape_node, path=path, message=" ".join(messages) or "constraint not satisfied",
+            value=value, shape_name=shape_name, evidence=_evidence_of(data, focus, value, path),
+        ))
+    return violations
+
+
+def _evidence_of(data: Graph, focus: Node, value: Node | None, path: Node | None) -> list[tuple[str, str]]:
+    found = evidence_for(data, focus, prefer=path)
+    if isinstance(value, URIRef) and value != focus:  # e.g. the whole exchange's claim in LegCountsShape
+        found += [pair for pair in evidence_for(data, value) if pair not in found]
+    return found
+
+
+def _named_shape(shapes: Graph, shape: Node) -> tuple[Node, str | None]:
+    """A blank-node property shape is reported as its named parent shape plus its path."""
+    name = shapes.value(shape, SH.name)
+    if isinstance(shape, BNode):
+        parent = shapes.value(None, SH.property, shape)
+        path = shapes.value(shape, SH.path)
+        if isinstance(parent, URIRef):
+            parent_name = shapes.value(parent, SH.name)
+            local = str(path).rpartition("#")[2] if path is not None else "property"
+            return parent, f"{parent_name or ''} ({local})".strip()
+    return shape, str(name) if name is not None else None
+
+
+def _unsupported_asserted(asserted: Graph, data: Graph, shapes: Graph) -> list[Violation]:
+    """Asserted triples without an rdf:Statement carrying sg:evidence in `data`."""
+    subjects, predicates, objects = {}, {}, {}
+    for index, prop in ((subjects, RDF.subject), (predicates, RDF.predicate), (objects, RDF.object)):
+        for statement, node in data.subject_objects(prop):
+            index[statement] = node
+    supported = {
+        (subjects.get(st), predicates.get(st), objects.get(st))
+        for st in set(data.subjects(SG.evidence, None))
+        if st in subjects and st in predicates and st in objects
+    }
+    message = str(shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.message) or "asserted triple without evidence")
+    name = shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.name)
+    return [
+        Violation(focus=s, shape=ASSERTED_EVIDENCE_SHAPE, path=p, value=o, message=message,
+                  shape_name=str(name) if name is not None else None, evidence=evidence_for(data, s, prefer=p))
+        for s, p, o in asserted
+        if (s, p, o) not in supported
+    ]
+
+
+def _union(data: Graph) -> Graph:
+    """pyshacl validates each named graph of a dataset on its own; we want their union."""
+    if isinstance(data, (Dataset, ConjunctiveGraph)):
+        union = Graph()
+        for s, p, o, _ in data.quads((None, None, None, None)):
+            union.add((s, p, o))
+        return union
+    return data
+
+
+def _namespaces() -> NamespaceManager:
+    manager = NamespaceManager(Graph(), bind_namespaces="none")
+    for prefix, iri in PREFIXES.items():
+        manager.bind(prefix, iri)
+    manager.bind("sgsh", str(SGSH))
+    return manager
+
+
+def _short(node: Node, names: NamespaceManager) -> str:
+    if isinstance(node, URIRef):
+        try:
+            return names.normalizeUri(node)
+        except Exception:  # not expressible as a prefixed name
+            return f"<{node}>"
+    if isinstance(node, Literal):
+        return node.n3(names)
+    return str(node)
