@@ -1,0 +1,1107 @@
+"""Linked data: every IRI under the public base dereferences here, by content negotiation.
+
+`https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path):
+
+- `/id/{path}`: entities, documents, evidence spans, statements and derivations. HTML for browsers;
+  Turtle, JSON-LD (compacted with /context.jsonld), N-Triples, RDF/XML by `Accept` or `?format=`.
+  The RDF description: the node's triples as subject and as object (every graph) and the labels of
+  the nodes it links to. Unknown → 404 in the negotiated format, never an empty 200.
+- `/rule/{id}`: an inference rule (its provenance triples, and its file's text on the HTML page).
+- `/graph/{name}`: a named graph: its triples by negotiation, a summary page for browsers.
+- `/ontology`: the ontology graph, documented term by term in HTML (`#Term` anchors).
+- `/void`: the VoID description of the dataset (counts, named graphs, licence, sources, dumps).
+- `/dumps/swapgraph.trig.gz`, `/dumps/swapgraph.nq.gz`: every named graph, gzipped, served as
+  `application/gzip` downloads (`Content-Disposition: attachment`), not as a `Content-Encoding`.
+- `/context.jsonld`: the JSON-LD context of the vocabulary.
+
+What the served store holds never changes while the app runs, so derived pages are computed once
+per app (`Site`) and entity descriptions are kept in a bounded cache.
+"""
+
+import gzip
+import json
+import re
+import threading
+from collections import OrderedDict
+from functools import cached_property
+from html import escape
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request, Response
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
+
+from api import results
+from api.errors import ApiError, not_acceptable
+from api.layout import link, local_path, page
+from api.negotiation import negotiate
+from graph.explain import (
+    ALL_PREFIXES,
+    KIND_TEXT,
+    KINDS,
+    SPARQL_PREFIXES,
+    UNSAFE_IRI,
+    DocumentTexts,
+    curie,
+    from_oxigraph,
+    sparql_json_rows,
+)
+from graph.vocab import BASE, ID, ONTOLOGY_IRI, PREFIXES, RULE, SG, Graphs
+
+router = APIRouter(tags=["Linked data"])
+
+HTML = "text/html"
+JSON = "application/json"
+TURTLE, JSON_LD, N_TRIPLES, RDF_XML = results.TURTLE, results.JSON_LD, results.N_TRIPLES, results.RDF_XML
+TRIG, N_QUADS = results.TRIG, results.N_QUADS
+# Turtle first: what `*/*` (curl, most RDF clients) gets; browsers ask for text/html by name.
+RDF_OFFERS = (TURTLE, JSON_LD, N_TRIPLES, RDF_XML, HTML, JSON)
+ALIASES = {JSON: JSON_LD}
+FORMAT_NAMES = {
+    "ttl": TURTLE, "turtle": TURTLE,
+    "jsonld": JSON_LD, "json-ld": JSON_LD, "json": JSON_LD,
+    "nt": N_TRIPLES, "ntriples": N_TRIPLES, "n-triples": N_TRIPLES,
+    "rdf": RDF_XML, "rdfxml": RDF_XML, "xml": RDF_XML, "owl": RDF_XML,
+    "html": HTML,
+}
+OX_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, N_TRIPLES: ox.RdfFormat.N_TRIPLES, RDF_XML: ox.RdfFormat.RDF_XML}
+SERIALIZE_PREFIXES = {k: v for k, v in ALL_PREFIXES.items()}
+RULES_DIR = Path(__file__).resolve().parents[1] / "ontology/rules"
+PUBLIC_CONTEXT = BASE + "context.jsonld"
+VOID = "http://rdfs.org/ns/void#"
+DCTERMS = "http://purl.org/dc/terms/"
+CC_BY = "https://creativecommons.org/licenses/by/4.0/"
+DATASET = URIRef(BASE + "void#dataset")
+DUMPS = {"swapgraph.trig.gz": TRIG, "swapgraph.nq.gz": N_QUADS}
+GRAPH_TITLES = {
+    str(Graphs.ONTOLOGY): "the ontology",
+    str(Graphs.ENTITIES): "entity registry: types, labels, alternative labels, ISO codes",
+    str(Graphs.ASSERTED): "facts stated by the documents",
+    str(Graphs.INFERRED): "facts derived by the rules",
+    str(Graphs.PROVENANCE): "documents, evidence spans, reified statements, derivations, rules",
+}
+DESCRIPTION_CACHE = 8192
+REIFICATION = {str(RDF.subject), str(RDF.predicate), str(RDF.object)}
+
+
+# --- the store, through the executor --------------------------------------------------------------
+
+
+class ExecutorSource:
+    """The query executor as a `graph.explain.Source` (SELECT rows of rdflib terms)."""
+
+    def __init__(self, executor, timeout: float):
+        self.executor, self.timeout = executor, timeout
+
+    def select(self, query: str, substitutions: dict[str, str] | None = None) -> list[dict]:
+        result = self.executor.run(
+            SPARQL_PREFIXES + query, result_format=results.SPARQL_JSON, substitutions=substitutions,
+            timeout=self.timeout,
+        )
+        return sparql_json_rows(result.body)
+
+    def construct(self, query: str, substitutions: dict[str, str] | None = None, timeout: float | None = None) -> bytes:
+        result = self.executor.run(
+            SPARQL_PREFIXES + query, result_format=N_TRIPLES, substitutions=substitutions,
+            timeout=timeout or self.timeout,
+        )
+        return result.body
+
+
+DESCRIBE = """CONSTRUCT { ?x ?p ?o . ?s ?q ?x . ?n rdfs:label ?l . } WHERE {
+  { ?x ?p ?o } UNION { ?s ?q ?x }
+  UNION { { ?x ?p2 ?n } UNION { ?n ?q2 ?x } ?n rdfs:label ?l }
+}"""
+
+# Everything an HTML page about one node needs, in one query; ?part says which branch a row is from.
+PAGE = """SELECT ?x ?part ?g ?p ?o ?st ?ev ?quote ?start ?end ?doc ?file ?ss ?sp ?so WHERE {
+  { BIND("out" AS ?part) GRAPH ?g { ?x ?p ?o } }
+  UNION { BIND("in" AS ?part) GRAPH ?g { ?o ?p ?x } }
+  UNION { BIND("ev" AS ?part)
+          ?st rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?o ; sg:evidence ?ev .
+          ?ev sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
+          OPTIONAL { ?doc sg:fileName ?file } }
+  UNION { BIND("sev" AS ?part)
+          ?x sg:evidence ?ev .
+          ?ev sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
+          OPTIONAL { ?doc sg:fileName ?file } }
+  UNION { BIND("self" AS ?part)
+          ?x sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
+          OPTIONAL { ?doc sg:fileName ?file } }
+  UNION { BIND("tg" AS ?part) ?x rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so . GRAPH ?g { ?ss ?sp ?so } }
+  UNION { BIND("st3" AS ?part) { ?x ?q ?st } UNION { ?st ?q ?x }
+          ?st rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so }
+  UNION { BIND("dev" AS ?part)
+          ?ev sg:document ?x ; sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end .
+          OPTIONAL { ?st sg:evidence ?ev ; rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so } }
+}"""
+
+
+class Site:
+    """What the linked-data pages derive from the served store, computed once per app."""
+
+    def __init__(self, executor, settings, dataset=None):
+        self.source = ExecutorSource(executor, settings.query_timeout)
+        self.dataset = dataset
+        self.texts = DocumentTexts()
+        self._lock = threading.Lock()
+        self._descriptions: OrderedDict[str, bytes] = OrderedDict()
+
+    # descriptions
+
+    def describe(self, iri: str) -> bytes:
+        """N-Triples describing `iri` (empty when the store does not know it); cached."""
+        with self._lock:
+            if iri in self._descriptions:
+                self._descriptions.move_to_end(iri)
+                return self._descriptions[iri]
+        body = self.source.construct(DESCRIBE, {"x": f"<{iri}>"})
+        with self._lock:
+            self._descriptions[iri] = body
+            while len(self._descriptions) > DESCRIPTION_CACHE:
+                self._descriptions.popitem(last=False)
+        return body
+
+    def graph_triples(self, graph: str) -> bytes:
+        return self.source.construct("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                     {"g": f"<{graph}>"}, timeout=120.0)
+
+    def page_rows(self, iri: str) -> list[dict]:
+        return self.source.select(PAGE, {"x": f"<{iri}>"})
+
+    # labels and the ontology
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for row in self.source.select("SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"):
+            key = str(row["x"])
+            if key not in found or getattr(row["l"], "language", None) == "en":
+                found[key] = str(row["l"])
+        for prefix_iri, name in ((str(RDF.type), "type"), (str(RDFS.label), "label"),
+                                 (str(SKOS.altLabel), "alternative label")):
+            found.setdefault(prefix_iri, name)
+        return found
+
+    @cached_property
+    def ontology(self) -> Graph:
+        graph = Graph()
+        graph.parse(data=self.graph_triples(str(Graphs.ONTOLOGY)), format="nt")
+        for prefix, ns in ALL_PREFIXES.items():
+            graph.bind(prefix, ns, override=True)
+        return graph
+
+    @cached_property
+    def counts(self) -> dict:
+        """Instances per class, uses per property, derivations per rule and predicate, totals."""
+        classes = {str(r["c"]): int(r["n"]) for r in self.source.select(
+            "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c")}
+        properties = {str(r["p"]): int(r["n"]) for r in self.source.select(
+            "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")}
+        derived: dict[str, dict[str, int]] = {}
+        for r in self.source.select(
+            "SELECT ?p ?rule (COUNT(*) AS ?n) WHERE { ?st sg:derivation ?d ; rdf:predicate ?p . ?d sg:rule ?rule } "
+            "GROUP BY ?p ?rule"
+        ):
+            derived.setdefault(str(r["p"]), {})[str(r["rule"])] = int(r["n"])
+        totals = self.source.select(
+            "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
+            "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        )[0]
+        distinct = self.source.select(
+            "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")[0]
+        entities = self.source.select(
+            f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), "{ID}")) }}')[0]
+        graphs = {str(r["g"]): int(r["n"]) for r in self.source.select(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+        documents = [(str(r["d"]), str(r["t"]) if "t" in r else None, str(r["f"]) if "f" in r else None)
+                     for r in self.source.select(
+            "SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } ORDER BY ?f")]
+        return {
+            "classes": classes, "properties": properties, "derived": derived, "graphs": graphs,
+            "quads": int(totals["triples"]), "triples": int(distinct["n"]),
+            "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
+            "property_count": int(totals["properties"]), "entities": int(entities["n"]), "documents": documents,
+        }
+
+    @cached_property
+    def datatypes(self) -> dict[str, set[str]]:
+        """For each sg property, the kinds of object it has in the data: 'iri' or a datatype IRI."""
+        kinds: dict[str, set[str]] = {}
+        rows = self.source.select(
+            f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
+            'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }'
+        )
+        for row in rows:
+            kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
+        return kinds
+
+    @cached_property
+    def context(self) -> dict:
+        return build_context(self.ontology, self.datatypes)
+
+    @cached_property
+    def rules(self) -> list[dict]:
+        return rule_catalogue(self.ontology, self.source)
+
+    def rule_usage(self, term: str) -> list[tuple[dict, str]]:
+        used = []
+        for rule in self.rules:
+            how = rule["uses"].get(term)
+            if how:
+                used.append((rule, how))
+        return used
+
+    # dumps
+
+    def dump(self, name: str) -> bytes:
+        cache = self.__dict__.setdefault("_dumps", {})
+        if name not in cache:
+            rows = self.source.executor.run(
+                "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", result_format=results.TSV,
+                timeout=120.0, union_default_graph=False,
+            ).body.decode("utf-8").split("\n")[1:]
+            nquads = "".join(" ".join(row.split("\t")) + " .\n" for row in rows if row.strip())
+            quads = list(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+            quads.sort(key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+            if DUMPS[name] == TRIG:
+                body = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=SERIALIZE_PREFIXES)
+            else:
+                body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+            cache[name] = gzip.compress(body, mtime=0)
+        return cache[name]
+
+
+_SITE_LOCK = threading.Lock()
+
+
+def site(request: Request) -> Site:
+    state = request.app.state
+    current = getattr(state, "linked_data", None)
+    if current is None or current.source.executor is not state.executor:
+        with _SITE_LOCK:
+            current = getattr(state, "linked_data", None)
+            if current is None or current.source.executor is not state.executor:
+                current = Site(state.executor, state.settings, getattr(state, "dataset", None))
+                state.linked_data = current
+    return current
+
+
+# --- JSON-LD ------------------------------------------------------------------------------------
+
+CONTEXT_PREFIXES = ("sg", "rdf", "rdfs", "owl", "xsd", "skos", "prov", "dcterms", "schema", "sem", "crm", "void")
+FIXED_TERMS = {
+    "label": str(RDFS.label),
+    "comment": str(RDFS.comment),
+    "altLabel": str(SKOS.altLabel),
+    "definition": str(SKOS.definition),
+    "Statement": str(RDF.Statement),
+}
+ID_TERMS = {"subject": str(RDF.subject), "predicate": str(RDF.predicate)}
+
+
+def build_context(ontology: Graph, observed: dict[str, set[str]]) -> dict:
+    """sg terms as plain keys; object properties typed @id; a property with one datatype typed with it."""
+    context: dict = {prefix: ALL_PREFIXES[prefix] for prefix in CONTEXT_PREFIXES}
+    context.update({name: curie(iri) for name, iri in FIXED_TERMS.items()})
+    context.update({name: {"@id": curie(iri), "@type": "@id"} for name, iri in ID_TERMS.items()})
+    context["object"] = curie(str(RDF.object))
+    for name in sorted(n for n in SG.__annotations__ if not n.startswith("_")):
+        iri = str(SG[name])
+        types = set(ontology.objects(URIRef(iri), RDF.type))
+        kinds = observed.get(iri, set())
+        if OWL.Class in types or name[0].isupper():
+            context[name] = "sg:" + name
+            continue
+        literal_kinds = kinds - {"iri"}
+        ranges = {str(r) for r in ontology.objects(URIRef(iri), RDFS.range)}
+        if kinds == {"iri"} or (not kinds and OWL.ObjectProperty in types):
+            context[name] = {"@id": "sg:" + name, "@type": "@id"}
+        elif "iri" not in kinds and len(literal_kinds) == 1 and next(iter(literal_kinds)) not in (
+            str(XSD.string), str(RDF.langString)
+        ):
+            context[name] = {"@id": "sg:" + name, "@type": curie(next(iter(literal_kinds)))}
+        elif not kinds and len(ranges) == 1 and next(iter(ranges)).startswith(str(XSD)) and next(
+            iter(ranges)
+        ) != str(XSD.string):
+            context[name] = {"@id": "sg:" + name, "@type": curie(next(iter(ranges)))}
+        else:
+            context[name] = "sg:" + name
+    return context
+
+
+class _Terms:
+    """Reverse lookups of a context: IRI -> (key, coercion)."""
+
+    def __init__(self, context: dict):
+        self.prefixes = {}
+        self.keys: dict[str, tuple[str, str | None]] = {}
+        self.classes: dict[str, str] = {}
+        for key, value in context.items():
+            if isinstance(value, str) and value.endswith(("#", "/")) and key in CONTEXT_PREFIXES:
+                self.prefixes[key] = value
+        for key, value in context.items():
+            if key in self.prefixes:
+                continue
+            target, coercion = (value["@id"], value.get("@type")) if isinstance(value, dict) else (value, None)
+            iri = self.expand(target)
+            if key[0].isupper():
+                self.classes[iri] = key
+            self.keys[iri] = (key, self.expand(coercion) if coercion and coercion != "@id" else coercion)
+
+    def expand(self, text: str) -> str:
+        prefix, colon, local = text.partition(":")
+        if colon and prefix in self.prefixes:
+            return self.prefixes[prefix] + local
+        return text
+
+    def compact(self, iri: str) -> str:
+        for prefix, ns in self.prefixes.items():
+            if iri.startswith(ns) and len(iri) > len(ns) and re.fullmatch(r"[A-Za-z0-9_\-.]+", iri[len(ns):]):
+                return f"{prefix}:{iri[len(ns):]}"
+        return iri
+
+
+def _node_id(term) -> str:
+    return "_:" + term.value if isinstance(term, ox.BlankNode) else term.value
+
+
+def _literal_json(term: ox.Literal, coercion: str | None, terms: _Terms):
+    datatype = term.datatype.value
+    if term.language:
+        return {"@value": term.value, "@language": term.language}
+    if coercion is not None and coercion != "@id":
+        if datatype == coercion:
+            if datatype == str(XSD.integer) and re.fullmatch(r"-?(0|[1-9][0-9]*)", term.value):
+                return int(term.value)
+            return term.value
+        return {"@value": term.value, "@type": terms.compact(datatype)}
+    if coercion == "@id":
+        return {"@value": term.value} if datatype == str(XSD.string) else {"@value": term.value, "@type": terms.compact(datatype)}
+    if datatype == str(XSD.string):
+        return term.value
+    if datatype == str(XSD.integer) and re.fullmatch(r"-?(0|[1-9][0-9]*)", term.value):
+        return int(term.value)
+    if datatype == str(XSD.boolean) and term.value in ("true", "false"):
+        return term.value == "true"
+    return {"@value": term.value, "@type": terms.compact(datatype)}
+
+
+def to_jsonld(triples, context: dict, main: str | None = None, context_ref: bool = False) -> dict:
+    """Compacted JSON-LD of pyoxigraph triples with the project context (keys are context terms)."""
+    terms = _Terms(context)
+    nodes: dict[str, dict] = {}
+    order: list[str] = []
+    for triple in triples:
+        sid = _node_id(triple.subject)
+        if sid not in nodes:
+            nodes[sid] = {"@id": sid}
+            order.append(sid)
+        node = nodes[sid]
+        predicate = triple.predicate.value
+        obj = triple.object
+        if predicate == str(RDF.type) and not isinstance(obj, ox.Literal):
+            value = terms.classes.get(obj.value) or terms.compact(_node_id(obj))
+            node.setdefault("@type", []).append(value)
+            continue
+        key, coercion = terms.keys.get(predicate, (terms.compact(predicate), None))
+        if isinstance(obj, ox.Literal):
+            value = _literal_json(obj, coercion, terms)
+        elif coercion == "@id":
+            value = _node_id(obj)
+        else:
+            value = {"@id": _node_id(obj)}
+        node.setdefault(key, []).append(value)
+    out_nodes = []
+    order.sort(key=lambda i: (i != main, i))
+    for sid in order:
+        node = nodes[sid]
+        for key, value in list(node.items()):
+            if isinstance(value, list):
+                value.sort(key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+                node[key] = value[0] if len(value) == 1 else value
+        out_nodes.append(node)
+    document: dict = {"@context": PUBLIC_CONTEXT if context_ref else context}
+    if len(out_nodes) == 1:
+        document.update(out_nodes[0])
+    else:
+        document["@graph"] = out_nodes
+    return document
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+def choose(request: Request, offers=RDF_OFFERS, names=FORMAT_NAMES) -> str:
+    """The media type to answer with: `?format=` first, else `Accept` (406 when nothing fits)."""
+    fmt = request.query_params.get("format")
+    if fmt:
+        chosen = names.get(fmt.strip().lower())
+        if chosen is None or chosen not in offers:
+            raise not_acceptable(sorted(k for k, v in names.items() if v in offers))
+        return chosen
+    chosen = negotiate(request.headers.get("accept"), list(offers))
+    return ALIASES.get(chosen, chosen)
+
+
+def respond(request: Request, body: bytes | str, media_type: str, status: int = 200,
+            headers: dict[str, str] | None = None) -> Response:
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    all_headers = {"Vary": "Accept", **(headers or {})}
+    content_type = media_type
+    if media_type.startswith("text/") or media_type in (JSON, JSON_LD, N_TRIPLES, RDF_XML):
+        content_type += "; charset=utf-8"
+    if request.method == "HEAD":
+        all_headers["Content-Length"] = str(len(body))
+        return Response(status_code=status, headers=all_headers, media_type=content_type)
+    return Response(content=body, status_code=status, headers=all_headers, media_type=content_type)
+
+
+def rdf_body(nt_body: bytes, media_type: str, context: dict, main: str | None = None) -> bytes:
+    if media_type == N_TRIPLES:
+        return nt_body
+    triples = list(ox.parse(nt_body, format=ox.RdfFormat.N_TRIPLES))
+    triples.sort(key=lambda t: (t.subject.value != main, str(t.subject), str(t.predicate), str(t.object)))
+    if media_type == JSON_LD:
+        return json.dumps(to_jsonld(triples, context, main), ensure_ascii=False, indent=1).encode("utf-8")
+    fmt = OX_FORMATS[media_type]
+    if media_type == N_TRIPLES:
+        return ox.serialize(triples, format=fmt)
+    return ox.serialize(triples, format=fmt, prefixes=SERIALIZE_PREFIXES)
+
+
+def not_found(request: Request, media_type: str, iri: str, what: str = "entity") -> Response:
+    """404 in the negotiated format: a JSON error, an RDF comment with no triples, or a page."""
+    message = f"no {what} <{iri}> in this dataset"
+    if media_type in (JSON, JSON_LD):
+        body = json.dumps({"error": "not_found", "message": message, "status": 404, "iri": iri})
+        return respond(request, body, JSON, 404)
+    if media_type in (TURTLE, N_TRIPLES):
+        return respond(request, f"# {message}\n", media_type, 404)
+    if media_type == RDF_XML:
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<!-- {escape(message)} -->\n'
+                f'<rdf:RDF xmlns:rdf="{RDF}"/>\n')
+        return respond(request, body, RDF_XML, 404)
+    html = page("Not found", f"<h1>Not found</h1><p>There is no {escape(what)} <code>{escape(iri)}</code> "
+                             'in this dataset.</p><p>Try the <a href="/sparql">SPARQL editor</a> or the '
+                             '<a href="/void">dataset description</a>.</p>')
+    return respond(request, html, HTML, 404)
+
+
+def alternates(path: str) -> str:
+    """Links to the other formats of the same resource."""
+    items = [("Turtle", "ttl"), ("JSON-LD", "jsonld"), ("N-Triples", "nt"), ("RDF/XML", "rdfxml")]
+    return ('<p class="muted">Also as ' + ", ".join(
+        f'<a href="{escape(path)}?format={code}" rel="alternate">{name}</a>' for name, code in items) + ".</p>")
+
+
+# --- HTML pieces, shared with /explain ----------------------------------------------------------
+
+
+def short(iri: str) -> str:
+    return curie(iri)
+
+
+def term_html(term, labels: dict[str, str], statements: dict[str, tuple] | None = None) -> str:
+    """A term for a page: IRIs as links with their label and CURIE, literals escaped."""
+    if isinstance(term, URIRef):
+        iri = str(term)
+        if statements and iri in statements:
+            s, p, o = statements[iri]
+            inner = " ".join(term_html(t, labels) for t in (s, p, o))
+            return f'<a href="{escape(local_path(iri) or iri, quote=True)}">statement</a> ⟨{inner}⟩'
+        label = labels.get(iri)
+        if label:
+            return f'{link(iri, label)} <span class="muted">{escape(short(iri))}</span>'
+        return link(iri, short(iri))
+    if isinstance(term, BNode):
+        return '<span class="muted">(anonymous node)</span>'
+    text = escape(str(term))
+    if term.language:
+        return f'{text} <span class="muted">@{escape(term.language)}</span>'
+    if term.datatype and str(term.datatype) != str(XSD.string):
+        return f'{text} <span class="muted">{escape(short(str(term.datatype)))}</span>'
+    return text
+
+
+def term_param(term) -> str:
+    """A term as an /explain parameter: the IRI, or the literal in N-Triples form."""
+    return str(term) if isinstance(term, URIRef) else term.n3()
+
+
+def explain_href(s, p, o) -> str:
+    return "/explain?" + urlencode({"s": term_param(s), "p": term_param(p), "o": term_param(o)})
+
+
+def evidence_html(texts: DocumentTexts, labels: dict[str, str], *, evidence: str, document: str,
+                  file_name: str | None, quote: str, start: int, end: int) -> str:
+    """The quote highlighted inside its sentence, with the document and offsets."""
+    found = texts.sentence(file_name, start, end, quote)
+    if found:
+        before, marked, after = found
+        sentence = f"{escape(before)}<mark>{escape(marked)}</mark>{escape(after)}"
+    else:
+        sentence = f"<mark>{escape(quote)}</mark>"
+    title = labels.get(document) or file_name or short(document)
+    doc_link = f'<a href="{escape(local_path(document) or document)}#ev-{start}-{end}">{escape(title)}</a>'
+    return (f'<blockquote><p>{sentence}</p><p class="muted">— {doc_link}, '
+            f'<a href="{escape(local_path(evidence) or evidence)}">characters {start}–{end}</a></p></blockquote>')
+
+
+def kind_of(graphs: set[str]) -> str:
+    for graph, kind in KINDS:
+        if graph in graphs:
+            return kind
+    return "unknown"
+
+
+# --- entity pages -------------------------------------------------------------------------------
+
+
+def _row_key(p, o) -> tuple[str, str]:
+    return str(p), o.n3() if not isinstance(o, BNode) else "_:" + str(o)
+
+
+def _sort_facts(item, labels):
+    (p, o), _ = item
+    order = {str(RDF.type): 0, str(RDFS.label): 1, str(SKOS.altLabel): 2}
+    return (order.get(str(p), 3), labels.get(str(p), short(str(p))).lower(), labels.get(str(o), str(o)).lower())
+
+
+def _source_cell(kind: str, s, p, o, evidences: list[str]) -> str:
+    if kind == "asserted":
+        return '<span class="badge">asserted</span>' + "".join(evidences)
+    if kind == "inferred":
+        return (f'<span class="badge inferred">inferred</span> '
+                f'<a href="{escape(explain_href(s, p, o), quote=True)}">why?</a>')
+    return f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
+
+
+def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
+    labels = site_.labels
+    subject = URIRef(iri)
+    out: dict[tuple, tuple] = {}
+    incoming: dict[tuple, tuple] = {}
+    evidence: dict[tuple, list[str]] = {}
+    own_evidence: list[str] = []
+    statements: dict[str, tuple] = {}
+    triple_graphs: set[str] = set()
+    triple = None
+    doc_spans: dict[str, dict] = {}
+    seen_evidence: set[tuple] = set()
+    for row in rows:
+        part = str(row["part"])
+        if part in ("out", "in"):
+            target = out if part == "out" else incoming
+            key = _row_key(row["p"], row["o"])
+            entry = target.setdefault(key, ((row["p"], row["o"]), set()))
+            entry[1].add(str(row["g"]))
+        elif part in ("ev", "sev", "self"):
+            marker = (part, str(row.get("p")), str(row.get("o")), str(row["ev"]))
+            if marker in seen_evidence:
+                continue
+            seen_evidence.add(marker)
+            html = evidence_html(
+                site_.texts, labels, evidence=str(row["ev"]), document=str(row["doc"]),
+                file_name=str(row["file"]) if "file" in row else None, quote=str(row["quote"]),
+                start=int(row["start"]), end=int(row["end"]),
+            )
+            if part == "ev":
+                evidence.setdefault(_row_key(row["p"], row["o"]), []).append(html)
+            else:
+                own_evidence.append(html)
+        elif part == "tg":
+            triple = (row["ss"], row["sp"], row["so"])
+            triple_graphs.add(str(row["g"]))
+        elif part == "st3":
+            statements[str(row["st"])] = (row["ss"], row["sp"], row["so"])
+        elif part == "dev":
+            span = doc_spans.setdefault(str(row["ev"]), {
+                "start": int(row["start"]), "end": int(row["end"]), "quote": str(row["quote"]), "facts": []})
+            if "st" in row:
+                fact = (row["ss"], row["sp"], row["so"])
+                if fact not in span["facts"]:
+                    span["facts"].append(fact)
+
+    types = sorted({str(o) for (p, o), _ in out.values() if p == RDF.type})
+    label = labels.get(iri) or short(iri)
+    parts = [f"<h1>{escape(label)}</h1>",
+             f'<p><code>{escape(iri)}</code></p>']
+    if types:
+        parts.append("<p>Type: " + ", ".join(term_html(URIRef(t), labels) for t in types) + "</p>")
+    alt = sorted(str(o) for (p, o), _ in out.values() if p == SKOS.altLabel)
+    if alt:
+        parts.append("<p>Also called: " + ", ".join(escape(a) for a in alt) + "</p>")
+
+    if triple is not None:  # a reified statement
+        kind = kind_of(triple_graphs) if triple_graphs else "does-not-hold"
+        inner = " ".join(term_html(t, labels) for t in triple)
+        parts.append(f"<h2>Statement</h2><p>⟨{inner}⟩ <span class=\"badge\">{escape(KIND_TEXT.get(kind, kind))}</span> "
+                     f'<a href="{escape(explain_href(*triple), quote=True)}">explain</a></p>')
+    if own_evidence:
+        parts.append("<h2>Evidence</h2>" + "".join(own_evidence))
+
+    if doc_spans:
+        parts.append(document_section(site_, iri, out, doc_spans, labels))
+
+    if out:
+        body_rows = []
+        for (p, o), graphs in sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
+            kind = kind_of(graphs)
+            css = ' class="inferred"' if kind == "inferred" else ""
+            cell = _source_cell(kind, subject, p, o, evidence.get(_row_key(p, o), []))
+            body_rows.append(f"<tr{css}><td>{term_html(p, labels)}</td><td>{term_html(o, labels, statements)}</td>"
+                             f"<td>{cell}</td></tr>")
+        parts.append('<h2>Facts</h2><div class="table-wrap"><table><thead><tr><th scope="col">Property</th>'
+                     '<th scope="col">Value</th><th scope="col">Source</th></tr></thead><tbody>'
+                     + "".join(body_rows) + "</tbody></table></div>")
+
+    about = [k for k, ((p, o), g) in incoming.items() if str(p) in REIFICATION and g == {str(Graphs.PROVENANCE)}]
+    shown = {k: v for k, v in incoming.items() if k not in set(about)}
+    if shown:
+        body_rows = []
+        for (p, s), graphs in sorted(shown.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
+            kind = kind_of(graphs)
+            css = ' class="inferred"' if kind == "inferred" else ""
+            cell = _source_cell(kind, s, p, subject, []) if kind == "inferred" else \
+                f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
+            body_rows.append(f"<tr{css}><td>{term_html(s, labels, statements)}</td><td>{term_html(p, labels)}</td>"
+                             f"<td>{cell}</td></tr>")
+        parts.append('<h2>Referenced by</h2><div class="table-wrap"><table><thead><tr><th scope="col">Subject</th>'
+                     '<th scope="col">Property</th><th scope="col">Source</th></tr></thead><tbody>'
+                     + "".join(body_rows) + "</tbody></table></div>")
+    if about:
+        parts.append(f'<p class="muted">Named in {len(about)} recorded statements (their evidence and '
+                     "derivations are shown with the facts above).</p>")
+    parts.append(alternates(local_path(iri) or iri))
+    return page(label, "\n".join(parts))
+
+
+def document_section(site_: Site, iri: str, out: dict, spans: dict[str, dict], labels: dict[str, str]) -> str:
+    file_name = next((str(o) for (p, o), _ in out.values() if p == SG.fileName), None)
+    text = site_.texts.text(file_name)
+    ordered = sorted(spans.items(), key=lambda item: (item[1]["start"], item[1]["end"]))
+    parts = []
+    if text is not None:
+        bounds = sorted({0, len(text)} | {s["start"] for _, s in ordered} | {s["end"] for _, s in ordered})
+        pieces = []
+        anchors = {}
+        for ev, span in ordered:
+            anchors.setdefault(span["start"], []).append(f'<span id="ev-{span["start"]}-{span["end"]}"></span>')
+        for left, right in zip(bounds, bounds[1:]):
+            if left in anchors:
+                pieces.append("".join(anchors.pop(left)))
+            covering = [ev for ev, s in ordered if s["start"] <= left and right <= s["end"]]
+            chunk = escape(text[left:right])
+            if covering:
+                first = covering[0]
+                pieces.append(f'<mark title="{len(covering)} quote(s)"><a href="#fact-{escape(first.rsplit("/", 1)[-1])}" '
+                              f'style="color:inherit;text-decoration:none">{chunk}</a></mark>')
+            else:
+                pieces.append(chunk)
+        parts.append('<h2>Text</h2><div style="white-space:pre-wrap;background:#fff;border:1px solid var(--line);'
+                     f'padding:1rem;max-height:40rem;overflow:auto">{"".join(pieces)}</div>')
+    else:
+        parts.append('<p class="muted">The text of this document is not available on this server.</p>')
+    rows = []
+    for ev, span in ordered:
+        facts = "<br>".join("⟨" + " ".join(term_html(t, labels) for t in fact) + "⟩" for fact in span["facts"])
+        rows.append(f'<tr id="fact-{escape(ev.rsplit("/", 1)[-1])}"><td><a href="{escape(local_path(ev) or ev)}">'
+                    f'{span["start"]}–{span["end"]}</a></td><td>{escape(span["quote"])}</td><td>{facts}</td></tr>')
+    parts.append(f'<h2>Facts taken from it ({len(ordered)} quotes)</h2><div class="table-wrap"><table><thead><tr>'
+                 '<th scope="col">Characters</th><th scope="col">Quote</th><th scope="col">Facts</th></tr></thead>'
+                 f'<tbody>{"".join(rows)}</tbody></table></div>')
+    return "\n".join(parts)
+
+
+# --- /id, /rule, /graph -------------------------------------------------------------------------
+
+
+def _describe_response(request: Request, iri: str, extra_html=None) -> Response:
+    media_type = choose(request)
+    current = site(request)
+    if UNSAFE_IRI.search(iri):
+        return not_found(request, media_type, iri)
+    if media_type == HTML:
+        rows = current.page_rows(iri)
+        if not rows:
+            return not_found(request, HTML, iri)
+        html = entity_page(current, iri, rows)
+        if extra_html is not None:
+            html = html.replace("</main>", extra_html() + "\n</main>", 1)
+        return respond(request, html, HTML)
+    body = current.describe(iri)
+    if not body.strip():
+        return not_found(request, media_type, iri)
+    return respond(request, rdf_body(body, media_type, current.context, iri), media_type)
+
+
+GET_HEAD = ["GET", "HEAD"]
+RDF_RESPONSES = {200: {"description": "The description, as HTML, Turtle, JSON-LD, N-Triples or RDF/XML",
+                       "content": {HTML: {}, TURTLE: {}, JSON_LD: {}, N_TRIPLES: {}, RDF_XML: {}}},
+                 404: {"description": "Unknown IRI, answered in the negotiated format"},
+                 406: {"description": "No acceptable format"}}
+
+
+@router.api_route("/id/{path:path}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+def entity(path: str, request: Request):
+    """Describe an entity, document, evidence span, statement or derivation (content negotiation)."""
+    return _describe_response(request, str(ID) + path)
+
+
+def rule_catalogue(ontology: Graph, source) -> list[dict]:
+    """Each rule file: id, label, text, and the ontology terms it uses (how: mentioned, or the axiom it reads)."""
+    from graph.rules import parse_rule
+
+    catalogue = []
+    if not RULES_DIR.is_dir():
+        return catalogue
+    for path in sorted(RULES_DIR.glob("*.rq")):
+        try:
+            rule = parse_rule(path)
+        except Exception:
+            continue
+        text = path.read_text(encoding="utf-8")
+        uses: dict[str, str] = {}
+        for name in set(re.findall(r"\bsg:([A-Za-z][A-Za-z0-9]*)", text)):
+            if name in SG.__annotations__:
+                uses[str(SG[name])] = "named in the rule"
+        for premise in rule.premises:
+            predicate = premise.predicate
+            if predicate in ("rdf:first", "rdf:rest") or predicate.startswith("?"):
+                continue
+            if predicate in ("rdf:type", "a") and not premise.object.startswith("?"):
+                klass = URIRef(ALL_PREFIXES[premise.object.split(":")[0]] + premise.object.split(":")[1])
+                for term in ontology.subjects(RDF.type, klass):
+                    if isinstance(term, URIRef):
+                        uses.setdefault(str(term), f"is a {premise.object}")
+                continue
+            if predicate in ("rdf:type", "a"):
+                continue
+            prefix, _, local = predicate.partition(":")
+            if prefix not in ALL_PREFIXES:
+                continue
+            axiom = URIRef(ALL_PREFIXES[prefix] + local)
+            for s, o in ontology.subject_objects(axiom):
+                if isinstance(s, URIRef):
+                    uses.setdefault(str(s), f"has {predicate}")
+                if isinstance(o, URIRef) and str(o).startswith(str(SG._NS)):
+                    uses.setdefault(str(o), f"object of {predicate}")
+                if isinstance(o, BNode):
+                    for member in Collection(ontology, o):
+                        uses.setdefault(str(member), f"in a {predicate}")
+        catalogue.append({"id": rule.id, "label": rule.label, "source": rule.source,
+                          "description": rule.description, "text": text, "uses": uses,
+                          "iri": str(RULE) + rule.id})
+    return catalogue
+
+
+@router.api_route("/rule/{rule_id}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+def rule(rule_id: str, request: Request):
+    """Describe an inference rule: its provenance triples, and on the HTML page its file and its uses."""
+    current = site(request)
+    entry = next((r for r in current.rules if r["id"] == rule_id), None)
+
+    def extra() -> str:
+        if entry is None:
+            return ""
+        labels = current.labels
+        derived = {p: n[entry["iri"]] for p, n in current.counts["derived"].items() if entry["iri"] in n}
+        used = "".join(f"<li>{term_html(URIRef(t), labels)} <span class=\"muted\">({escape(how)})</span></li>"
+                       for t, how in sorted(entry["uses"].items()) if t.startswith(str(SG._NS)))
+        made = "".join(f"<li>{term_html(URIRef(p), labels)}: {n}</li>" for p, n in sorted(derived.items()))
+        return (f"<h2>Rule file <code>ontology/rules/{escape(rule_id)}.rq</code></h2>"
+                f"<p>{escape(entry['description'])}</p><pre>{escape(entry['text'])}</pre>"
+                f"<h2>Facts it derived in this build</h2><ul>{made or '<li>none</li>'}</ul>"
+                f"<h2>Ontology terms it uses</h2><ul>{used or '<li>none</li>'}</ul>")
+
+    return _describe_response(request, str(RULE) + rule_id, extra)
+
+
+@router.api_route("/graph/{name}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+def named_graph(name: str, request: Request):
+    """A named graph: its triples (Turtle, JSON-LD, N-Triples, RDF/XML) or a summary page."""
+    iri = BASE + "graph/" + name
+    media_type = choose(request)
+    current = site(request)
+    count = current.counts["graphs"].get(iri)
+    if count is None:
+        return not_found(request, media_type, iri, "named graph")
+    if media_type != HTML:
+        return respond(request, rdf_body(current.graph_triples(iri), media_type, current.context), media_type)
+    classes = current.source.select(
+        "SELECT ?g ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?c } } GROUP BY ?g ?c ORDER BY DESC(?n) LIMIT 30",
+        {"g": f"<{iri}>"})
+    labels = current.labels
+    rows = "".join(f"<tr><td>{term_html(r['c'], labels)}</td><td>{int(r['n'])}</td></tr>" for r in classes)
+    query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }} LIMIT 100"
+    body = (f"<h1>Named graph: {escape(name)}</h1><p><code>{escape(iri)}</code></p>"
+            f"<p>{escape(GRAPH_TITLES.get(iri, ''))}. It holds <strong>{count}</strong> triples.</p>"
+            f'<p><a href="/sparql?{urlencode({"query": query})}">Query it</a> · download as '
+            f'<a href="?format=ttl">Turtle</a>, <a href="?format=nt">N-Triples</a>, <a href="?format=jsonld">JSON-LD</a>'
+            ' · all graphs: <a href="/dumps/swapgraph.trig.gz">TriG dump</a></p>'
+            + (f'<h2>Typed nodes</h2><table><thead><tr><th scope="col">Class</th><th scope="col">Nodes</th></tr></thead>'
+               f"<tbody>{rows}</tbody></table>" if rows else ""))
+    return respond(request, page(f"Graph {name}", body), HTML)
+
+
+# --- /ontology ----------------------------------------------------------------------------------
+
+ONTOLOGY_OFFERS = (TURTLE, JSON_LD, N_TRIPLES, RDF_XML, HTML, JSON)
+CHARACTERISTICS = {
+    OWL.SymmetricProperty: "symmetric", OWL.TransitiveProperty: "transitive", OWL.FunctionalProperty: "functional",
+    OWL.InverseFunctionalProperty: "inverse functional", OWL.AsymmetricProperty: "asymmetric",
+    OWL.IrreflexiveProperty: "irreflexive", OWL.ReflexiveProperty: "reflexive",
+}
+
+
+def ontology_terms(ontology: Graph) -> dict[str, list[URIRef]]:
+    ns = str(SG._NS)
+    groups = {"Classes": [], "Object properties": [], "Datatype properties": [], "Other properties": []}
+    for term in sorted({s for s in ontology.subjects() if isinstance(s, URIRef) and str(s).startswith(ns)}):
+        types = set(ontology.objects(term, RDF.type))
+        if OWL.Class in types or RDFS.Class in types:
+            groups["Classes"].append(term)
+        elif OWL.ObjectProperty in types:
+            groups["Object properties"].append(term)
+        elif OWL.DatatypeProperty in types:
+            groups["Datatype properties"].append(term)
+        else:
+            groups["Other properties"].append(term)
+    return {k: v for k, v in groups.items() if v}
+
+
+def _anchor_link(term, labels) -> str:
+    iri = str(term)
+    if iri.startswith(str(SG._NS)):
+        name = iri[len(str(SG._NS)):]
+        return f'<a href="#{escape(name)}">{escape(labels.get(iri) or name)}</a> <span class="muted">sg:{escape(name)}</span>'
+    return term_html(term, labels)
+
+
+def ontology_page(current: Site) -> str:
+    g = current.ontology
+    labels = current.labels
+    counts = current.counts
+    groups = ontology_terms(g)
+    meta = URIRef(str(ONTOLOGY_IRI))
+    title = str(g.value(meta, RDFS.label) or "Swapgraph ontology")
+    toc = "".join(
+        f"<h3>{escape(name)}</h3><p>" + " · ".join(
+            f'<a href="#{escape(str(t)[len(str(SG._NS)):])}">{escape(str(t)[len(str(SG._NS)):])}</a>' for t in terms)
+        + "</p>" for name, terms in groups.items())
+    sections = []
+    for name, terms in groups.items():
+        sections.append(f"<h2>{escape(name)}</h2>")
+        for term in terms:
+            sections.append(_term_section(current, g, term, labels, counts))
+    version = g.value(meta, OWL.versionInfo)
+    definition = g.value(meta, SKOS.definition)
+    body = (f"<h1>{escape(title)}</h1><p><code>{escape(str(ONTOLOGY_IRI))}</code>"
+            + (f" · version {escape(str(version))}" if version else "") + "</p>"
+            + (f"<p>{escape(str(definition))}</p>" if definition else "")
+            + "<p>Prefix <code>sg:</code> = <code>" + escape(str(SG._NS)) + "</code>. Licence: "
+            f'<a href="{CC_BY}">CC BY 4.0</a>. JSON-LD context: <a href="/context.jsonld">/context.jsonld</a>. '
+            "Inference: OWL 2 RL rules and SPARQL rules under <code>ontology/rules/</code>: "
+            + ", ".join(f'<a href="/rule/{escape(r["id"])}">{escape(r["id"])}</a>' for r in current.rules) + ".</p>"
+            + alternates("/ontology") + '<nav aria-label="Terms">' + toc + "</nav>" + "".join(sections))
+    return page("Ontology", body)
+
+
+def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
+    iri = str(term)
+    name = iri[len(str(SG._NS)):]
+    rows = []
+
+    def add(heading: str, values) -> None:
+        values = [v for v in values if v]
+        if values:
+            rows.append(f"<tr><th scope=\"row\">{escape(heading)}</th><td>{', '.join(values)}</td></tr>")
+
+    definition = [escape(str(d)) for d in g.objects(term, SKOS.definition)] + [escape(str(c)) for c in g.objects(term, RDFS.comment)]
+    add("Definition", definition)
+    add("Subclass of", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.subClassOf)))
+    add("Superclass of", sorted(_anchor_link(s, labels) for s in g.subjects(RDFS.subClassOf, term)))
+    add("Subproperty of", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.subPropertyOf)))
+    add("Superproperty of", sorted(_anchor_link(s, labels) for s in g.subjects(RDFS.subPropertyOf, term)))
+    add("Inverse of", sorted({_anchor_link(o, labels) for o in g.objects(term, OWL.inverseOf)}
+                             | {_anchor_link(s, labels) for s in g.subjects(OWL.inverseOf, term)}))
+    add("Characteristics", sorted(CHARACTERISTICS[t] for t in g.objects(term, RDF.type) if t in CHARACTERISTICS))
+    chains = []
+    for chain in g.objects(term, OWL.propertyChainAxiom):
+        chains.append(" ∘ ".join(_anchor_link(m, labels) for m in Collection(g, chain)))
+    add("Property chain", chains)
+    used_in = []
+    for other, chain in g.subject_objects(OWL.propertyChainAxiom):
+        if term in list(Collection(g, chain)):
+            used_in.append(_anchor_link(other, labels))
+    add("Link in the chain of", sorted(used_in))
+    add("Domain", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.domain)))
+    add("Range", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.range)))
+    add("Equivalent to", sorted(_anchor_link(o, labels) for o in g.objects(term, OWL.equivalentClass)))
+    for predicate, heading in ((SKOS.exactMatch, "Exact match"), (SKOS.closeMatch, "Close match"),
+                               (SKOS.broadMatch, "Broader match"), (SKOS.narrowMatch, "Narrower match")):
+        add(heading, sorted(term_html(o, labels) for o in g.objects(term, predicate)))
+    add("Rules", [f'<a href="/rule/{escape(r["id"])}">{escape(r["id"])}</a> <span class="muted">({escape(how)})</span>'
+                  for r, how in current.rule_usage(iri)])
+    derived = counts["derived"].get(iri, {})
+    add("Inferred here", [f'{n} by <a href="/rule/{escape(r[len(str(RULE)):])}">{escape(r[len(str(RULE)):])}</a>'
+                          for r, n in sorted(derived.items())])
+    if iri in counts["classes"]:
+        add("Instances", [str(counts["classes"][iri])])
+    elif iri in counts["properties"]:
+        add("Uses", [str(counts["properties"][iri])])
+    label = labels.get(iri) or name
+    return (f'<section id="{escape(name)}" aria-labelledby="h-{escape(name)}"><h3 id="h-{escape(name)}">{escape(label)} '
+            f'<span class="muted">sg:{escape(name)}</span></h3><table><tbody>{"".join(rows)}</tbody></table></section>')
+
+
+@router.api_route("/ontology", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+def ontology(request: Request):
+    """The ontology: term-by-term HTML documentation, or the ontology graph by content negotiation."""
+    media_type = choose(request, ONTOLOGY_OFFERS)
+    current = site(request)
+    if media_type == HTML:
+        return respond(request, ontology_page(current), HTML)
+    return respond(request, rdf_body(current.graph_triples(str(Graphs.ONTOLOGY)), media_type, current.context,
+                                     str(ONTOLOGY_IRI)), media_type)
+
+
+# --- /void --------------------------------------------------------------------------------------
+
+
+def void_graph(current: Site) -> Graph:
+    counts = current.counts
+    void = lambda name: URIRef(VOID + name)  # noqa: E731
+    dct = lambda name: URIRef(DCTERMS + name)  # noqa: E731
+    g = Graph()
+    g.bind("void", VOID)
+    g.bind("dcterms", DCTERMS)
+    ds = DATASET
+    g.add((ds, RDF.type, void("Dataset")))
+    g.add((ds, dct("title"), Literal("Swapgraph", lang="en")))
+    g.add((ds, dct("description"), Literal(
+        "An open knowledge graph of prisoner exchanges built from documents; every fact carries its source quote.",
+        lang="en")))
+    g.add((ds, dct("license"), URIRef(CC_BY)))
+    g.add((ds, void("triples"), Literal(counts["triples"], datatype=XSD.integer)))
+    g.add((ds, void("classes"), Literal(len(counts["classes"]), datatype=XSD.integer)))
+    g.add((ds, void("properties"), Literal(counts["property_count"], datatype=XSD.integer)))
+    g.add((ds, void("entities"), Literal(counts["entities"], datatype=XSD.integer)))
+    g.add((ds, void("distinctSubjects"), Literal(counts["subjects"], datatype=XSD.integer)))
+    g.add((ds, void("distinctObjects"), Literal(counts["objects"], datatype=XSD.integer)))
+    g.add((ds, void("uriSpace"), Literal(str(ID))))
+    g.add((ds, void("vocabulary"), URIRef(str(ONTOLOGY_IRI))))
+    g.add((ds, void("sparqlEndpoint"), URIRef(BASE + "sparql")))
+    g.add((ds, void("rootResource"), URIRef(str(ONTOLOGY_IRI))))
+    g.add((ds, void("exampleResource"), URIRef(str(ID) + "person/evan-gershkovich")))
+    g.add((ds, void("exampleResource"), URIRef(str(ID) + "exchange/2024-08-01-ankara")))
+    for name in DUMPS:
+        g.add((ds, void("dataDump"), URIRef(BASE + "dumps/" + name)))
+    if current.dataset is not None and getattr(current.dataset, "built_at", None):
+        g.add((ds, dct("modified"), Literal(current.dataset.built_at, datatype=XSD.dateTime)))
+    for doc, title, file_name in counts["documents"]:
+        g.add((ds, dct("source"), URIRef(doc)))
+        if title:
+            g.add((URIRef(doc), dct("title"), Literal(title)))
+    for graph, n in sorted(counts["graphs"].items()):
+        subset = URIRef(graph)
+        g.add((ds, void("subset"), subset))
+        g.add((subset, RDF.type, void("Dataset")))
+        g.add((subset, void("triples"), Literal(n, datatype=XSD.integer)))
+        if graph in GRAPH_TITLES:
+            g.add((subset, dct("description"), Literal(GRAPH_TITLES[graph], lang="en")))
+    for klass, n in sorted(counts["classes"].items()):
+        if klass.startswith(str(SG._NS)):
+            part = BNode("class-" + klass[len(str(SG._NS)):])
+            g.add((ds, void("classPartition"), part))
+            g.add((part, void("class"), URIRef(klass)))
+            g.add((part, void("entities"), Literal(n, datatype=XSD.integer)))
+    for prop, n in sorted(counts["properties"].items()):
+        if prop.startswith(str(SG._NS)):
+            part = BNode("property-" + prop[len(str(SG._NS)):])
+            g.add((ds, void("propertyPartition"), part))
+            g.add((part, void("property"), URIRef(prop)))
+            g.add((part, void("triples"), Literal(n, datatype=XSD.integer)))
+    return g
+
+
+def void_page(current: Site) -> str:
+    counts = current.counts
+    labels = current.labels
+    graphs = "".join(
+        f"<tr><td>{link(g, g[len(BASE):])}</td><td>{escape(GRAPH_TITLES.get(g, ''))}</td><td>{n}</td></tr>"
+        for g, n in sorted(counts["graphs"].items()))
+    docs = "".join(f"<li>{link(d, t or f or d)}</li>" for d, t, f in counts["documents"])
+    classes = "".join(
+        f"<tr><td>{term_html(URIRef(c), labels)}</td><td>{n}</td></tr>"
+        for c, n in sorted(counts["classes"].items()) if c.startswith(str(SG._NS)))
+    body = f"""<h1>Dataset: Swapgraph</h1>
+<p>A VoID description (<code>{escape(str(DATASET))}</code>). Licence <a href="{CC_BY}">CC BY 4.0</a>.</p>
+<table><tbody>
+<tr><th scope="row">Triples</th><td>{counts['triples']}</td></tr>
+<tr><th scope="row">Classes</th><td>{len(counts['classes'])}</td></tr>
+<tr><th scope="row">Properties</th><td>{counts['property_count']}</td></tr>
+<tr><th scope="row">Entities (subjects under <code>{escape(str(ID))}</code>)</th><td>{counts['entities']}</td></tr>
+<tr><th scope="row">SPARQL endpoint</th><td><a href="/sparql">/sparql</a></td></tr>
+<tr><th scope="row">Dumps (all named graphs, gzip)</th><td><a href="/dumps/swapgraph.trig.gz">swapgraph.trig.gz</a> (TriG),
+ <a href="/dumps/swapgraph.nq.gz">swapgraph.nq.gz</a> (N-Quads)</td></tr>
+<tr><th scope="row">Vocabulary</th><td><a href="/ontology">ontology</a>, <a href="/context.jsonld">JSON-LD context</a></td></tr>
+</tbody></table>
+<h2>Named graphs</h2>
+<table><thead><tr><th scope="col">Graph</th><th scope="col">Holds</th><th scope="col">Triples</th></tr></thead>
+<tbody>{graphs}</tbody></table>
+<h2>Sources</h2><ul>{docs}</ul>
+<h2>Instances per class</h2>
+<table><thead><tr><th scope="col">Class</th><th scope="col">Instances</th></tr></thead><tbody>{classes}</tbody></table>
+{alternates('/void')}"""
+    return page("Dataset", body)
+
+
+@router.api_route("/void", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+def void(request: Request):
+    """The VoID description of the dataset: counts, named graphs, licence, sources, endpoint, dumps."""
+    media_type = choose(request, ONTOLOGY_OFFERS)
+    current = site(request)
+    if media_type == HTML:
+        return respond(request, void_page(current), HTML)
+    nt_body = void_graph(current).serialize(format="nt", encoding="utf-8")
+    return respond(request, rdf_body(nt_body, media_type, current.context, str(DATASET)), media_type)
+
+
+# --- /dumps, /context.jsonld --------------------------------------------------------------------
+
+
+@router.api_route(
+    "/dumps/{name}", methods=GET_HEAD, response_class=Response,
+    responses={200: {"description": "The whole dataset, every named graph, gzipped (application/gzip)",
+                     "content": {"application/gzip": {}}}, 404: {"description": "No such dump"}},
+)
+def dump(name: str, request: Request):
+    """Download the full dataset: swapgraph.trig.gz (TriG) or swapgraph.nq.gz (N-Quads), gzipped."""
+    if name not in DUMPS:
+        raise ApiError(404, "not_found", f"no dump {name!r}: there are " + ", ".join(sorted(DUMPS)))
+    body = site(request).dump(name)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "public, max-age=3600"}
+    if request.method == "HEAD":
+        return Response(status_code=200, headers={**headers, "Content-Length": str(len(body))},
+                        media_type="application/gzip")
+    return Response(content=body, headers=headers, media_type="application/gzip")
+
+
+@router.api_route("/context.jsonld", methods=GET_HEAD, response_class=Response,
+                  responses={200: {"content": {JSON_LD: {}}}})
+def context(request: Request):
+    """The JSON-LD context of the vocabulary: sg terms as plain keys, with their value types."""
+    body = json.dumps({"@context": site(request).context}, ensure_ascii=False, indent=1)
+    return respond(request, body, JSON_LD)
+
+
+def iri_path(iri: str) -> str:
+    """The local path of an IRI, percent-encoding what a URL path cannot carry."""
+    path = local_path(iri)
+    return quote(path, safe="/#:@!$&'()*+,;=-._~") if path else iri
