@@ -175,7 +175,7 @@ def _flow_text(f: Flow) -> tuple[str, list[list[Entity]]]:
     where = names(f.target) if f.target else "a receiving state not stated"
     head = f"{f.count} to {where}" if f.counted else "named; receiving state not stated"
     if f.counted and len(f.groups) + (1 if f.named and not f.groups else 0) > 1:
-        head += " (" + " + ".join(str(n) for n in f.parts) + ")"
+        head += " (" + " + ".join(str(n) for n in sorted(f.parts, reverse=True)) + ")"
     return head, _wrap(f.named)
 
 

@@ -394,8 +394,9 @@ def home(request: Request) -> HTMLResponse:
         if row["class"] in seen:
             continue
         seen.add(row["class"])
-        name = row.get("classLabel") or _local(row["class"])
-        class_rows.append(f'<tr><td>{link(row["class"], name)}</td><td class="n">{int(row["n"]):,}</td></tr>')
+        name, label = _local(row["class"]), row.get("classLabel")
+        described = f' <span class="muted">{escape(label)}</span>' if label and label.lower() != name.lower() else ""
+        class_rows.append(f'<tr><td>{link(row["class"], name)}{described}</td><td class="n">{int(row["n"]):,}</td></tr>')
     total = sum(int(r["n"]) for r in graphs)
     graph_rows = "".join(
         f'<tr><td>{link(r["g"], _local(r["g"]))}</td><td class="n">{int(r["n"]):,}</td></tr>' for r in graphs

@@ -1,0 +1,200 @@
+"""Pages for people, in-process on a graph built once from the corpus: home, timeline, exchange pages, editor."""
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from graph.build import SourcePaths, build
+from graph.store import StoreLayout
+from graph.vocab import PREFIXES
+
+SVG = "{http://www.w3.org/2000/svg}"
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    data = tmp_path_factory.mktemp("site-data")
+    build(StoreLayout(data), SourcePaths())
+    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+class Page(HTMLParser):
+    """What the tests look at in a page: links, resource URLs, labelled form fields, headings, text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.links: list[str] = []
+        self.sources: list[str] = []
+        self.fields: list[dict] = []
+        self.labels: set[str] = set()
+        self.headings: list[str] = []
+        self.text: list[str] = []
+        self._heading = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and "href" in attrs:
+            self.links.append(attrs["href"])
+        if tag in ("script", "img", "iframe", "link") and (attrs.get("src") or attrs.get("href")):
+            self.sources.append(attrs.get("src") or attrs.get("href"))
+        if tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
+            self.fields.append(attrs)
+        if tag == "label" and attrs.get("for"):
+            self.labels.add(attrs["for"])
+        if tag in ("h1", "h2"):
+            self._heading = []
+
+    def handle_endtag(self, tag):
+        if tag in ("h1", "h2") and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+
+    @property
+    def words(self) -> str:
+        return re.sub(r"\s+", " ", " ".join(self.text))
+
+
+def get_page(client, path: str) -> Page:
+    response = client.get(path, headers=BROWSER)
+    assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("text/html")
+    return Page(response.text)
+
+
+def assert_local_only(page: Page) -> None:
+    """No request to another host: every src/href is on this server (links to the public IRI base aside)."""
+    for url in page.sources:
+        assert not urlsplit(url).netloc or urlsplit(url).hostname in ("testserver", "127.0.0.1"), url
+
+
+def test_the_home_page_says_what_the_graph_holds(client):
+    html = client.get("/", headers=BROWSER).text
+    page = get_page(client, "/")
+    assert page.headings[0] == "Swapgraph"
+    for section in ("What the graph holds", "Sources", "Main questions", "Downloads"):
+        assert section in page.headings
+    exchanges = re.search(r'>Exchange</a>[^<]*(<span[^>]*>[^<]*</span>)?</td><td class="n">(\d+)<', html)
+    timeline = {href for href in get_page(client, "/exchanges").links if href.startswith("/exchanges/")}
+    assert exchanges and int(exchanges.group(2)) == len(timeline) >= 8
+    assert re.search(r'>Person</a>[^<]*(<span[^>]*>[^<]*</span>)?</td><td class="n">\d\d+<', html)
+    for graph in ("asserted", "inferred", "entities", "ontology", "provenance"):
+        assert f"/graph/{graph}" in page.links
+    assert sum(1 for href in page.links if href.startswith("/id/document/")) == 5
+    assert "/queries/who-mediated-which-swaps" in page.links and "/queries/exchanges" in page.links
+    for target in ("/sparql", "/exchanges", "/dumps/swapgraph.trig.gz", "/dumps/swapgraph.nq.gz", "/void",
+                   "/ontology", "/docs"):
+        assert target in page.links, target
+    assert_local_only(page)
+
+
+def test_the_timeline_lists_every_exchange_with_legs_under_the_whole(client):
+    response = client.get("/exchanges", headers=BROWSER)
+    page = Page(response.text)
+    exchange_links = [href for href in page.links if href.startswith("/exchanges/")]
+    assert len(set(exchange_links)) >= 8
+    text = response.text
+    whole = text.index('href="/exchanges/2025-05-1000-for-1000"')
+    legs = text.index('class="legs"', whole)
+    assert whole < legs < text.index('href="/exchanges/2025-05-23"') < text.index('href="/exchanges/2025-05-24"')
+    # oldest first
+    assert text.index("/exchanges/2010-illegals-program") < text.index("/exchanges/2024-08-01-ankara")
+    assert "1 August 2024" in page.words and "Turkey" in page.words
+    ankara = text[text.index('href="/exchanges/2024-08-01-ankara"'):]
+    ankara = ankara[:ankara.index("</article>")]
+    assert "Ankara Esenboğa Airport" in ankara and ">26<" not in ankara and "26" in Page(ankara).words
+    assert_local_only(page)
+
+
+def picture(client, key: str) -> ET.Element:
+    text = client.get(f"/exchanges/{key}", headers=BROWSER).text
+    svg = text[text.index("<svg"):text.index("</svg>") + len("</svg>")]
+    return ET.fromstring(svg)
+
+
+def svg_words(root: ET.Element) -> str:
+    return " ".join("".join(el.itertext()) for el in root.iter(SVG + "text"))
+
+
+def test_the_2024_exchange_picture_names_the_states_and_counts(client):
+    root = picture(client, "2024-08-01-ankara")
+    assert root.get("role") == "img" and root.find(SVG + "title") is not None
+    words = svg_words(root)
+    for expected in ("Germany", "Russia", "Belarus", "United States", "13 to Germany", "3 to United States",
+                     "10 to Russia", "Vladimir Kara-Murza", "Ilya Yashin", "Vadim Krasikov",
+                     "Ankara Esenboğa Airport", "Turkey"):
+        assert expected in words, expected
+    hrefs = {a.get("href") for a in root.iter(SVG + "a")}
+    assert {"/id/state/DE", "/id/state/RU", "/id/state/US", "/id/person/vladimir-kara-murza"} <= hrefs
+
+
+def test_the_2024_exchange_page_has_its_facts(client):
+    page = get_page(client, "/exchanges/2024-08-01-ankara")
+    assert page.headings[0] == "2024 Ankara prisoner exchange"
+    assert "1 August 2024" in page.words
+    assert "/id/place/ankara-esenboga-airport" in page.links and "/id/state/TR" in page.links
+    assert "/id/exchange/2024-08-01-ankara" in page.links
+    assert "/id/person/evan-gershkovich" in page.links
+    assert_local_only(page)
+
+
+def test_the_whole_2025_exchange_rolls_up_its_legs(client):
+    page = get_page(client, "/exchanges/2025-05-1000-for-1000")
+    assert "/exchanges/2025-05-23" in page.links and "/exchanges/2025-05-24" in page.links
+    words = svg_words(picture(client, "2025-05-1000-for-1000"))
+    assert "697 to Ukraine (390 + 307)" in words  # both days' releases by Russia
+    assert "390 to Russia (270 + 120)" in words  # the 390 of day one are the 270 + 120 stated apart
+    leg = svg_words(picture(client, "2025-05-24"))
+    assert "307 to Ukraine" in leg and "390" not in leg
+
+
+def test_an_unknown_exchange_is_a_404_page(client):
+    response = client.get("/exchanges/1999-nowhere", headers=BROWSER)
+    assert response.status_code == 404 and "No such exchange" in response.text
+
+
+def test_the_editor_is_yasgui_from_local_assets_with_prefixes_and_questions(client):
+    for path in ("/sparql", "/editor"):
+        response = client.get(path, headers=BROWSER)
+        assert response.status_code == 200
+        page = Page(response.text)
+        assert "/static/yasgui/yasgui.min.js" in page.sources and "/static/yasgui/yasgui.min.css" in page.sources
+        assert "/static/editor.js" in page.sources
+        assert_local_only(page)
+        for field in page.fields:
+            assert field.get("id") in page.labels, field
+        config = response.text[response.text.index('id="editor-config">') + len('id="editor-config">'):]
+        import json
+
+        config = json.loads(config[:config.index("</script>")])
+        assert config["endpoint"].endswith("/sparql") and config["prefixes"] == PREFIXES
+        assert all(f"PREFIX {name}:" in config["defaultQuery"] for name in PREFIXES)
+        titles = {e["title"] for e in config["examples"]}
+        assert "Who mediated which swaps" in titles and len(config["examples"]) >= 20
+    with_query = client.get("/editor", params={"query": "ASK {}"}, headers=BROWSER).text
+    assert '"query": "ASK {}"' in with_query
+
+
+def test_the_static_assets_are_served_and_make_no_outside_requests(client):
+    for path in ("/static/editor.js", "/static/yasgui/yasgui.min.js", "/static/yasgui/yasgui.min.css"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    script = client.get("/static/editor.js").text
+    assert not re.search(r"https?://", script)
+    css = client.get("/static/yasgui/yasgui.min.css").text
+    assert not re.search(r"url\(\s*['\"]?https?://", css)
+    assert client.get("/static/../pyproject.toml").status_code == 404
+    assert client.get("/static/package.json").status_code == 404
