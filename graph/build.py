@@ -12,7 +12,7 @@ from rdflib import Dataset, Graph
 from graph.inference import InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
-from graph.terms import statement_iri, to_ox
+from graph.terms import statement_iri, to_ox, to_rdflib
 from graph.vocab import SG, Graphs
 from loaders.corpus import CorpusGraphs, load_corpus
 
@@ -100,6 +100,15 @@ def to_rdflib_dataset(store: ox.Store) -> Dataset:
     return dataset
 
 
+def store_graph(store: ox.Store, names) -> Graph:
+    """The union of some named graphs of the store, as one rdflib graph (for pySHACL)."""
+    graph = Graph()
+    for name in names:
+        for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))):
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graph
+
+
 def graph_sizes(store: ox.Store) -> dict:
     return {str(name).rsplit("/", 1)[-1]: sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))))
             for name in Graphs.ALL}
@@ -147,11 +156,8 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     done("inference")
 
     step("validation")
-    dataset = to_rdflib_dataset(store)
-    data = Graph()
-    for name in (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE):
-        data += dataset.graph(name)
-    result = validate(data, ontology=ontology, asserted=dataset.graph(Graphs.ASSERTED))
+    data = store_graph(store, (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE))
+    result = validate(data, ontology=ontology, asserted=corpus.asserted)
     done("validation")
     if not result.conforms:
         raise BuildError("SHACL validation failed:\n" + result.text())
