@@ -1,6 +1,7 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from graph.store import StoreLayout
 from graph.terms import statement_iri, to_ox, to_rdflib
 from graph.vocab import SG, Graphs
 from loaders.corpus import CorpusGraphs, load_corpus
+from loaders.errors import LoadError, LoadIssue
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTED_CLASSES = ("Exchange", "ExchangeLeg", "Detainee", "Release", "State", "Mediator", "Venue",
@@ -69,6 +71,16 @@ Progress = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
+
+
+def read_turtle(path: Path) -> Graph:
+    """A Turtle file of ours (the ontology, the shapes); a syntax error is a LoadError at its line."""
+    try:
+        return Graph().parse(path, format="turtle")
+    except Exception as exc:  # rdflib raises BadSyntax and others; all mean the file is not valid Turtle
+        match = re.search(r"line (\d+)", str(exc))
+        raise LoadError([LoadIssue(path, int(match.group(1)) if match else 1,
+                                   f"Turtle syntax: {str(exc).strip().splitlines()[-1][:200]}")]) from exc
 
 
 def load_graph(store: ox.Store, graph: Graph, name) -> None:
@@ -138,7 +150,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     step("load")
     corpus = load_corpus(paths.documents, paths.annotations, paths.registry)
-    ontology = Graph().parse(paths.ontology, format="turtle")
+    ontology = read_turtle(paths.ontology)
     rules = load_rules(paths.rules)
     report.facts, report.documents = corpus.fact_count, len(corpus.documents)
     done("load")

@@ -103,3 +103,16 @@ def test_export_gzip_nquads(data_dir, tmp_path):
     dataset = Dataset()
     dataset.parse(data=gzip.decompress(out.read_bytes()).decode("utf-8"), format="nquads")
     assert len(dataset) > 1000
+
+
+def test_a_broken_ontology_exits_non_zero_naming_file_and_line(tmp_path):
+    project = tmp_path / "project"
+    for part in ("corpus", "ontology"):
+        shutil.copytree(ROOT / part, project / part)
+    ontology = project / "ontology/swapgraph.ttl"
+    lines = ontology.read_text(encoding="utf-8").splitlines()
+    lines[40] = lines[40] + " this is not turtle"
+    ontology.write_text("\n".join(lines), encoding="utf-8")
+    result = swapgraph("--data-dir", str(tmp_path / "data"), "validate", "--sources", str(project))
+    assert result.returncode == 1
+    assert re.search(r"swapgraph\.ttl:\d+: Turtle syntax", result.stderr), result.stderr
