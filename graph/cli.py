@@ -29,8 +29,11 @@ SPARQL_PREFIXES = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.
 class Progress:
     """One line per step on stderr, with the time the previous step took."""
 
+    current: "Progress | None" = None  # the open progress line, closed before an error is printed
+
     def __init__(self, stream=sys.stderr):
         self.stream, self.name, self.started = stream, None, 0.0
+        Progress.current = self
 
     def __call__(self, name: str) -> None:
         self.finish()
@@ -220,10 +223,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _run(args) -> int:
+    try:
+        return args.run(args)
+    finally:
+        if Progress.current and Progress.current.name:  # a step was cut short
+            print(" failed", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        return _run(args)
     except (LoadError, RuleError, CatalogError) as exc:
         print(f"swapgraph {args.verb}: bad input:\n{exc}", file=sys.stderr)
         return 1
