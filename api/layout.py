@@ -30,6 +30,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.95rem
 th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
 th{background:#f1f4f9}
 .muted{color:var(--muted)}
+.error{color:#a00}
 .inferred{font-style:italic}
 .badge{display:inline-block;font-size:.75rem;padding:0 .4rem;border-radius:.6rem;background:#e8eef8;color:var(--muted)}
 blockquote{margin:.3rem 0;padding:.3rem .8rem;border-left:3px solid var(--line);background:#fff}

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from api import layout
 from api.errors import ApiError
 from api.negotiation import negotiate
 from graph.catalog import (
@@ -302,20 +303,15 @@ def run_query(name: str, request: Request):
         "rows": rows,
         "truncated": truncated,
         "sparql": _link("/sparql", {"query": editor_query(query, bound)}),
+        "editor": _link("/editor", {"query": editor_query(query, bound)}),
     }
     return JSONResponse(body, headers=headers)
 
 
 # ---------------------------------------------------------------- HTML
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:80rem}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
-form label{margin-right:1rem}.error{color:#a00}.muted{color:#666}"""
-
-
 def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body>{body}</body></html>")
+    return layout.page(title, body)
 
 
 def _catalog_page(items: list[dict]) -> str:
@@ -370,7 +366,7 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
         columns, rows, truncated = result
         shown = [c for c in columns if not (c.endswith("Label") and c[:-5] in columns)]
         links = [
-            f"<a href='{escape(_link('/sparql', {'query': editor_query(query, bound or {})}))}'>open in the SPARQL editor</a>",
+            f"<a href='{escape(_link('/editor', {'query': editor_query(query, bound or {})}))}'>open in the SPARQL editor</a>",
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'csv'}))}'>CSV</a>",
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'json'}))}'>JSON</a>",
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'sparql-json'}))}'>SPARQL JSON</a>",
