@@ -47,6 +47,7 @@ from graph.explain import (
     DocumentTexts,
     curie,
     from_oxigraph,
+    nt,
     sparql_json_rows,
 )
 from graph.vocab import BASE, ID, ONTOLOGY_IRI, PREFIXES, RULE, SG, Graphs
@@ -117,27 +118,33 @@ DESCRIBE = """CONSTRUCT { ?x ?p ?o . ?s ?q ?x . ?n rdfs:label ?l . } WHERE {
 }"""
 
 # Everything an HTML page about one node needs, in one query; ?part says which branch a row is from.
-PAGE = """SELECT ?x ?part ?g ?p ?o ?st ?ev ?quote ?start ?end ?doc ?file ?ss ?sp ?so WHERE {
-  { BIND("out" AS ?part) GRAPH ?g { ?x ?p ?o } }
-  UNION { BIND("in" AS ?part) GRAPH ?g { ?o ?p ?x } }
-  UNION { BIND("ev" AS ?part)
-          ?st rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?o ; sg:evidence ?ev .
+PAGE = """SELECT ?part ?g ?p ?o ?st ?ev ?quote ?start ?end ?doc ?file ?ss ?sp ?so WHERE {
+  { GRAPH ?g { ?x ?p ?o } BIND("out" AS ?part) }
+  UNION { GRAPH ?g { ?o ?p ?x } BIND("in" AS ?part) }
+  UNION { ?st rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?o ; sg:evidence ?ev .
           ?ev sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
-          OPTIONAL { ?doc sg:fileName ?file } }
-  UNION { BIND("sev" AS ?part)
-          ?x sg:evidence ?ev .
+          OPTIONAL { ?doc sg:fileName ?file } BIND("ev" AS ?part) }
+  UNION { ?x sg:evidence ?ev .
           ?ev sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
-          OPTIONAL { ?doc sg:fileName ?file } }
-  UNION { BIND("self" AS ?part)
-          ?x sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
-          OPTIONAL { ?doc sg:fileName ?file } }
-  UNION { BIND("tg" AS ?part) ?x rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so . GRAPH ?g { ?ss ?sp ?so } }
-  UNION { BIND("st3" AS ?part) { ?x ?q ?st } UNION { ?st ?q ?x }
-          ?st rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so }
-  UNION { BIND("dev" AS ?part)
-          ?ev sg:document ?x ; sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end .
-          OPTIONAL { ?st sg:evidence ?ev ; rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so } }
+          OPTIONAL { ?doc sg:fileName ?file } BIND("sev" AS ?part) }
+  UNION { ?x sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end ; sg:document ?doc .
+          OPTIONAL { ?doc sg:fileName ?file } BIND("self" AS ?part) }
+  UNION { ?x rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so . GRAPH ?g { ?ss ?sp ?so } BIND("tg" AS ?part) }
+  UNION { { ?x ?q ?st } UNION { ?st ?q ?x }
+          ?st rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so . BIND("st3" AS ?part) }
 }"""
+
+# A document's evidence spans and the facts each states.
+DOCUMENT_SPANS = """SELECT ?part ?ev ?quote ?start ?end ?st ?ss ?sp ?so WHERE {
+  ?ev sg:document ?x ; sg:quote ?quote ; sg:startOffset ?start ; sg:endOffset ?end .
+  OPTIONAL { ?st sg:evidence ?ev . ?st rdf:subject ?ss ; rdf:predicate ?sp ; rdf:object ?so }
+  BIND("dev" AS ?part)
+}"""
+
+
+def inline(query: str, iri: str) -> str:
+    """The query with ?x replaced by the IRI (checked); Oxigraph plans a constant far better than a substitution."""
+    return re.sub(r"\?x\b", nt(URIRef(iri)), query)
 
 
 class Site:
@@ -158,7 +165,7 @@ class Site:
             if iri in self._descriptions:
                 self._descriptions.move_to_end(iri)
                 return self._descriptions[iri]
-        body = self.source.construct(DESCRIBE, {"x": f"<{iri}>"})
+        body = self.source.construct(inline(DESCRIBE, iri))
         with self._lock:
             self._descriptions[iri] = body
             while len(self._descriptions) > DESCRIPTION_CACHE:
@@ -166,11 +173,14 @@ class Site:
         return body
 
     def graph_triples(self, graph: str) -> bytes:
-        return self.source.construct("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                     {"g": f"<{graph}>"}, timeout=120.0)
+        return self.source.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?s ?p ?o }} }}",
+                                     timeout=120.0)
 
     def page_rows(self, iri: str) -> list[dict]:
-        return self.source.select(PAGE, {"x": f"<{iri}>"})
+        rows = self.source.select(inline(PAGE, iri))
+        if any(r["part"].value == "out" and r["p"] == RDF.type and r["o"] == SG.Document for r in rows):
+            rows += [{**r, "x": URIRef(iri)} for r in self.source.select(inline(DOCUMENT_SPANS, iri))]
+        return rows
 
     # labels and the ontology
 
@@ -601,6 +611,8 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
             entry = target.setdefault(key, ((row["p"], row["o"]), set()))
             entry[1].add(str(row["g"]))
         elif part in ("ev", "sev", "self"):
+            if "ev" not in row:
+                row = {**row, "ev": subject}
             marker = (part, str(row.get("p")), str(row.get("o")), str(row["ev"]))
             if marker in seen_evidence:
                 continue
@@ -834,8 +846,8 @@ def named_graph(name: str, request: Request):
     if media_type != HTML:
         return respond(request, rdf_body(current.graph_triples(iri), media_type, current.context), media_type)
     classes = current.source.select(
-        "SELECT ?g ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?c } } GROUP BY ?g ?c ORDER BY DESC(?n) LIMIT 30",
-        {"g": f"<{iri}>"})
+        f"SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH {nt(URIRef(iri))} {{ ?x a ?c }} }} "
+        "GROUP BY ?c ORDER BY DESC(?n) LIMIT 30")
     labels = current.labels
     rows = "".join(f"<tr><td>{term_html(r['c'], labels)}</td><td>{int(r['n'])}</td></tr>" for r in classes)
     query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }} LIMIT 100"

@@ -555,8 +555,37 @@ def explain(source: Source, s: Node, p: Node, o: Node, *, max_depth: int = MAX_D
 
 # --- document texts and sentences -----------------------------------------------------------------
 
-SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+|\n\s*\n|\n")
+CLOSERS = "\"'”’)]"
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "gen", "lt", "col", "sgt", "capt", "gov", "sen", "rep", "pres",
+    "no", "vs", "inc", "co", "ltd", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "approx", "e.g", "i.e", "cf", "fig", "p",
+}
 
+
+def _sentence_end(text: str, i: int) -> int | None:
+    """Where the sentence ending with text[i] stops (after closing quotes), or None if it does not end there."""
+    char = text[i]
+    if char == "\n":
+        return i
+    if char not in ".!?":
+        return None
+    j = i + 1
+    while j < len(text) and text[j] in CLOSERS:
+        j += 1
+    if j < len(text) and not text[j].isspace():
+        return None
+    if char == ".":
+        word = re.search(r"(\S+)$", text[max(0, i - 24):i])
+        token = word.group(1).lower().lstrip("(\"'“‘") if word else ""
+        if token in ABBREVIATIONS or re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", token):
+            return None
+        k = j
+        while k < len(text) and text[k] in " \t":
+            k += 1
+        if k < len(text) and (text[k].islower() or text[k] in ",;:"):
+            return None
+    return j
 
 class DocumentTexts:
     """The texts of the source documents by file name, read once; offsets are code points."""
@@ -586,26 +615,33 @@ class DocumentTexts:
 
 
 def sentence_around(text: str, start: int, end: int, limit: int = 400) -> tuple[str, str, str]:
-    begin = 0
-    for match in SENTENCE_END.finditer(text, max(0, start - limit), start):
-        begin = match.end()
-    if start - begin > limit or (begin == 0 and start > limit):
-        begin = max(0, start - limit)
-        begin = text.find(" ", begin, start) + 1 or begin
-        prefix = "… "
-    else:
-        prefix = ""
-    match = SENTENCE_END.search(text, max(end, start + 1) - 1 if end > start else end, min(len(text), end + limit))
-    if match:
-        stop = match.start() + (1 if text[match.start()] in ".!?" else 0)
-        stop = max(stop, end)
-        suffix = ""
-    else:
-        stop = min(len(text), end + limit)
-        suffix = "" if stop == len(text) else " …"
-    while stop < len(text) and text[stop - 1] in ".!?" and text[stop] in "\"'”’)]":
-        stop += 1
-    return prefix + text[begin:start], text[start:end], text[end:stop] + suffix
+    """(before, quote, after) where before/after complete the sentence(s) around text[start:end]."""
+    begin, prefix = None, ""
+    for i in range(start - 1, max(-1, start - limit - 1), -1):
+        stop = _sentence_end(text, i)
+        if stop is not None and stop <= start:
+            begin = stop
+            break
+    if begin is None:
+        if start <= limit:
+            begin = 0
+        else:
+            begin = text.find(" ", start - limit, start) + 1 or start - limit
+            prefix = "… "
+    while begin < start and text[begin].isspace():
+        begin += 1
+    finish, suffix = None, ""
+    for i in range(max(start, end - 1), min(len(text), end + limit)):
+        stop = _sentence_end(text, i)
+        if stop is not None and stop >= end:
+            finish = stop
+            break
+    if finish is None:
+        finish = min(len(text), end + limit)
+        if finish < len(text):
+            finish = text.rfind(" ", end, finish) if text.rfind(" ", end, finish) > end else finish
+            suffix = " …"
+    return prefix + text[begin:start], text[start:end], text[end:finish].rstrip() + suffix
 
 
 def is_ours(iri: str) -> bool:
