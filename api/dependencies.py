@@ -1,4 +1,7 @@
-"""Request dependencies as `Annotated` aliases: the settings, the executor, a size-capped body."""
+"""Request dependencies as `Annotated` aliases: the settings, the executor, a size-capped body.
+
+All `async def`: they only read app state, and a plain `def` would cost a thread-pool hop each.
+"""
 
 from typing import Annotated
 
@@ -10,15 +13,15 @@ from api.executor import Executor
 from api.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_executor(request: Request) -> Executor:
+async def get_executor(request: Request) -> Executor:
     return request.app.state.executor
 
 
-def get_dataset(request: Request) -> DatasetInfo:
+async def get_dataset(request: Request) -> DatasetInfo:
     return request.app.state.dataset
 
 

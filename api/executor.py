@@ -34,21 +34,26 @@ Errors raised by `run` are `api.errors.ApiError`s: `QuerySyntaxError` (400), `Qu
 argument from the calling code (an unknown media type, a substitution that is not an N-Triples term).
 """
 
+import asyncio
 import logging
 import multiprocessing
-import queue
+import os
+import pickle
+import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 from api import results
 from api.errors import Overloaded, QuerySyntaxError, QueryTimeout, WorkerFailure
-from api.screening import screen
+from api.screening import screen_cached
 
 log = logging.getLogger("swapgraph.executor")
 
 _CONTEXT = multiprocessing.get_context("spawn")
+_HEADER = struct.Struct("!Q")  # answers travel as an 8-byte length and a pickle, read without blocking the loop
 KINDS = ("boolean", "solutions", "graph")
 
 
@@ -127,13 +132,21 @@ def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
     return "graph", results.serialize_triples(rows, media_type, cut, prefixes), truncated
 
 
+def _answer(conn, message: tuple) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    fd = conn.fileno()
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
     try:
         store = source.open()
     except Exception as exc:  # reported to the parent, which fails start-up
-        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        _answer(conn, ("failed", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", None))
+    _answer(conn, ("ready", None))
     while True:
         try:
             request = conn.recv()
@@ -143,13 +156,14 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
             return
         try:
             kind, body, truncated = _evaluate(store, request, prefixes)
-            conn.send(("ok", (kind, body, truncated)))
+            message = ("ok", (kind, body, truncated))
         except SyntaxError as exc:
-            conn.send(("syntax", str(exc)))
+            message = ("syntax", str(exc))
         except ValueError as exc:
-            conn.send(("value", str(exc)))
+            message = ("value", str(exc))
         except Exception as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            message = ("error", f"{type(exc).__name__}: {exc}")
+        _answer(conn, message)
 
 
 # --- the parent side ------------------------------------------------------------------------------
@@ -165,11 +179,28 @@ class _Worker:
         self.process.start()
         child.close()
 
+    def read(self) -> tuple:
+        """The worker's next answer, blocking until it is complete."""
+        fd = self.conn.fileno()
+        os.set_blocking(fd, True)
+        (size,) = _HEADER.unpack(self._read_exactly(fd, _HEADER.size))
+        return pickle.loads(self._read_exactly(fd, size))
+
+    @staticmethod
+    def _read_exactly(fd: int, size: int) -> bytes:
+        buffer = bytearray()
+        while len(buffer) < size:
+            chunk = os.read(fd, min(size - len(buffer), 1 << 20))
+            if not chunk:
+                raise EOFError("the query worker hung up")
+            buffer += chunk
+        return bytes(buffer)
+
     def wait_ready(self, timeout: float) -> None:
         if not self.conn.poll(timeout):
             self.kill()
             raise RuntimeError(f"query worker not ready after {timeout:g} s")
-        status, detail = self.conn.recv()
+        status, detail = self.read()
         if status != "ready":
             self.kill()
             raise RuntimeError(f"query worker failed to open the store: {detail}")
@@ -187,6 +218,100 @@ class _Worker:
             pass
         self.process.join(timeout=2)
         self.kill()
+
+
+class _AsyncAnswer:
+    """Reads one framed answer from a worker in event-loop callbacks; None in the future means too late."""
+
+    def __init__(self, fd: int, loop: asyncio.AbstractEventLoop):
+        self.fd = fd
+        self.future = loop.create_future()
+        self.buffer = bytearray()
+        self.size: int | None = None
+
+    def on_readable(self) -> None:
+        if self.future.done():
+            return
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.future.set_exception(exc)
+            return
+        if not chunk:
+            self.future.set_exception(EOFError("the query worker hung up"))
+            return
+        self.buffer += chunk
+        if self.size is None and len(self.buffer) >= _HEADER.size:
+            (self.size,) = _HEADER.unpack_from(self.buffer)
+        if self.size is not None and len(self.buffer) >= _HEADER.size + self.size:
+            self.future.set_result(pickle.loads(memoryview(self.buffer)[_HEADER.size:]))
+
+    def expire(self) -> None:
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+class _Pool:
+    """Idle workers, handed out in arrival order to threads (`acquire`) and coroutines (`acquire_async`)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: deque[_Worker] = deque()
+        self._waiters: deque = deque()  # ("sync", [slot], Event) or ("async", loop, Future)
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+    def release(self, worker: _Worker) -> None:
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if waiter[0] == "sync":
+                    _, slot, event = waiter
+                    slot.append(worker)
+                    event.set()
+                    return
+                _, loop, future = waiter
+                if not future.done():
+                    loop.call_soon_threadsafe(self._deliver, future, worker)
+                    return
+            self._idle.append(worker)
+
+    def _deliver(self, future, worker: _Worker) -> None:
+        if future.done():  # the waiter gave up meanwhile: pass the worker on
+            self.release(worker)
+        else:
+            future.set_result(worker)
+
+    def acquire(self, timeout: float) -> _Worker | None:
+        with self._lock:
+            if self._idle:
+                return self._idle.popleft()
+            slot: list[_Worker] = []
+            event = threading.Event()
+            waiter = ("sync", slot, event)
+            self._waiters.append(waiter)
+        if event.wait(timeout):
+            return slot[0]
+        with self._lock:
+            if slot:  # handed over just as the wait ended
+                return slot[0]
+            self._waiters.remove(waiter)
+        return None
+
+    async def acquire_async(self, timeout: float) -> _Worker | None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._idle:
+                return self._idle.popleft()
+            future = loop.create_future()
+            self._waiters.append(("async", loop, future))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.TimeoutError:
+            return None
 
 
 class Executor:
@@ -210,7 +335,7 @@ class Executor:
         self.max_depth = max_depth
         self.prefixes = prefixes
         self.start_timeout = start_timeout
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle = _Pool()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = True
@@ -260,7 +385,7 @@ class Executor:
 
     @property
     def idle(self) -> int:
-        return self._idle.qsize()
+        return len(self._idle)
 
     def _adopt(self, worker: _Worker) -> None:
         with self._lock:
@@ -268,7 +393,7 @@ class Executor:
                 worker.stop()
                 return
             self._all.add(worker)
-        self._idle.put(worker)
+        self._idle.release(worker)
 
     def _discard(self, worker: _Worker) -> None:
         with self._lock:
@@ -304,13 +429,81 @@ class Executor:
         base_iri: str | None = None,
     ) -> Result:
         """Evaluate a query in a worker and return its serialised result; see the module docstring."""
+        request = self._request(
+            query, result_format, substitutions, default_graph, named_graphs, union_default_graph, max_rows, base_iri
+        )
+        worker = self._idle.acquire(self.queue_wait)
+        if worker is None:
+            raise Overloaded()
+        started = time.monotonic()
+        try:
+            os.set_blocking(worker.conn.fileno(), True)
+            worker.conn.send(request)
+            if not worker.conn.poll(timeout):
+                self._timed_out(worker, timeout, started)
+            status, payload = worker.read()
+        except (EOFError, OSError) as exc:
+            self._discard(worker)
+            raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
+        self._idle.release(worker)
+        return self._outcome(status, payload, result_format)
+
+    async def arun(
+        self,
+        query: str,
+        *,
+        result_format: str,
+        substitutions: dict[str, str] | None = None,
+        default_graph: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        union_default_graph: bool = True,
+        max_rows: int | None = None,
+        timeout: float,
+        base_iri: str | None = None,
+    ) -> Result:
+        """`run` for coroutines: waits for a worker and its answer on the event loop, never blocking it."""
+        request = self._request(
+            query, result_format, substitutions, default_graph, named_graphs, union_default_graph, max_rows, base_iri
+        )
+        worker = await self._idle.acquire_async(self.queue_wait)
+        if worker is None:
+            raise Overloaded()
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        fd = worker.conn.fileno()
+        reader = _AsyncAnswer(fd, loop)
+        timer = None
+        try:
+            os.set_blocking(fd, True)
+            worker.conn.send(request)
+            loop.add_reader(fd, reader.on_readable)
+            timer = loop.call_later(timeout, reader.expire)
+            try:
+                message = await reader.future
+            finally:
+                timer.cancel()
+                loop.remove_reader(fd)
+            if message is None:
+                self._timed_out(worker, timeout, started)
+            status, payload = message
+        except (EOFError, OSError) as exc:
+            self._discard(worker)
+            raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
+        except asyncio.CancelledError:
+            self._discard(worker)  # its query may still be running: never hand it out again
+            raise
+        self._idle.release(worker)
+        return self._outcome(status, payload, result_format)
+
+    def _request(self, query, result_format, substitutions, default_graph, named_graphs, union_default_graph,
+                 max_rows, base_iri) -> dict:
         if self._closed:
             raise Overloaded("the query executor is not running")
-        screening = screen(query, max_depth=self.max_depth)
+        screening = screen_cached(query, self.max_depth)
         allowed = results.GRAPH_TYPES if screening.kind == "graph" else results.RESULT_TYPES
         if result_format not in allowed:
             raise ValueError(f"{result_format} is not a result format for a {screening.form} query")
-        request = {
+        return {
             "query": query,
             "result_format": result_format,
             "substitutions": substitutions,
@@ -320,23 +513,14 @@ class Executor:
             "max_rows": max_rows,
             "base_iri": base_iri,
         }
-        try:
-            worker = self._idle.get(timeout=self.queue_wait)
-        except queue.Empty:
-            raise Overloaded() from None
-        started = time.monotonic()
-        try:
-            worker.conn.send(request)
-            ready = worker.conn.poll(timeout)
-            if not ready:
-                self._discard(worker)
-                log.warning("query stopped at the %.3g s time limit after %.3f s", timeout, time.monotonic() - started)
-                raise QueryTimeout(timeout)
-            status, payload = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
-            self._discard(worker)
-            raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
-        self._idle.put(worker)
+
+    def _timed_out(self, worker: _Worker, timeout: float, started: float):
+        self._discard(worker)
+        log.warning("query stopped at the %.3g s time limit after %.3f s", timeout, time.monotonic() - started)
+        raise QueryTimeout(timeout)
+
+    @staticmethod
+    def _outcome(status: str, payload, result_format: str) -> Result:
         if status == "ok":
             kind, body, truncated = payload
             return Result(media_type=result_format, body=body, truncated=truncated, kind=kind)

@@ -11,6 +11,7 @@ the rest as code, so it can refuse too much but never too little.
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from api.errors import QuerySyntaxError, bad_request, service_refused, update_refused
 
@@ -110,3 +111,9 @@ def screen(query: str, *, max_depth: int | None = None) -> Screening:
     if form is None:
         raise QuerySyntaxError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
     return Screening(form=form, has_dataset_clause=has_from, depth=max_seen)
+
+
+@lru_cache(maxsize=512)
+def screen_cached(query: str, max_depth: int | None = None) -> Screening:
+    """`screen`, remembered for queries seen before (refusals are raised again each time)."""
+    return screen(query, max_depth=max_depth)

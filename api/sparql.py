@@ -1,14 +1,19 @@
-"""/sparql: the SPARQL 1.1 Protocol, read-only (query by GET, form POST and direct POST)."""
+"""/sparql: the SPARQL 1.1 Protocol, read-only (query by GET, form POST and direct POST).
+
+The handlers are `async def` on purpose and never block: the query runs in a worker process and is
+awaited through `Executor.arun` (the pipe is watched by the event loop), the body is read
+asynchronously, and what runs on the loop (screening, negotiation, serialising the cached service
+description) is a few microseconds of CPU. A thread-pool hop per request cost over half of the
+throughput in the benchmark (bench/sparql.py).
+"""
 
 import re
-from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request, Response
 
 from api import results
-from api.dependencies import BodyDep, DatasetDep, ExecutorDep, SettingsDep
+from api.dependencies import read_body
 from api.errors import (
     bad_request,
     method_not_allowed,
@@ -19,7 +24,7 @@ from api.errors import (
 )
 from api.negotiation import negotiate
 from api.pages import query_page
-from api.screening import screen
+from api.screening import screen_cached
 from api.service_description import serialize_description
 
 router = APIRouter(tags=["SPARQL"])
@@ -54,32 +59,43 @@ RESULT_ALIASES = {"application/json": results.SPARQL_JSON, "application/xml": re
 GRAPH_ALIASES = {"application/json": results.JSON_LD, "application/xml": results.RDF_XML}
 ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
 
-QueryText = Annotated[
-    list[str] | None,
-    Query(description="The SPARQL query (exactly once). Without it, GET returns the service description."),
-]
-DefaultGraphs = Annotated[
-    list[str] | None,
-    Query(
-        alias="default-graph-uri",
-        description="Graphs merged into the default graph, e.g. https://w3id.org/swapgraph/graph/asserted "
-        "(asserted facts only) or https://w3id.org/swapgraph/graph/inferred. Default: union of all graphs.",
+def _parameter(name: str, description: str, *, array: bool = True) -> dict:
+    schema = {"type": "array", "items": {"type": "string"}} if array else {"type": "string"}
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema,
+            **({"style": "form", "explode": True} if array else {})}
+
+
+# Parameters are read from the request directly (a handler signature full of FastAPI parameters cost
+# more per request than the query itself); they are documented for OpenAPI here.
+DATASET_PARAMETERS = [
+    _parameter(
+        "default-graph-uri",
+        "Graphs merged into the default graph (repeatable), e.g. https://w3id.org/swapgraph/graph/asserted "
+        "(asserted facts only) or https://w3id.org/swapgraph/graph/inferred (inferred only). "
+        "Default: the union of all named graphs.",
+    ),
+    _parameter("named-graph-uri", "Graphs visible to GRAPH clauses (repeatable). Default: all named graphs."),
+    _parameter(
+        "format",
+        "Overrides Accept: json, xml, csv, tsv (SELECT/ASK); ttl, nt, nq, trig, rdfxml, jsonld (CONSTRUCT/"
+        "DESCRIBE; json and xml give JSON-LD and RDF/XML there); html for the query page.",
+        array=False,
     ),
 ]
-NamedGraphs = Annotated[
-    list[str] | None, Query(alias="named-graph-uri", description="Graphs visible to GRAPH clauses.")
-]
-FormatName = Annotated[
-    str | None,
-    Query(
-        alias="format",
-        description="Overrides Accept: json, xml, csv, tsv (SELECT/ASK); ttl, nt, nq, trig, rdfxml, jsonld "
-        "(CONSTRUCT/DESCRIBE; json and xml give JSON-LD and RDF/XML there).",
-    ),
-]
-UpdateText = Annotated[list[str] | None, Query(alias="update", description="Refused: the endpoint is read-only.")]
+GET_PARAMETERS = {
+    "parameters": [
+        _parameter(
+            "query", "The SPARQL query, exactly once. Without it: the service description (or the query page).",
+            array=False,
+        ),
+        *DATASET_PARAMETERS,
+        _parameter("update", "Refused with 403: the endpoint is read-only.", array=False),
+    ]
+}
+
 
 POST_BODY = {
+    "parameters": DATASET_PARAMETERS,
     "requestBody": {
         "required": True,
         "content": {
@@ -184,7 +200,9 @@ def _service_description(request: Request, dataset, format_names: list[str]) -> 
     return _respond(request, serialize_description(endpoint, dataset, media_type), media_type)
 
 
-def _answer(request: Request, settings, executor, dataset, params: dict[str, list[str]], *, get: bool) -> Response:
+async def _answer(request: Request, params: dict[str, list[str]], *, get: bool) -> Response:
+    state = request.app.state
+    settings, executor, dataset = state.settings, state.executor, state.dataset
     if any(params.get(name) for name in UPDATE_PARAMETERS) or any(name in params for name in UPDATE_PARAMETERS):
         raise update_refused()
     queries = params.get("query", [])
@@ -199,9 +217,9 @@ def _answer(request: Request, settings, executor, dataset, params: dict[str, lis
         raise payload_too_large(
             "query_too_long", f"the query is longer than {settings.max_query_length} characters"
         )
-    screening = screen(query, max_depth=settings.max_nesting_depth)
+    screening = screen_cached(query, settings.max_nesting_depth)
     media_type = _choose_format(request, screening.kind, params.get("format", []))
-    result = executor.run(
+    result = await executor.arun(
         query,
         result_format=media_type,
         default_graph=_graph_list(params.get("default-graph-uri"), "default-graph-uri"),
@@ -215,27 +233,18 @@ def _answer(request: Request, settings, executor, dataset, params: dict[str, lis
     return _respond(request, result.body, result.media_type, headers)
 
 
-@router.api_route(
+@router.head("/sparql", include_in_schema=False)
+@router.get(
     "/sparql",
-    methods=["GET", "HEAD"],
     response_class=Response,
+    openapi_extra=GET_PARAMETERS,
     responses={200: {"description": "Query results, the service description, or the query page (HTML)"}},
 )
-def sparql_get(
-    request: Request,
-    settings: SettingsDep,
-    executor: ExecutorDep,
-    dataset: DatasetDep,
-    query: QueryText = None,
-    default_graph_uri: DefaultGraphs = None,
-    named_graph_uri: NamedGraphs = None,
-    format: FormatName = None,
-    update: UpdateText = None,
-):
+async def sparql_get(request: Request):
     """Run a SPARQL query given in the URL, or describe the service when no query is given."""
     if request.headers.get("content-length", "0") not in ("", "0") or request.headers.get("transfer-encoding"):
         raise bad_request("unexpected_body", "a GET request carries no body: use POST to send one")
-    return _answer(request, settings, executor, dataset, _url_params(request), get=True)
+    return await _answer(request, _url_params(request), get=True)
 
 
 @router.post(
@@ -244,17 +253,9 @@ def sparql_get(
     openapi_extra=POST_BODY,
     responses={200: {"description": "Query results"}},
 )
-def sparql_post(
-    request: Request,
-    body: BodyDep,
-    settings: SettingsDep,
-    executor: ExecutorDep,
-    dataset: DatasetDep,
-    default_graph_uri: DefaultGraphs = None,
-    named_graph_uri: NamedGraphs = None,
-    format: FormatName = None,
-):
+async def sparql_post(request: Request):
     """Run a SPARQL query sent as a form (`query=`) or directly (application/sparql-query)."""
+    body = await read_body(request)
     media, media_params = _media_type(request.headers.get("content-type"))
     params = _url_params(request)
     if media == UPDATE:
@@ -267,7 +268,7 @@ def sparql_post(
             raise bad_request("invalid_form", "the form body is not valid application/x-www-form-urlencoded UTF-8") from None
         for name, value in pairs:
             params.setdefault(name, []).append(value)
-        return _answer(request, settings, executor, dataset, params, get=False)
+        return await _answer(request, params, get=False)
     if media == QUERY:
         _check_charset(media_params)
         if any(name in params for name in UPDATE_PARAMETERS):
@@ -275,7 +276,7 @@ def sparql_post(
         if "query" in params:
             raise bad_request("multiple_queries", "a direct POST carries the query in its body, not also in the URL")
         params["query"] = [_decode(body)]
-        return _answer(request, settings, executor, dataset, params, get=False)
+        return await _answer(request, params, get=False)
     if not media:
         raise unsupported_media_type(
             "missing_content_type", f"POST needs a Content-Type: {FORM} or {QUERY}"

@@ -283,6 +283,9 @@ class BrokenExecutor:
             return Result("application/sparql-results+json", body, False, "solutions")
         raise KeyError("a bug")
 
+    async def arun(self, query, **options):
+        return self.run(query, **options)
+
 
 def test_a_bug_is_a_logged_500_without_a_stack_trace(caplog):
     with TestClient(create_app(make_settings(), executor=BrokenExecutor()), raise_server_exceptions=False) as client:

@@ -1,0 +1,270 @@
+"""Benchmark: the same store through Swapgraph's /sparql and through `oxigraph serve-read-only`.
+
+    python -m bench.sparql                    # builds the graph into a temporary directory
+    python -m bench.sparql --store data/current --concurrency 1 4 16 --count 2000 --seconds 10
+
+Both servers bind 127.0.0.1 only. The load comes from a second process (`--load`, an asyncio
+HTTP/1.1 keep-alive client), which fires the same queries in turn at each concurrency level, bounded
+by a request count and a time budget, and reports requests per second and p50/p99 latency.
+Aims (issue 3): Swapgraph at least 0.7x Oxigraph's throughput and at most 1.5x its p99.
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SG = "PREFIX sg: <https://w3id.org/swapgraph/ontology#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+
+# The workload: every canned question (queries/*.rq, parameters unbound: the widest form), plus
+# what an analyst types by hand: small lookups, joins with labels, aggregates, a CONSTRUCT.
+ADHOC = [
+    ("ask", "ASK { ?s a sg:Exchange }", "application/sparql-results+json"),
+    ("labels", "SELECT ?x ?label WHERE { ?x a sg:Person ; rdfs:label ?label } ORDER BY ?label LIMIT 50",
+     "application/sparql-results+json"),
+    ("classes", "SELECT ?class (COUNT(?x) AS ?n) WHERE { ?x a ?class } GROUP BY ?class ORDER BY DESC(?n)",
+     "application/sparql-results+json"),
+    ("releases", "SELECT ?person ?by ?to WHERE { ?r sg:releasedPerson ?person ; sg:releasingState ?by . "
+     "OPTIONAL { ?r sg:receivingState ?to } } LIMIT 100", "text/csv"),
+    ("evidence", "SELECT ?s ?quote WHERE { ?s sg:evidence ?e . ?e sg:quote ?quote } LIMIT 100",
+     "application/sparql-results+json"),
+    ("construct", "CONSTRUCT { ?x rdfs:label ?l } WHERE { ?x a sg:Exchange ; rdfs:label ?l }", "text/turtle"),
+]
+
+
+WORKLOADS = ("small", "canned")
+
+
+def workload(kind: str) -> list[tuple[str, str, str]]:
+    """(name, query text, Accept) for every query of a workload: `small` (ad-hoc lookups, where the
+    HTTP layer weighs most) or `canned` (every canned question, unbound: the service's real queries)."""
+    if kind == "canned":
+        return [(path.stem, path.read_text(encoding="utf-8"), "application/sparql-results+json")
+                for path in sorted((ROOT / "queries").glob("*.rq"))]
+    return [(name, SG + query, accept) for name, query, accept in ADHOC]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- the load generator (second process) ----------------------------------------------------------
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
+async def _connection(host, port, requests, budget, deadline, latencies, failures):
+    reader, writer = await asyncio.open_connection(host, port)
+    i = 0
+    try:
+        while budget[0] > 0 and time.perf_counter() < deadline:
+            budget[0] -= 1
+            request = requests[i % len(requests)]
+            i += 1
+            started = time.perf_counter()
+            writer.write(request)
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - started)
+            if status != 200:
+                failures.append(status)
+    finally:
+        writer.close()
+
+
+async def _load(url: str, concurrency: int, count: int, seconds: float, kind: str = "small") -> dict:
+    host, port = url.split("//", 1)[1].split(":")
+    requests = [
+        (f"GET /sparql?query={quote(query, safe='')} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+         f"Accept: {accept}\r\nConnection: keep-alive\r\n\r\n").encode()
+        for _, query, accept in workload(kind)
+    ]
+    warm = [count // 10 + len(requests)]
+    await asyncio.gather(*(_connection(host, int(port), requests, warm, time.perf_counter() + seconds, [], [])
+                           for _ in range(min(concurrency, 4))))
+    latencies, failures = [], []
+    budget = [count]
+    started = time.perf_counter()
+    await asyncio.gather(*(
+        _connection(host, int(port), requests[c % len(requests):] + requests[:c % len(requests)], budget,
+                    started + seconds, latencies, failures)
+        for c in range(concurrency)
+    ))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"requests": len(latencies), "seconds": elapsed, "rps": len(latencies) / elapsed,
+            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "failures": len(failures),
+            "statuses": sorted(set(failures))}
+
+
+def load_main(args) -> None:
+    print(json.dumps(asyncio.run(_load(args.load, args.concurrency[0], args.count, args.seconds, args.workload[0]))))
+
+
+# --- servers --------------------------------------------------------------------------------------
+
+
+def _wait_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(url + "/sparql", params={"query": "ASK {}"}, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start_swapgraph(store: Path, workers: int) -> tuple[subprocess.Popen, str, Path]:
+    """`python -m api.run` on a temporary data directory whose `current` points at the store."""
+    data_dir = Path(tempfile.mkdtemp(prefix="swapgraph-bench-"))
+    (data_dir / "current").symlink_to(store.resolve())
+    port = free_port()
+    env = {**os.environ, "SWAPGRAPH_DATA_DIR": str(data_dir), "SWAPGRAPH_HOST": "127.0.0.1",
+           "SWAPGRAPH_PORT": str(port), "SWAPGRAPH_WORKERS": str(workers), "SWAPGRAPH_QUEUE_WAIT": "10"}
+    process = subprocess.Popen([sys.executable, "-m", "api.run"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return process, f"http://127.0.0.1:{port}", data_dir
+
+
+def start_oxigraph(store: Path) -> tuple[subprocess.Popen, str]:
+    binary = shutil.which("oxigraph", path=str(BIN)) or shutil.which("oxigraph")
+    if binary is None:
+        raise SystemExit("the oxigraph CLI is missing: pip install oxigraph")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "serve-read-only", "--location", str(store), "--bind", f"127.0.0.1:{port}",
+         "--union-default-graph"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+def build_store(workdir: Path) -> Path:
+    """The project's graph, built by `swapgraph build` into a temporary data directory."""
+    cli = shutil.which("swapgraph", path=str(BIN))
+    command = [cli] if cli else [sys.executable, "-c", "from graph.cli import main; main()"]
+    subprocess.run([*command, "--data-dir", str(workdir), "build"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    return (workdir / "current").resolve()
+
+
+def run_load(url: str, concurrency: int, count: int, seconds: float, kind: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.sparql", "--load", url, "--concurrency", str(concurrency),
+         "--count", str(count), "--seconds", str(seconds), "--workload", kind],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--store", type=Path, help="a pyoxigraph store directory (default: build the graph)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--count", type=int, default=2000, help="requests per run at most")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per run at most")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server and level, alternating servers")
+    parser.add_argument("--workers", type=int, default=None, help="Swapgraph query workers (default: settings)")
+    parser.add_argument("--workload", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run the load generator
+    args = parser.parse_args(argv)
+    if args.load:
+        return load_main(args)
+
+    from statistics import median
+
+    from api.settings import Settings
+
+    workers = args.workers or Settings().workers
+    workdir = Path(tempfile.mkdtemp(prefix="swapgraph-bench-store-"))
+    store = args.store.resolve() if args.store else build_store(workdir)
+    for kind in args.workload:
+        names = [name for name, _, _ in workload(kind)]
+        print(f"workload {kind}: {len(names)} queries in turn: {', '.join(names)}")
+    print(f"store {store}\nper run at most {args.count} requests or {args.seconds:g} s; {args.rounds} rounds alternating the "
+          f"servers; Swapgraph workers: {workers}; cores: {os.cpu_count()}")
+    oxigraph, oxigraph_url = start_oxigraph(store)
+    swapgraph, swapgraph_url, data_dir = start_swapgraph(store, workers)
+    urls = {"oxigraph": oxigraph_url, "swapgraph": swapgraph_url}
+    runs: dict[tuple[str, str, int], list[dict]] = {}
+    try:
+        _wait_up(oxigraph_url, oxigraph)
+        _wait_up(swapgraph_url, swapgraph)
+        for kind, concurrency, round_ in itertools.product(args.workload, args.concurrency, range(args.rounds)):
+            order = ("oxigraph", "swapgraph") if round_ % 2 == 0 else ("swapgraph", "oxigraph")
+            for name in order:
+                result = run_load(urls[name], concurrency, args.count, args.seconds, kind)
+                runs.setdefault((kind, name, concurrency), []).append(result)
+                print(f"{kind:>6} {name:>9} c={concurrency:<3} {result['requests']:>6} req in {result['seconds']:.2f} s: "
+                      f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
+                      + (f"  NON-200: {result['failures']} {result['statuses']}" if result["failures"] else ""))
+    finally:
+        stop(oxigraph)
+        stop(swapgraph)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print("\nmedians over rounds")
+    print(f"{'workload':>8} {'c':>3} {'oxigraph req/s':>15} {'swapgraph req/s':>16} {'ratio (>=0.7)':>14} "
+          f"{'oxigraph p50/p99 ms':>20} {'swapgraph p50/p99 ms':>21} {'p99 ratio (<=1.5)':>18}")
+    for kind, concurrency in itertools.product(args.workload, args.concurrency):
+        ox = {k: median(r[k] for r in runs[kind, "oxigraph", concurrency]) for k in ("rps", "p50_ms", "p99_ms")}
+        sg = {k: median(r[k] for r in runs[kind, "swapgraph", concurrency]) for k in ("rps", "p50_ms", "p99_ms")}
+        print(f"{kind:>8} {concurrency:>3} {ox['rps']:>15.1f} {sg['rps']:>16.1f} {sg['rps'] / ox['rps']:>14.2f} "
+              f"{ox['p50_ms']:>9.2f}/{ox['p99_ms']:<10.2f} {sg['p50_ms']:>10.2f}/{sg['p99_ms']:<10.2f} "
+              f"{sg['p99_ms'] / ox['p99_ms']:>18.2f}")
+
+
+if __name__ == "__main__":
+    main()
