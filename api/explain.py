@@ -58,13 +58,13 @@ def _form(s: str = "", p: str = "", o: str = "") -> str:
             + '<p><button type="submit">Explain</button></p></form>')
 
 
-def _node_html(node: Explanation, names: dict[str, str], current) -> str:
+def _node_html(node: Explanation, names: dict[str, str], current, root: bool = False) -> str:
     triple = " ".join(term_html(t, names) for t in (node.subject, node.predicate, node.object))
     kind = node.kind
     parts = [f'<span>⟨{triple}⟩</span> <span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>']
-    if node.statement and node.subject is not None:
-        parts.append(f' <a class="muted" href="{escape(explain_href(node.subject, node.predicate, node.object), quote=True)}">'
-                     "explain this</a>" if kind == "inferred" else "")
+    if kind == "inferred" and not root:
+        href = explain_href(node.subject, node.predicate, node.object)
+        parts.append(f' <a class="muted" href="{escape(href, quote=True)}">explain this alone</a>')
     if node.cycle:
         parts.append(' <span class="muted">(already explained above: a cycle)</span>')
     if node.truncated:
@@ -92,7 +92,7 @@ def _explanation_page(node: Explanation, names: dict[str, str], current) -> str:
         "provenance": "Holds: it is part of the provenance record.",
     }.get(node.kind, "Holds.")
     body = (f"<h1>Why does this hold?</h1><p>⟨{triple}⟩</p><p><strong>{escape(summary)}</strong></p>"
-            f"<ul><li>{_node_html(node, names, current)}</li></ul>"
+            f'<ul class="explanation"><li>{_node_html(node, names, current, root=True)}</li></ul>'
             f'<h2>Explain another fact</h2>{_form(_param(node.subject), _param(node.predicate), _param(node.object))}')
     return page("Explanation", body)
 
