@@ -85,3 +85,17 @@ def test_real_server_reports_its_build(server):
     assert version["dataset"]["graphs"] == {ASSERTED: 1, INFERRED: 2}
     description = httpx.get(url + "/sparql", headers={"Accept": "application/n-triples"}, timeout=10).text
     assert f"<{url}/sparql>" in description
+
+
+def test_the_readme_python_example_runs_against_the_server(server, capsys):
+    """The data scientists' example in the README (SPARQLWrapper + pandas), run against a real server."""
+    pytest.importorskip("SPARQLWrapper")
+    pytest.importorskip("pandas")
+    import re
+
+    url, _ = server
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("<!-- service:start -->")[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(compile(code.replace("http://127.0.0.1:8000", url), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert ASSERTED in printed and INFERRED in printed
