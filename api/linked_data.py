@@ -46,11 +46,10 @@ from graph.explain import (
     UNSAFE_IRI,
     DocumentTexts,
     curie,
-    from_oxigraph,
     nt,
     sparql_json_rows,
 )
-from graph.vocab import BASE, ID, ONTOLOGY_IRI, PREFIXES, RULE, SG, Graphs
+from graph.vocab import BASE, ID, ONTOLOGY_IRI, RULE, SG, Graphs
 
 router = APIRouter(tags=["Linked data"])
 
@@ -981,6 +980,16 @@ def ontology(request: Request):
         return respond(request, ontology_page(current), HTML)
     return respond(request, rdf_body(current.graph_triples(str(Graphs.ONTOLOGY)), media_type, current.context,
                                      str(ONTOLOGY_IRI)), media_type)
+
+
+@router.api_route("/ontology/{version}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+def ontology_version(version: str, request: Request):
+    """The ontology at its version IRI (owl:versionIRI); only the served version is known."""
+    current = site(request)
+    iri = URIRef(BASE + "ontology/" + version)
+    if (URIRef(str(ONTOLOGY_IRI)), OWL.versionIRI, iri) not in current.ontology:
+        return not_found(request, choose(request, ONTOLOGY_OFFERS), str(iri), "ontology version")
+    return ontology(request)
 
 
 # --- /void --------------------------------------------------------------------------------------

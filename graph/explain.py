@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS, XSD
+from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
 from graph.vocab import BASE, PREFIXES, RULE, SG, Graphs
