@@ -76,7 +76,13 @@ def _node_html(node: Explanation, names: dict[str, str], current, root: bool = F
     for derivation in node.derivations:
         rule = link(derivation.rule, derivation.rule_id)
         label = f": {escape(derivation.rule_label)}" if derivation.rule_label else ""
-        items = "".join(f"<li>{_node_html(p, names, current)}</li>" for p in derivation.premises)
+        facts = [p for p in derivation.premises if p.kind != "axiom"]
+        axioms = [p for p in derivation.premises if p.kind == "axiom"]
+        items = "".join(f"<li>{_node_html(p, names, current)}</li>" for p in facts)
+        if axioms:
+            listed = "".join(f"<li>{_node_html(p, names, current)}</li>" for p in axioms)
+            items += (f"<li><details><summary>and {len(axioms)} ontology axiom(s)</summary>"
+                      f"<ul>{listed}</ul></details></li>")
         parts.append(f'<p>by rule {rule}{label}, from:</p><ul>{items}</ul>')
     return "".join(parts)
 

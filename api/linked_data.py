@@ -931,7 +931,7 @@ def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
     def add(heading: str, values) -> None:
         values = [v for v in values if v]
         if values:
-            rows.append(f"<tr><th scope=\"row\">{escape(heading)}</th><td>{', '.join(values)}</td></tr>")
+            rows.append(f'<tr><th scope="row" style="width:11rem">{escape(heading)}</th><td>{", ".join(values)}</td></tr>')
 
     definition = [escape(str(d)) for d in g.objects(term, SKOS.definition)] + [escape(str(c)) for c in g.objects(term, RDFS.comment)]
     add("Definition", definition)
