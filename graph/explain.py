@@ -29,6 +29,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
+from graph.terms import to_rdflib
 from graph.vocab import BASE, PREFIXES, RULE, SG, Graphs
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus/documents"
@@ -90,23 +91,9 @@ class OxigraphSource:
             for name in names:
                 term = solution[name]
                 if term is not None:
-                    row[name] = from_oxigraph(term)
+                    row[name] = to_rdflib(term)
             rows.append(row)
         return rows
-
-
-def from_oxigraph(term) -> Node:
-    import pyoxigraph as ox
-
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"unexpected term {term!r}")
 
 
 def sparql_json_rows(body: bytes) -> list[dict[str, Node]]:
