@@ -20,7 +20,15 @@ Interface, shared by /sparql and the canned questions::
         timeout=10.0,                            # seconds
     )
     result.media_type, result.body, result.truncated, result.kind  # kind: boolean|solutions|graph
+    result = await executor.arun(query, ...)     # the same, for `async def` code: never blocks the loop
     executor.close()
+
+`run` blocks its thread (use it from plain `def` handlers, which FastAPI runs in a thread pool);
+`arun` waits on the event loop (the worker's pipe is watched with `add_reader`), which is what /sparql
+uses: a thread-pool hop per request cost more than half the throughput in bench/sparql.py. Both
+share one pool of idle workers, handed out first come, first served. Workers run at a lower CPU
+priority (nice +5) than the HTTP process, so answers are handed over promptly when queries fill
+every core.
 
 The dataset: when `default_graph` or `named_graphs` is given (the protocol's default-graph-uri /
 named-graph-uri), it is exactly those graphs, the other list empty, and the query's own FROM is
@@ -55,6 +63,7 @@ log = logging.getLogger("swapgraph.executor")
 _CONTEXT = multiprocessing.get_context("spawn")
 _HEADER = struct.Struct("!Q")  # answers travel as an 8-byte length and a pickle, read without blocking the loop
 KINDS = ("boolean", "solutions", "graph")
+WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,12 @@ def _answer(conn, message: tuple) -> None:
 
 
 def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
+    # Below the HTTP process in CPU priority: when queries fill every core, the event loop still gets
+    # its turn, so /health, refusals and the hand-over of answers stay prompt.
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     try:
         store = source.open()
     except Exception as exc:  # reported to the parent, which fails start-up

@@ -87,3 +87,36 @@ def test_a_store_directory_is_opened_read_only(tmp_path):
     with Executor.from_path(tmp_path / "store", workers=1) as executor:
         result = executor.run("SELECT ?o { ?s ?p ?o }", result_format="text/csv", timeout=5)
         assert result.body == b"o\r\no\r\n"
+
+
+def test_sync_callers_get_overloaded_when_every_worker_is_busy():
+    import threading
+
+    from api.errors import Overloaded
+
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(1000)).encode()
+    with Executor.from_nquads(data, workers=1, queue_wait=0.2) as executor:
+        runaway = threading.Thread(target=lambda: pytest.raises(QueryTimeout, executor.run,
+                                   "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+                                   result_format=JSON, timeout=1.5))
+        runaway.start()
+        import time
+
+        time.sleep(0.3)
+        with pytest.raises(Overloaded):
+            executor.run("ASK {}", result_format=JSON, timeout=5)
+        runaway.join()
+
+
+def test_large_answers_arrive_whole_through_the_async_path():
+    import asyncio
+
+    data = "".join(f'<urn:s{i}> <urn:p> "{"x" * 200}{i}" <urn:g> .\n' for i in range(5000)).encode()
+    with Executor.from_nquads(data, workers=2) as executor:
+        async def both():
+            return await asyncio.gather(*(executor.arun("SELECT * { ?s ?p ?o }", result_format=JSON, timeout=10)
+                                          for _ in range(4)))
+
+        for result in asyncio.run(both()):
+            assert len(result.body) > 1_000_000
+            assert len(bindings(result)) == 5000

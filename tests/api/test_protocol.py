@@ -397,3 +397,12 @@ def test_a_browser_gets_the_query_page(client):
 def test_curl_gets_turtle(client):
     response = client.get(EP, headers={"Accept": "*/*"})
     assert media_type(response) == "text/turtle"
+
+
+def test_openapi_documents_the_sparql_parameters(client):
+    spec = client.get("/openapi.json").json()
+    get = {p["name"] for p in spec["paths"]["/sparql"]["get"]["parameters"]}
+    post = spec["paths"]["/sparql"]["post"]
+    assert {"query", "default-graph-uri", "named-graph-uri", "format"} <= get
+    assert {"application/sparql-query", "application/x-www-form-urlencoded"} <= set(post["requestBody"]["content"])
+    assert {"/health", "/version"} <= set(spec["paths"])
