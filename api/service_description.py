@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
@@ -26,14 +27,7 @@ RESULT_FORMATS = (
     FORMATS.RDF_XML,
     FORMATS["JSON-LD"],
 )
-RDFLIB_FORMATS = {
-    results.TURTLE: "turtle",
-    results.N_TRIPLES: "nt",
-    results.N_QUADS: "nquads",
-    results.TRIG: "trig",
-    results.RDF_XML: "xml",
-    results.JSON_LD: "json-ld",
-}
+PREFIXES = ("sd", "formats", "void", "dcterms", "rdfs", "rdf", "xsd")
 
 DATASET_NOTE = (
     "The default graph is the union of all named graphs: asserted facts, inferred facts, entities, "
@@ -91,7 +85,15 @@ def build_description(endpoint: str, dataset: DatasetInfo) -> Graph:
 
 @lru_cache(maxsize=64)
 def _cached(endpoint: str, dataset: DatasetInfo, media_type: str) -> bytes:
-    return build_description(endpoint, dataset).serialize(format=RDFLIB_FORMATS[media_type], encoding="utf-8")
+    graph = build_description(endpoint, dataset)
+    if media_type == results.TURTLE:
+        return graph.serialize(format="turtle", encoding="utf-8")
+    # everything else through pyoxigraph, which writes the triples into the default graph of N-Quads/TriG
+    triples = ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    prefixes = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix in PREFIXES}
+    if media_type in (results.TRIG, results.RDF_XML):
+        return ox.serialize(triples, format=results.GRAPH_FORMATS[media_type], prefixes=prefixes)
+    return ox.serialize(triples, format=results.GRAPH_FORMATS[media_type])
 
 
 def serialize_description(endpoint: str, dataset: DatasetInfo, media_type: str) -> bytes:
