@@ -2,8 +2,8 @@
 
 The handlers are `async def` on purpose and never block: the query runs in a worker process and is
 awaited through `Executor.arun` (the pipe is watched by the event loop), the body is read
-asynchronously, and what runs on the loop (screening, negotiation, serialising the cached service
-description) is a few microseconds of CPU. A thread-pool hop per request cost over half of the
+asynchronously, and what runs on the loop (screening, negotiation, the service description, built
+once per format and cached) is a few microseconds of CPU. A thread-pool hop per request cost over half of the
 throughput in the benchmark (bench/sparql.py).
 """
 
