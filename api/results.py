@@ -141,6 +141,8 @@ def _native(variables: list[str], rows: list, media_type: str, truncated_at: int
     lines = ["\t".join("?" + name for name in variables)]
     lines.extend("\t".join(_tsv_term(row[i]) for i in width) for row in rows)
     tsv = ("\n".join(lines) + "\n").encode("utf-8")
+    if media_type == TSV:  # every term in full N-Triples form (callers build N-Quads from it); no room for a mark
+        return tsv
     solutions = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
     body = solutions.serialize(format=BOOLEAN_FORMATS[media_type])
     if truncated_at is not None:
