@@ -1,7 +1,7 @@
 """The FastAPI application: `create_app(settings)` wires settings, the query executor and the routers."""
 
 import logging
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,6 +13,8 @@ from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
 from api.executor import Executor
 from api.settings import Settings
+from graph.catalog import Catalog
+from graph.store import StoreLayout
 
 log = logging.getLogger("swapgraph.api")
 
@@ -29,8 +31,6 @@ def _queries_router():
 
 
 def _serving_build(settings: Settings) -> Path:
-    from graph.store import StoreLayout
-
     build = StoreLayout(settings.data_dir).current_build()
     if build is None or not build.exists():
         raise FileNotFoundError(f"no graph built under {settings.data_dir}: run `swapgraph build` first")
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.catalog = Catalog.load(settings.queries_dir)  # a bad .rq file stops the start
         build = None
         own = executor
         if own is None:
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
                 prefixes=_prefixes(),
             )
         started_here = not own.running
+        held = ExitStack()
+        if build is not None:  # so that a later build's clean-up leaves this one alone
+            held.enter_context(StoreLayout(settings.data_dir).serving(build))
         if started_here:
             await run_in_threadpool(own.start)
         try:
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         finally:
             if started_here:
                 await run_in_threadpool(own.close)
+            held.close()
 
     app = FastAPI(
         title="Swapgraph",

@@ -23,7 +23,6 @@ from api import layout
 from api.errors import ApiError
 from api.negotiation import negotiate
 from graph.catalog import (
-    QUERIES_DIR,
     SPARQL_PREFIXES,
     CannedQuery,
     Catalog,
@@ -43,8 +42,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 NUMERIC = {XSD + t for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")}
 DECIMAL = {XSD + "decimal", XSD + "double", XSD + "float"}
 MAX_EVIDENCE_ROWS = 500
-
-CATALOG = Catalog.load(QUERIES_DIR)  # start-up check: a bad .rq file raises here and the app stops
 
 LABELS_QUERY = SPARQL_PREFIXES + "SELECT ?iri ?label WHERE { ?iri rdfs:label ?label }"
 EVIDENCE_QUERY = SPARQL_PREFIXES + """SELECT DISTINCT ?subject ?predicate ?object ?document ?documentLabel ?quote ?start
@@ -78,10 +75,7 @@ class ParameterProblem(ApiError):
 
 
 def _catalog(request: Request) -> Catalog:
-    catalog = getattr(request.app.state, "catalog", None)
-    if catalog is None:
-        request.app.state.catalog = catalog = CATALOG
-    return catalog
+    return request.app.state.catalog  # parsed in the app's lifespan: a bad file stops the start
 
 
 def _run(request: Request, query: str, substitutions: dict | None = None) -> tuple[dict, bool]:

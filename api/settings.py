@@ -23,6 +23,7 @@ class Settings:
     workers: int = 4  # warm query worker processes: the number of queries evaluated at once
     queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
+    queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -5,7 +5,6 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date as Date
-from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from api import flow_svg
 from api.flow_svg import Entity
 from api.layout import link, page
-from api.pages import FORMATS
 from api.service_description import GRAPH_BASE
+from graph.catalog import Catalog
 from graph.vocab import ID, PREFIXES, SG
 
 router = APIRouter(tags=["Pages"])
@@ -358,16 +357,9 @@ def _not_found(key: str) -> HTMLResponse:
 # --- the home page --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _catalog():
-    from graph.catalog import Catalog
-
-    return Catalog.load()
-
-
-def canned_questions() -> list[tuple[str, str, str, str]]:
+def canned_questions(catalog: Catalog) -> list[tuple[str, str, str, str]]:
     """(name, title, description, SPARQL text) of every canned question, from queries/*.rq."""
-    return [(q.name, q.title, q.description, q.sparql) for q in _catalog()]
+    return [(q.name, q.title, q.description, q.sparql) for q in catalog]
 
 
 @router.get("/", response_class=HTMLResponse, summary="The home page (HTML).")
@@ -414,7 +406,7 @@ def home(request: Request) -> HTMLResponse:
     questions = "".join(
         f'<li><a href="/queries/{escape(name, quote=True)}">{escape(title)}</a>'
         f'<br><span class="muted">{escape(description)}</span></li>'
-        for name, title, description, _ in canned_questions()
+        for name, title, description, _ in canned_questions(request.app.state.catalog)
     )
     dumps = "".join(f'<li><a href="{href}" download>{escape(href.rsplit("/", 1)[-1])}</a> '
                     f'<span class="muted">{escape(what)}</span></li>' for href, what in DUMPS)
@@ -465,9 +457,24 @@ def default_query() -> str:
     )
 
 
-def editor_page(endpoint: str, query: str | None = None) -> str:
+# The no-script form's result formats: ?format= names understood by /sparql.
+FORMATS = (
+    ("json", "SPARQL JSON (SELECT, ASK)"),
+    ("csv", "CSV"),
+    ("tsv", "TSV"),
+    ("xml", "SPARQL XML"),
+    ("ttl", "Turtle (CONSTRUCT, DESCRIBE)"),
+    ("jsonld", "JSON-LD"),
+    ("nt", "N-Triples"),
+    ("nq", "N-Quads"),
+    ("trig", "TriG"),
+    ("rdfxml", "RDF/XML"),
+)
+
+
+def editor_page(endpoint: str, catalog: Catalog, query: str | None = None) -> str:
     """The YASGUI editor page, set to `endpoint`, with the canned questions as examples."""
-    examples = [{"name": name, "title": title, "query": sparql} for name, title, _, sparql in canned_questions()]
+    examples = [{"name": name, "title": title, "query": sparql} for name, title, _, sparql in canned_questions(catalog)]
     config = {
         "endpoint": endpoint,
         "prefixes": PREFIXES,
@@ -522,7 +529,7 @@ API documentation: <a href="/docs">/docs</a> · Questions: <a href="/queries">/q
 def editor(request: Request, query: str | None = None) -> HTMLResponse:
     """The SPARQL editor (YASGUI) on this server's /sparql, optionally opened with a query."""
     endpoint = str(request.url_for("sparql_get")) if _has_route(request, "sparql_get") else "/sparql"
-    return HTMLResponse(editor_page(endpoint, query))
+    return HTMLResponse(editor_page(endpoint, request.app.state.catalog, query))
 
 
 def _has_route(request: Request, name: str) -> bool:

@@ -23,7 +23,7 @@ from api.errors import (
     update_refused,
 )
 from api.negotiation import negotiate
-from api.pages import query_page
+from api.site import editor_page
 from api.screening import screen_cached
 from api.service_description import serialize_description
 
@@ -195,7 +195,7 @@ def _service_description(request: Request, dataset, format_names: list[str]) -> 
     else:
         media_type = negotiate(request.headers.get("accept"), [*results.GRAPH_TYPES, HTML])
     if media_type == HTML:
-        page = query_page(endpoint).encode("utf-8")
+        page = editor_page(endpoint, request.app.state.catalog).encode("utf-8")
         return _respond(request, page, HTML)
     return _respond(request, serialize_description(endpoint, dataset, media_type), media_type)
 

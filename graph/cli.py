@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import dataclasses
 import gzip
 import json
 import sys
@@ -194,7 +195,10 @@ def cmd_serve(args) -> int:
     from api.run import serve
     from api.settings import Settings
 
-    serve(Settings.from_env())
+    settings = Settings.from_env()
+    if args.data_dir:
+        settings = dataclasses.replace(settings, data_dir=Path(args.data_dir))
+    serve(settings)
     return 0
 
 

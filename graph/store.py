@@ -3,12 +3,14 @@
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
 
 KEEP_BUILDS = 2
+SERVING_MARKER = ".served-by-"
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,38 @@ class StoreLayout:
         self.prune()
 
     def prune(self) -> None:
+        """Drop old builds, but never the current one nor one a live server still reads."""
         keep = self.current_build()
         builds = sorted(p for p in self.builds.iterdir() if p.is_dir())
         for old in builds[:-KEEP_BUILDS]:
-            if old != keep:
+            if old != keep and not _served(old):
                 shutil.rmtree(old, ignore_errors=True)
+
+    @contextmanager
+    def serving(self, build_dir: Path):
+        """Mark build_dir as read by this process for as long as the context lasts."""
+        marker = build_dir / f"{SERVING_MARKER}{os.getpid()}"
+        marker.touch()
+        try:
+            yield build_dir
+        finally:
+            marker.unlink(missing_ok=True)
 
     def discard(self, build_dir: Path) -> None:
         shutil.rmtree(build_dir, ignore_errors=True)
+
+
+def _served(build_dir: Path) -> bool:
+    for marker in build_dir.glob(SERVING_MARKER + "*"):
+        pid = int(marker.name[len(SERVING_MARKER):])
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            marker.unlink(missing_ok=True)  # left by a server that died
+        except PermissionError:
+            return True
+    return False
 
 
 def open_current(layout: StoreLayout) -> pyoxigraph.Store:
