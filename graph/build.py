@@ -10,10 +10,10 @@ from typing import Callable
 import pyoxigraph as ox
 from rdflib import Dataset, Graph
 
-from graph.inference import InferenceReport, run_inference
+from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
-from graph.terms import statement_iri, to_ox, to_rdflib
+from graph.terms import PROVENANCE, reification, to_ox, to_rdflib
 from graph.vocab import SG, Graphs
 from loaders.corpus import CorpusGraphs, load_corpus
 from loaders.errors import LoadError, LoadIssue
@@ -90,19 +90,12 @@ def load_graph(store: ox.Store, graph: Graph, name) -> None:
 
 def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
     """A statement node per asserted triple, linked to each evidence span that states it."""
-    provenance = ox.NamedNode(str(Graphs.PROVENANCE))
-    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    evidence_link = to_ox(SG.evidence)
     quads = []
     for (s, p, o), evidence in corpus.evidence.items():
-        triple = (to_ox(s), to_ox(p), to_ox(o))
-        statement = statement_iri(*triple)
-        quads += [
-            ox.Quad(statement, ox.NamedNode(rdf + "type"), ox.NamedNode(rdf + "Statement"), provenance),
-            ox.Quad(statement, ox.NamedNode(rdf + "subject"), triple[0], provenance),
-            ox.Quad(statement, ox.NamedNode(rdf + "predicate"), triple[1], provenance),
-            ox.Quad(statement, ox.NamedNode(rdf + "object"), triple[2], provenance),
-        ]
-        quads += [ox.Quad(statement, ox.NamedNode(str(SG.evidence)), to_ox(ev), provenance) for ev in evidence]
+        statement, statement_quads = reification((to_ox(s), to_ox(p), to_ox(o)))
+        quads += statement_quads
+        quads += [ox.Quad(statement, evidence_link, to_ox(ev), PROVENANCE) for ev in evidence]
     store.extend(quads)
 
 
@@ -151,6 +144,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     step("load")
     corpus = load_corpus(paths.documents, paths.annotations, paths.registry)
     ontology = read_turtle(paths.ontology)
+    shapes = read_turtle(paths.shapes)
     rules = load_rules(paths.rules)
     report.facts, report.documents = corpus.fact_count, len(corpus.documents)
     done("load")
@@ -164,12 +158,15 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     done("store")
 
     step("inference")
-    report.inference = run_inference(store, rules)
+    try:
+        report.inference = run_inference(store, rules)
+    except InferenceError as exc:
+        raise BuildError(str(exc)) from exc
     done("inference")
 
     step("validation")
     data = store_graph(store, (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE))
-    result = validate(data, ontology=ontology, asserted=corpus.asserted)
+    result = validate(data, ontology=ontology, asserted=corpus.asserted, shapes=shapes)
     done("validation")
     if not result.conforms:
         raise BuildError("SHACL validation failed:\n" + result.text())

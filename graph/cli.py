@@ -4,6 +4,7 @@ import argparse
 import csv
 import dataclasses
 import gzip
+import re
 import json
 import sys
 import time
@@ -24,7 +25,6 @@ EXPORT_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
     "jsonld": None,  # written through rdflib, which keeps named graphs in JSON-LD
 }
-SPARQL_PREFIXES = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
 
 
 class Progress:
@@ -77,11 +77,21 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def _query_text(target: str) -> str:
+def _query_source(target: str) -> tuple[str, str]:
+    """(where the query comes from, its text): a .rq file, or the argument itself."""
     path = Path(target)
     if path.suffix == ".rq" and path.exists():
-        return path.read_text(encoding="utf-8")
-    return target
+        return str(path), path.read_text(encoding="utf-8")
+    return "query", target
+
+
+def _syntax_error(source: str, exc: SyntaxError) -> str:
+    """pyoxigraph says `error at LINE:COLUMN: ...`; name the file and line the way load errors do."""
+    match = re.match(r"error at (\d+):(\d+): (.*)", str(exc), re.S)
+    if not match:
+        return f"{source}: {exc}"
+    line, column, message = match.groups()
+    return f"{source}:{line}: column {column}: {message.splitlines()[0][:300]}"
 
 
 def cmd_query(args) -> int:
@@ -92,12 +102,13 @@ def cmd_query(args) -> int:
     if args.param:
         print("query: --param goes with a canned query name "
               f"({', '.join(sorted(catalog.queries))})", file=sys.stderr)
-        return 2
+        return 1
+    source, text = _query_source(args.query)
     try:
-        result = store.query(SPARQL_PREFIXES + _query_text(args.query), use_default_graph_as_union=True)
+        result = store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
     except SyntaxError as exc:
-        print(f"query: {exc}", file=sys.stderr)
-        return 2
+        print(_syntax_error(source, exc), file=sys.stderr)
+        return 1
     write_result(result, args.format, sys.stdout)
     return 0
 
@@ -114,7 +125,7 @@ def _run_canned(store: ox.Store, catalog: Catalog, args) -> int:
         bound = catalog.bind(canned, raw, run)
     except ParameterError as exc:
         print(f"query {canned.name}: {exc}", file=sys.stderr)
-        return 2
+        return 1
     substitutions = {ox.Variable(name): term for name, term in bound.items()}
     result = store.query(canned.sparql, use_default_graph_as_union=True, substitutions=substitutions)
     write_result(result, args.format, sys.stdout)
@@ -245,12 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"swapgraph {args.verb}: {exc}\nthe previous build (if any) is still the one served", file=sys.stderr)
         return 1
-    except FileNotFoundError as exc:
-        print(f"swapgraph {args.verb}: {exc}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # the reader (head, less) stopped early: not an error
         sys.stderr.close()
         return 0
+    except (OSError, ValueError) as exc:  # a missing build, an unreadable file, a bad SWAPGRAPH_* value
+        print(f"swapgraph {args.verb}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

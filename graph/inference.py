@@ -6,26 +6,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+from rdflib.namespace import RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from graph.terms import statement_iri
-from graph.vocab import ID, PREFIXES, RULE, SG, Graphs
+from graph.terms import PROVENANCE, reification
+from graph.vocab import ID, RULE, SG, Graphs, expand_iri
 
-RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
-RDF_STATEMENT = ox.NamedNode(PREFIXES["rdf"] + "Statement")
-RDF_SUBJECT = ox.NamedNode(PREFIXES["rdf"] + "subject")
-RDF_PREDICATE = ox.NamedNode(PREFIXES["rdf"] + "predicate")
-RDF_OBJECT = ox.NamedNode(PREFIXES["rdf"] + "object")
-RDFS_LABEL = ox.NamedNode(PREFIXES["rdfs"] + "label")
-RDFS_COMMENT = ox.NamedNode(PREFIXES["rdfs"] + "comment")
+RDF_TYPE = ox.NamedNode(str(RDF.type))
+RDFS_LABEL = ox.NamedNode(str(RDFS.label))
+RDFS_COMMENT = ox.NamedNode(str(RDFS.comment))
 # The rules read the domain graphs only: provenance (evidence, statements) is about facts, not a fact.
 SOURCE_GRAPHS = [ox.NamedNode(str(g)) for g in (Graphs.ONTOLOGY, Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED)]
 INFERRED = ox.NamedNode(str(Graphs.INFERRED))
-PROVENANCE = ox.NamedNode(str(Graphs.PROVENANCE))
 
 
 def _ox(iri) -> ox.NamedNode:
     return ox.NamedNode(str(iri))
+
+
+class InferenceError(Exception):
+    """The rules did not reach a fixpoint within the round limit."""
 
 
 @dataclass
@@ -41,10 +41,7 @@ def _term(token: str, binding: dict):
         return binding.get(token[1:])
     if token == "a":
         return RDF_TYPE
-    if token.startswith("<"):
-        return ox.NamedNode(token[1:-1])
-    prefix, _, local = token.partition(":")
-    return ox.NamedNode(PREFIXES[prefix] + local)
+    return ox.NamedNode(expand_iri(token))
 
 
 def _instantiate(pattern: Pattern, binding: dict):
@@ -72,11 +69,13 @@ class Engine:
     def run(self, max_rounds: int = 100) -> InferenceReport:
         started = time.perf_counter()
         self._describe_rules()
-        while self.report.rounds < max_rounds:
+        while True:
             added = self._to_fixpoint(self.owl_rules, max_rounds)
             added += sum(self._apply(rule) for rule in self.sparql_rules)
             if not added:
                 break
+            if self.report.rounds >= max_rounds:
+                raise InferenceError(f"no fixpoint after {max_rounds} rounds: the rules keep adding facts")
         self.report.seconds = time.perf_counter() - started
         return self.report
 
@@ -138,13 +137,8 @@ class Engine:
         self.store.extend(quads)
 
     def _statement(self, triple: tuple) -> ox.NamedNode:
-        statement = statement_iri(*triple)
-        self.store.extend([
-            ox.Quad(statement, RDF_TYPE, RDF_STATEMENT, PROVENANCE),
-            ox.Quad(statement, RDF_SUBJECT, triple[0], PROVENANCE),
-            ox.Quad(statement, RDF_PREDICATE, triple[1], PROVENANCE),
-            ox.Quad(statement, RDF_OBJECT, triple[2], PROVENANCE),
-        ])
+        statement, quads = reification(triple)
+        self.store.extend(quads)
         return statement
 
     def _describe_rules(self):
@@ -163,5 +157,5 @@ def _bindings(solutions):
         yield {v.value: solution[v] for v in variables if solution[v] is not None}
 
 
-def run_inference(store: ox.Store, rules: list[Rule]) -> InferenceReport:
-    return Engine(store, rules).run()
+def run_inference(store: ox.Store, rules: list[Rule], max_rounds: int = 100) -> InferenceReport:
+    return Engine(store, rules).run(max_rounds)

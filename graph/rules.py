@@ -4,11 +4,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.vocab import PREFIXES
+from graph.vocab import SPARQL_PREFIXES, expand_iri
 
 HEADER = re.compile(r"^#\s*([a-z]+):\s?(.*)$")
 KEYS = {"id", "label", "source", "description", "premise", "conclusion"}
-SPARQL_PREFIXES = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
 
 
 class RuleError(Exception):
@@ -50,6 +49,9 @@ def _pattern(text: str, path: Path, line: int) -> Pattern:
     parts = text.split()
     if len(parts) != 3:
         raise RuleError(path, line, f"a pattern is three terms, got {text!r}")
+    for token in parts:
+        if not token.startswith("?") and token != "a" and expand_iri(token) is None:
+            raise RuleError(path, line, f"{token!r} is neither a variable nor an IRI or known CURIE")
     return Pattern(*parts)
 
 

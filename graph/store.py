@@ -29,7 +29,8 @@ class StoreLayout:
 
     def new_build_dir(self) -> Path:
         self.builds.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.monotonic_ns() % 1_000_000:06d}"
+        now = time.time_ns()  # one reading, so that names sort in the order builds were made
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f"-{now % 10**9:09d}"
         path = self.builds / stamp
         path.mkdir()
         return path
@@ -70,9 +71,11 @@ class StoreLayout:
 
 def _served(build_dir: Path) -> bool:
     for marker in build_dir.glob(SERVING_MARKER + "*"):
-        pid = int(marker.name[len(SERVING_MARKER):])
+        pid = marker.name[len(SERVING_MARKER):]
+        if not pid.isdigit():
+            continue  # not a marker of ours
         try:
-            os.kill(pid, 0)
+            os.kill(int(pid), 0)
             return True
         except ProcessLookupError:
             marker.unlink(missing_ok=True)  # left by a server that died

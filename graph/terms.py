@@ -5,9 +5,14 @@ import hashlib
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 
-from graph.vocab import ID
+from rdflib.namespace import RDF, XSD
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+from graph.vocab import ID, Graphs
+
+XSD_STRING = str(XSD.string)
+PROVENANCE = ox.NamedNode(str(Graphs.PROVENANCE))
+_RDF_TYPE, _RDF_STATEMENT = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(RDF.Statement))
+_RDF_SUBJECT, _RDF_PREDICATE, _RDF_OBJECT = (ox.NamedNode(str(t)) for t in (RDF.subject, RDF.predicate, RDF.object))
 
 
 def to_ox(term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -42,3 +47,14 @@ def statement_iri(s: ox.NamedNode, p: ox.NamedNode, o) -> ox.NamedNode:
     """One IRI per triple, the same whether the triple was asserted, inferred or used as a premise."""
     key = f"{s} {p} {o}".encode("utf-8")
     return ox.NamedNode(str(ID) + "statement/" + hashlib.sha1(key).hexdigest()[:20])
+
+
+def reification(triple: tuple) -> tuple[ox.NamedNode, list[ox.Quad]]:
+    """The statement node of a triple and the quads that describe it in the provenance graph."""
+    statement = statement_iri(*triple)
+    return statement, [
+        ox.Quad(statement, _RDF_TYPE, _RDF_STATEMENT, PROVENANCE),
+        ox.Quad(statement, _RDF_SUBJECT, triple[0], PROVENANCE),
+        ox.Quad(statement, _RDF_PREDICATE, triple[1], PROVENANCE),
+        ox.Quad(statement, _RDF_OBJECT, triple[2], PROVENANCE),
+    ]

@@ -1,5 +1,7 @@
 """The closed Swapgraph vocabulary: every ontology term, IRI base and named graph used in code."""
 
+import re
+
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DefinedNamespace
 
@@ -165,6 +167,36 @@ PREFIXES = {
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "prov": "http://www.w3.org/ns/prov#",
 }
+
+# Vocabularies the ontology aligns with: known to IRI parsing and serialisations, never used as terms.
+ALIGNED_PREFIXES = {
+    "dcterms": "http://purl.org/dc/terms/",
+    "schema": "https://schema.org/",
+    "sem": "http://semanticweb.cs.vu.nl/2009/11/sem/",
+    "crm": "http://www.cidoc-crm.org/cidoc-crm/",
+    "void": "http://rdfs.org/ns/void#",
+}
+SPARQL_PREFIXES = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
+TURTLE_PREFIXES = "".join(f"@prefix {name}: <{iri}> .\n" for name, iri in PREFIXES.items())
+
+_ABSOLUTE = re.compile(r"^(https?|urn|mailto|tag):", re.IGNORECASE)
+_UNSAFE_IRI = re.compile(r'[\s<>"{}|\\^`]')
+
+
+def expand_iri(text: str) -> str | None:
+    """`<iri>`, an absolute IRI, or a CURIE with a known prefix, as an IRI string; None otherwise."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        iri = text[1:-1].strip()
+    elif _ABSOLUTE.match(text):
+        iri = text
+    else:
+        prefix, colon, local = text.partition(":")
+        known = PREFIXES.get(prefix) or ALIGNED_PREFIXES.get(prefix)
+        if not colon or not known or not local:
+            return None
+        iri = known + local
+    return None if _UNSAFE_IRI.search(iri) else iri
 
 
 def sg_terms() -> frozenset[URIRef]:

@@ -1,12 +1,13 @@
 """The curated annotation layer: one reviewed YAML file of facts and quotes per document."""
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from loaders.documents import Document
 from loaders.errors import LoadError, LoadIssue
-from loaders.yamlfile import LineDict, read_yaml
+from loaders.yamlfile import LineDict, LineList, read_yaml
 
 ENTITY_TYPES = ("Person", "State", "Organization", "Place", "Venue", "Exchange", "ExchangeLeg", "Negotiation")
 # Named things whose labels must be names found in the documents; event labels are descriptive.
@@ -105,6 +106,24 @@ def _parse_fact(item, line: int, document: Document, source: Path, issues: list[
     return Fact(document, quote, occurrence, turtle, source, line, turtle_line, "curated")
 
 
+def _section(data: LineDict, key: str, kind: type, issues: list[LoadIssue], source: Path):
+    """A top-level section of the expected shape, or None (with an issue if it has another shape)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind):
+        shape = "a mapping" if kind is LineDict else "a list"
+        issues.append(LoadIssue(source, data.value_lines[key], f"{key}: must be {shape}"))
+        return None
+    return value
+
+
+def _check_date(metadata: LineDict, source: Path, issues: list[LoadIssue]) -> None:
+    value = metadata.get("date")
+    if value is not None and not isinstance(value, datetime.date):
+        issues.append(LoadIssue(source, metadata.value_lines["date"], f"date {value!r} is not a YYYY-MM-DD date"))
+
+
 class CuratedAnnotations:
     """Reads `<annotations>/<document stem>.yaml`, the reviewed facts of each document."""
 
@@ -131,17 +150,18 @@ class CuratedAnnotations:
             issues.append(LoadIssue(source, data.value_lines.get("document", 1),
                                     f"document: must be {document.name!r}, found {data.get('document')!r}"))
         extraction = Extraction(document, source=source)
-        metadata = data.get("metadata") or LineDict()
-        if isinstance(metadata, dict):
+        metadata = _section(data, "metadata", LineDict, issues, source)
+        if metadata:
             extraction.metadata = dict(metadata)
-            extraction.metadata_lines = getattr(metadata, "value_lines", {})
+            extraction.metadata_lines = metadata.value_lines
             for key in set(metadata) - set(METADATA_KEYS):
                 issues.append(LoadIssue(source, metadata.value_lines[key], f"unknown metadata key {key!r}"))
-        entities = data.get("entities") or LineDict()
-        if isinstance(entities, LineDict):
+            _check_date(metadata, source, issues)
+        entities = _section(data, "entities", LineDict, issues, source)
+        if entities:
             extraction.entities = parse_entities(entities, source, issues)
-        facts = data.get("facts") or []
-        for item, line in zip(facts, getattr(facts, "item_lines", [])):
+        facts = _section(data, "facts", LineList, issues, source)
+        for item, line in zip(facts or [], getattr(facts, "item_lines", [])):
             fact = _parse_fact(item, line, document, source, issues)
             if fact:
                 extraction.facts.append(fact)

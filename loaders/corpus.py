@@ -6,7 +6,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SKOS, XSD
 
-from graph.vocab import ID, PREFIXES, SG, sg_terms
+from graph.vocab import ID, SG, TURTLE_PREFIXES, expand_iri, sg_terms
 from loaders.annotations import (
     DOCUMENT_KINDS,
     NAMED_TYPES,
@@ -30,8 +30,7 @@ DERIVED_ONLY = {
     SG.custodyHeldBy, SG.conflictsWith, SG.sumOfLegs, SG.participatedIn, SG.hasPart,
     SG.evidence, SG.derivation, SG.premise, SG.rule,
 }
-TURTLE_HEADER = "".join(f"@prefix {name}: <{iri}> .\n" for name, iri in PREFIXES.items())
-HEADER_LINES = TURTLE_HEADER.count("\n")
+HEADER_LINES = TURTLE_PREFIXES.count("\n")
 
 
 @dataclass
@@ -42,13 +41,6 @@ class CorpusGraphs:
     evidence: dict = field(default_factory=dict)  # asserted triple -> set of evidence IRIs
     documents: list[Document] = field(default_factory=list)
     fact_count: int = 0
-
-
-def expand_curie(curie: str) -> URIRef:
-    prefix, _, local = curie.partition(":")
-    if prefix not in PREFIXES or not local:
-        raise KeyError(curie)
-    return URIRef(PREFIXES[prefix] + local)
 
 
 def locate(fact: Fact) -> tuple[int, int]:
@@ -70,7 +62,7 @@ def locate(fact: Fact) -> tuple[int, int]:
 def parse_fact_turtle(fact: Fact) -> Graph:
     graph = Graph()
     try:
-        graph.parse(data=TURTLE_HEADER + fact.turtle, format="turtle")
+        graph.parse(data=TURTLE_PREFIXES + fact.turtle, format="turtle")
     except Exception as exc:  # rdflib raises several kinds; all mean the snippet is not valid Turtle
         line = _syntax_error_line(str(exc))
         raise ValueError((fact.turtle_line + line - 1 if line else fact.turtle_line),
@@ -114,13 +106,13 @@ class _Builder:
         self.typed_in_facts: set[URIRef] = set()
         self.used: dict[URIRef, tuple[Path, int]] = {}
 
-    def add_entities(self, decls: list[EntityDecl], registry: bool):
+    def add_entities(self, decls: list[EntityDecl]):
         for decl in decls:
-            try:
-                iri = expand_curie(decl.curie)
-            except KeyError:
-                self.issues.append(LoadIssue(decl.source, decl.line, f"unknown prefix in {decl.curie!r}"))
+            expanded = expand_iri(decl.curie)
+            if expanded is None or not expanded.startswith(str(ID)):
+                self.issues.append(LoadIssue(decl.source, decl.line, f"{decl.curie!r} is not an entity CURIE (id: prefixes)"))
                 continue
+            iri = URIRef(expanded)
             known = self.declared.get(iri)
             if known is None:
                 if decl.type is None or decl.label is None:
@@ -232,7 +224,7 @@ def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
     builder = _Builder()
     issues: list[LoadIssue] = []
     try:
-        builder.add_entities(read_registry(registry_path), registry=True)
+        builder.add_entities(read_registry(registry_path))
     except LoadError as exc:
         issues += exc.issues
     documents = read_documents(documents_dir)
@@ -245,7 +237,7 @@ def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
             except LoadError as exc:
                 issues += exc.issues
     for extraction in extractions:
-        builder.add_entities(extraction.entities, registry=False)
+        builder.add_entities(extraction.entities)
     for extraction in extractions:
         builder.add_document(extraction)
     builder.check_references()

@@ -24,9 +24,6 @@ class Document:
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
-    def line_of(self, offset: int) -> int:
-        return self.text.count("\n", 0, offset) + 1
-
 
 def read_document(path: Path) -> Document:
     try:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from rdflib import Dataset
+from rdflib import Dataset, URIRef
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).parent / "swapgraph"
@@ -31,7 +31,10 @@ def data_dir(tmp_path_factory) -> Path:
 def test_stats_counts_instances(data_dir):
     result = swapgraph("--data-dir", str(data_dir), "stats", "--format", "json")
     stats = json.loads(result.stdout)
-    assert stats["instances"]["Exchange"] >= 1 and stats["triples"]["inferred"] > 0
+    counted = swapgraph("--data-dir", str(data_dir), "query",
+                        "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a sg:Exchange }", "--format", "json")
+    assert stats["instances"]["Exchange"] == int(json.loads(counted.stdout)[0]["n"]) > 0
+    assert stats["triples"]["inferred"] > 0
 
 
 def test_query_sparql_as_json(data_dir):
@@ -48,9 +51,20 @@ def test_query_csv_has_a_header(data_dir):
     assert lines[0] == "s" and len(lines) == 11
 
 
-def test_a_bad_query_exits_non_zero(data_dir):
-    result = swapgraph("--data-dir", str(data_dir), "query", "SELECT ?s WHERE {")
-    assert result.returncode != 0 and "query" in result.stderr
+def test_a_bad_query_file_exits_non_zero_naming_file_and_line(data_dir, tmp_path):
+    query = tmp_path / "broken.rq"
+    query.write_text("SELECT ?s\nWHERE {\n  ?s sg:releasedTo\n}\n")
+    result = swapgraph("--data-dir", str(data_dir), "query", str(query))
+    assert result.returncode == 1
+    assert re.match(rf"{re.escape(str(query))}:4: column \d+: ", result.stderr), result.stderr
+
+
+def test_a_bad_setting_exits_non_zero_without_a_traceback(tmp_path):
+    import os
+
+    env = dict(os.environ, SWAPGRAPH_WORKERS="many")
+    result = subprocess.run([str(SCRIPT), "stats"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1 and "SWAPGRAPH_WORKERS" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_export_trig_keeps_named_graphs(data_dir, tmp_path):
@@ -63,10 +77,15 @@ def test_export_trig_keeps_named_graphs(data_dir, tmp_path):
     assert "https://w3id.org/swapgraph/graph/asserted" in names and "https://w3id.org/swapgraph/graph/inferred" in names
 
 
-def test_export_jsonld(data_dir, tmp_path):
+def test_export_jsonld_keeps_named_graphs(data_dir, tmp_path):
     out = tmp_path / "dump.jsonld"
     assert swapgraph("--data-dir", str(data_dir), "export", "--format", "jsonld", "-o", str(out)).returncode == 0
-    assert isinstance(json.loads(out.read_text()), (list, dict))
+    dataset = Dataset()
+    dataset.parse(out, format="json-ld")
+    inferred = dataset.graph(URIRef("https://w3id.org/swapgraph/graph/inferred"))
+    assert (URIRef("https://w3id.org/swapgraph/id/person/vladimir-kara-murza"),
+            URIRef("https://w3id.org/swapgraph/ontology#releasedTo"),
+            URIRef("https://w3id.org/swapgraph/id/state/DE")) in inferred
 
 
 def test_bad_annotation_exits_non_zero_naming_file_and_line(tmp_path):
@@ -92,7 +111,7 @@ def test_query_a_canned_question_with_a_label_parameter(data_dir):
 
 def test_a_canned_question_with_an_unknown_value_exits_non_zero(data_dir):
     result = swapgraph("--data-dir", str(data_dir), "query", "releases", "--param", "releasedTo=Atlantis")
-    assert result.returncode == 2 and "Atlantis" in result.stderr
+    assert result.returncode == 1 and "Atlantis" in result.stderr
 
 
 def test_export_gzip_nquads(data_dir, tmp_path):
@@ -115,4 +134,17 @@ def test_a_broken_ontology_exits_non_zero_naming_file_and_line(tmp_path):
     ontology.write_text("\n".join(lines), encoding="utf-8")
     result = swapgraph("--data-dir", str(tmp_path / "data"), "validate", "--sources", str(project))
     assert result.returncode == 1
-    assert re.search(r"swapgraph\.ttl:\d+: Turtle syntax", result.stderr), result.stderr
+    assert re.search(r"swapgraph\.ttl:41: Turtle syntax", result.stderr), result.stderr
+
+
+def test_broken_shapes_of_the_sources_exit_non_zero_naming_file_and_line(tmp_path):
+    project = tmp_path / "project"
+    for part in ("corpus", "ontology"):
+        shutil.copytree(ROOT / part, project / part)
+    shapes = project / "ontology/shapes.ttl"
+    lines = shapes.read_text(encoding="utf-8").splitlines()
+    lines[30] = lines[30] + " not turtle at all"
+    shapes.write_text("\n".join(lines), encoding="utf-8")
+    result = swapgraph("validate", "--sources", str(project))
+    assert result.returncode == 1
+    assert re.search(r"shapes\.ttl:31: Turtle syntax", result.stderr), result.stderr

@@ -7,10 +7,9 @@ import pytest
 import yaml
 
 from graph.build import build_store
-from graph.vocab import PREFIXES
+from graph.vocab import SPARQL_PREFIXES
 
 CASES = yaml.safe_load((Path(__file__).resolve().parents[1] / "data/facts.yaml").read_text(encoding="utf-8"))
-SPARQL = "".join(f"PREFIX {k}: <{v}>\n" for k, v in PREFIXES.items())
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def store():
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_fact(store, case):
-    assert bool(store.query(SPARQL + f"ASK {{ {case['ask']} }}", use_default_graph_as_union=True)) is case["holds"]
+    assert bool(store.query(SPARQL_PREFIXES + f"ASK {{ {case['ask']} }}", use_default_graph_as_union=True)) is case["holds"]
 
 
 def test_the_readme_evidence_query_returns_a_fact_with_its_quote(store):

@@ -120,3 +120,14 @@ def test_labels_and_iso_codes_come_from_the_registry(corpus):
     turkey = ID["state/TR"]
     assert (turkey, SG.isoCode, Literal("TR")) in corpus.entities
     assert Literal("Türkiye") in set(corpus.entities.objects(turkey))
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("facts:\n", "facts: none\nold_facts:\n", "facts: must be a list"),
+    ("entities:\n", "entities: [a, b]\nold_entities:\n", "entities: must be a mapping"),
+    ("metadata:\n", "metadata:\n  date: last Friday\nold_metadata:\n", "not a YYYY-MM-DD date"),
+])
+def test_a_section_of_the_wrong_shape_is_an_error(tmp_path, old, new, message):
+    folder = annotated_copy(tmp_path, lambda text: text.replace(old, new, 1))
+    issues = load_error(folder).issues
+    assert any(message in i.message and i.path.name == f"{DOC}.yaml" for i in issues), issues

@@ -1,0 +1,49 @@
+"""The store layout: builds, the atomic `current` switch, clean-up that spares served builds."""
+
+import os
+import subprocess
+import sys
+
+from graph.store import KEEP_BUILDS, SERVING_MARKER, StoreLayout
+
+
+def make_builds(layout: StoreLayout, count: int):
+    builds = [layout.new_build_dir() for _ in range(count)]
+    for build in builds:
+        layout.publish(build)
+    return builds
+
+
+def test_publish_switches_current_and_keeps_the_last_builds(tmp_path):
+    layout = StoreLayout(tmp_path)
+    builds = make_builds(layout, KEEP_BUILDS + 2)
+    assert layout.current_build() == builds[-1]
+    assert sorted(p for p in layout.builds.iterdir()) == builds[-KEEP_BUILDS:]
+
+
+def test_a_build_served_by_a_live_process_is_kept(tmp_path):
+    layout = StoreLayout(tmp_path)
+    first = layout.new_build_dir()
+    layout.publish(first)
+    with layout.serving(first):
+        make_builds(layout, KEEP_BUILDS + 1)
+        assert first.exists()
+    make_builds(layout, 1)
+    assert not first.exists()
+
+
+def test_a_marker_left_by_a_dead_server_does_not_keep_a_build(tmp_path):
+    layout = StoreLayout(tmp_path)
+    first = layout.new_build_dir()
+    layout.publish(first)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (first / f"{SERVING_MARKER}{dead.stdout.strip()}").touch()
+    (first / f"{SERVING_MARKER}not-a-pid").touch()  # a stray file is ignored, not a crash
+    make_builds(layout, KEEP_BUILDS + 1)
+    assert not first.exists()
+
+
+def test_current_is_a_relative_symlink(tmp_path):
+    layout = StoreLayout(tmp_path)
+    make_builds(layout, 1)
+    assert layout.current.is_symlink() and not os.path.isabs(os.readlink(layout.current))
