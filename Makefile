@@ -3,14 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run build test install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+# The test tools (pytest, selenium, the oxigraph server for the benchmark, ...) only for `make test`.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -20,11 +26,11 @@ build: $(STAMP)
 run: build
 	$(BIN)/swapgraph serve
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data api/static/node_modules
 
 # Pages for people (issue 4): front-end assets and the browser used by tests/browser.
 # YASGUI from the npm registry, pinned by api/static/package-lock.json, served from /static/yasgui.
