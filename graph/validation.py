@@ -1,11 +1,4 @@
-"""SHACL validation of a build: shapes from ontology/shapes.ttl, plus the asserted-facts evidence check.
-
-`validate()` takes the union of the store's entities, asserted, inferred and provenance graphs. Our own
-inference has already run, so pyshacl runs with inference "none"; the ontology, when given, only
-contributes its rdfs:subClassOf axioms (so that a leg counts as an Exchange for sh:class). Each
-violation carries the quotes behind its focus node, so a failed build says which sentence of which
-document led to the bad fact.
-"""
+"""SHACL validation of a build (ontology/shapes.ttl) and the check that every asserted fact has evidence."""
 
 from __future__ import annotations
 
@@ -82,10 +75,13 @@ def load_shapes(path: Path = SHAPES_PATH) -> Graph:
 
 def validate(data: Graph, ontology: Graph | None = None, asserted: Graph | None = None,
              shapes: Graph | None = None) -> ValidationReport:
-    """Check `data` (the union of the store's graphs) against the shapes; see the module docstring.
+    """Check `data` (the union of the store's entities, asserted, inferred and provenance graphs).
 
-    With `asserted` (the asserted named graph), also check that each of its triples has a reified
-    statement with sg:evidence in `data`.
+    Our own inference has already run, so pyshacl runs with inference "none"; the ontology, when
+    given, only contributes its rdfs:subClassOf axioms (so that a leg counts as an Exchange for
+    sh:class). Each violation carries the quotes behind its focus node, so a failed build says which
+    sentence of which document led to the bad fact. With `asserted` (the asserted named graph), also
+    check that each of its triples has a reified statement with sg:evidence in `data`.
     """
     started = time.perf_counter()
     shapes = shapes if shapes is not None else load_shapes()
