@@ -151,7 +151,9 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     step("store")
     load_graph(store, ontology, Graphs.ONTOLOGY)
-    load_graph(store, corpus.entities, Graphs.ENTITIES)
+    # A fact stated by a document lives in the asserted graph only: the default graph is the union
+    # of the named graphs, and a triple held by two graphs would be counted twice there.
+    load_graph(store, corpus.entities - corpus.asserted, Graphs.ENTITIES)
     load_graph(store, corpus.asserted, Graphs.ASSERTED)
     load_graph(store, corpus.provenance, Graphs.PROVENANCE)
     reify_asserted(store, corpus)

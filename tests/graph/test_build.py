@@ -73,3 +73,12 @@ def test_a_new_build_replaces_the_current_one(built):
     build(layout, PATHS)
     assert layout.current_build() != before
     assert asserted_count(open_current(layout)) > 0
+
+
+def test_no_triple_is_in_two_named_graphs(built):
+    layout, _ = built
+    store = open_current(layout)
+    seen: dict = {}
+    for quad in store.quads_for_pattern(None, None, None, None):
+        triple = (quad.subject, quad.predicate, quad.object)
+        assert seen.setdefault(triple, quad.graph_name) == quad.graph_name, triple
