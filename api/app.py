@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
             app.state.executor = own
             app.state.dataset = await run_in_threadpool(read_dataset_info, own, build)
             app.state.started_at = started_at()
+            linked_data.warm(app)
             log.info("serving %s triples in %d named graphs", app.state.dataset.triples, len(app.state.dataset.graphs))
             yield
         finally:

@@ -11,7 +11,6 @@ from api.results import SPARQL_JSON
 
 COUNT_NAMED = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 COUNT_DEFAULT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-BUILD_INFO_FILES = ("build.json", "manifest.json")
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cached per instance
@@ -20,7 +19,6 @@ class DatasetInfo:
     built_at: str | None = None  # ISO 8601, UTC
     graphs: dict[str, int] = field(default_factory=dict)  # named graph IRI -> triples
     default_graph_triples: int = 0  # triples in the store's own default graph (normally none)
-    build_info: dict = field(default_factory=dict)  # the build's own metadata file, when it wrote one
 
     @property
     def triples(self) -> int:
@@ -33,7 +31,6 @@ class DatasetInfo:
             "triples": self.triples,
             "graphs": self.graphs,
             "default_graph_triples": self.default_graph_triples,
-            **({"build_info": self.build_info} if self.build_info else {}),
         }
 
 
@@ -43,25 +40,13 @@ def _count_rows(executor: Executor, query: str, union: bool) -> list[dict]:
 
 
 def _built_at(build_dir: Path) -> str:
+    """When the build was made: its directory's name starts with the UTC time (graph.store), else its mtime."""
     try:
         stamp = datetime.strptime(build_dir.name.split("-")[0], "%Y%m%dT%H%M%S")
-        local = stamp.replace(tzinfo=datetime.now().astimezone().tzinfo)
-        return local.astimezone(timezone.utc).isoformat(timespec="seconds")
+        return stamp.replace(tzinfo=timezone.utc).isoformat(timespec="seconds")
     except ValueError:
         mtime = build_dir.stat().st_mtime
         return datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
-
-
-def _build_info(build_dir: Path) -> dict:
-    for name in BUILD_INFO_FILES:
-        path = build_dir / name
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return {}
-            return data if isinstance(data, dict) else {}
-    return {}
 
 
 def read_dataset_info(executor: Executor, build_dir: Path | None) -> DatasetInfo:
@@ -70,12 +55,8 @@ def read_dataset_info(executor: Executor, build_dir: Path | None) -> DatasetInfo
     default_count = int(default[0]["n"]["value"]) if default else 0
     if build_dir is None:
         return DatasetInfo(graphs=named, default_graph_triples=default_count)
-    info = _build_info(build_dir)
-    built_at = info.get("built_at") or info.get("build_time") or _built_at(build_dir)
-    return DatasetInfo(
-        build=build_dir.name, built_at=str(built_at), graphs=named,
-        default_graph_triples=default_count, build_info=info,
-    )
+    return DatasetInfo(build=build_dir.name, built_at=_built_at(build_dir), graphs=named,
+                       default_graph_triples=default_count)
 
 
 def started_at() -> str:

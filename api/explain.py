@@ -1,13 +1,9 @@
-"""/explain: whether a triple holds and why, as a JSON tree or nested HTML lists with the quotes.
-
-`GET /explain?s=&p=&o=`: each term an IRI, a CURIE or a label (the object may be a literal).
-200 with the explanation; 404 with `"holds": false` when the triple is in no graph; 422 with the
-candidates when a label is unknown or names several things. With no parameters, browsers get a form.
-"""
+"""/explain: whether a triple holds and why, as a JSON tree or nested HTML lists with the quotes."""
 
 import json
 from html import escape
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -21,6 +17,7 @@ from api.linked_data import (
     respond,
     site,
     term_html,
+    term_param,
 )
 from api.negotiation import negotiate
 from graph.explain import KIND_TEXT, Explanation, Unresolved, explain, labels, resolve, term_json
@@ -99,16 +96,13 @@ def _explanation_page(node: Explanation, names: dict[str, str], current) -> str:
     }.get(node.kind, "Holds.")
     body = (f"<h1>Why does this hold?</h1><p>⟨{triple}⟩</p><p><strong>{escape(summary)}</strong></p>"
             f'<ul class="explanation"><li>{_node_html(node, names, current, root=True)}</li></ul>'
-            f'<h2>Explain another fact</h2>{_form(_param(node.subject), _param(node.predicate), _param(node.object))}')
+            f'<h2>Explain another fact</h2>{_form(*(term_param(t) for t in (node.subject, node.predicate, node.object)))}')
     return page("Explanation", body)
 
 
-def _param(term) -> str:
-    from rdflib import URIRef
-
-    return str(term) if isinstance(term, URIRef) else term.n3()
-
-
+# Each term an IRI, a CURIE or a label (the object may be a literal): 200 with the explanation; 404 with
+# `"holds": false` when the triple is in no graph; 422 with the candidates when a label is unknown or
+# names several things. With no parameters, browsers get a form.
 @router.api_route("/explain", methods=["GET", "HEAD"], response_class=Response,
                   responses={200: {"description": "Why the triple holds (JSON tree or HTML)",
                                    "content": {JSON: {}, HTML: {}}},
@@ -161,7 +155,7 @@ def _unresolved(request: Request, media_type: str, exc: Unresolved, s, p, o) -> 
         items = []
         for candidate in exc.candidates:
             chosen = {**values, exc.role: candidate.iri}
-            href = "/explain?" + "&".join(f"{k}={_quote(v)}" for k, v in chosen.items())
+            href = "/explain?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in chosen.items())
             items.append(f'<li><a href="{escape(href, quote=True)}">{escape(candidate.label)}</a> '
                          f'<span class="muted">{escape(candidate.iri)}</span></li>')
         listing = f"<p>Did you mean:</p><ul>{''.join(items)}</ul>" if items else ""
@@ -171,9 +165,3 @@ def _unresolved(request: Request, media_type: str, exc: Unresolved, s, p, o) -> 
     body = {"error": code, "message": str(exc), "status": 422, "parameter": exc.role, "text": exc.text,
             "candidates": [c.as_json() for c in exc.candidates]}
     return respond(request, json.dumps(body, ensure_ascii=False), JSON, 422)
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")

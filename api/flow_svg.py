@@ -1,20 +1,4 @@
-"""The exchange picture: who was released by whom to whom, as an SVG flow diagram drawn on the server.
-
-A pure function of data (no store, no HTTP): `roll_up(releases)` turns an exchange's Release nodes
-into flows between sets of states, and `render(diagram, ...)` draws them. States that release are
-on the left, states that receive on the right; a flow's width is the number of people it carries
-(a group's `sg:count`, one per named person not already counted in a group), its label gives the
-count and the named detainees along it. A release with no receiving state goes to an "unstated" node.
-
-The documents state overlapping numbers, and the roll-up avoids counting a person twice:
-- a group with no receiving state whose count is exactly the sum of more specific groups released
-  by (some of) the same states is drawn as those groups (the 16 released by Russia and Belarus are
-  the 13 to Germany and the 3 to the United States), with a note;
-- a named person whose release fits exactly one group flow (same releasing states or a subset, same
-  receiving state or none stated) is listed along that flow, not counted again;
-- a named person with no receiving state who could belong to several group flows is drawn dashed to
-  the "unstated" node, named but not counted.
-"""
+"""The exchange picture: who was released by whom to whom, as an SVG flow diagram drawn on the server."""
 
 from dataclasses import dataclass, field
 from html import escape
@@ -68,7 +52,20 @@ def names(states: frozenset[Entity]) -> str:
 
 
 def roll_up(releases: list[Release]) -> Diagram:
-    """The flows of an exchange (see the module docstring for how overlaps are resolved)."""
+    """The flows of an exchange between sets of states, each person counted once.
+
+    A pure function of data (no store, no HTTP); `render` draws the result. A flow's width is the
+    number of people it carries (a group's `sg:count`, one per named person not already counted in a
+    group); a release with no receiving state goes to an "unstated" node. The documents state
+    overlapping numbers, and the roll-up avoids counting a person twice:
+    - a group with no receiving state whose count is exactly the sum of more specific groups released
+      by (some of) the same states is drawn as those groups (the 16 released by Russia and Belarus are
+      the 13 to Germany and the 3 to the United States), with a note;
+    - a named person whose release fits exactly one group flow (same releasing states or a subset, same
+      receiving state or none stated) is listed along that flow, not counted again;
+    - a named person with no receiving state who could belong to several group flows is drawn dashed to
+      the "unstated" node, named but not counted.
+    """
     unique = list({r.iri: r for r in releases}.values())
     groups = [r for r in unique if r.group is not None]
     people = [r for r in unique if r.group is None and r.person is not None]
@@ -205,7 +202,11 @@ def render(
     date: str | None = None,
     ident: str = "flow",
 ) -> str:
-    """The diagram as one `<svg>` element, readable without script or styles from outside."""
+    """The diagram as one `<svg>` element, readable without script or styles from outside.
+
+    Releasing states on the left, receiving states on the right, each flow labelled with its count
+    and the named detainees along it. `ident` prefixes the element ids (escaped: it may come from a URL).
+    """
     flows = diagram.flows
     counted_total = max(diagram.total, 1)
     scale = min(24.0, BAND_BUDGET / counted_total)
@@ -265,7 +266,7 @@ def render(
     total_height = caption_y + LINE * (len(caption_lines) + len(diagram.notes) + 2) + 10
 
     colour = {source: PALETTE[i % len(PALETTE)] for i, source in enumerate(sources)}
-    title_id, desc_id = f"{ident}-title", f"{ident}-desc"
+    title_id, desc_id = escape(f"{ident}-title", quote=True), escape(f"{ident}-desc", quote=True)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {WIDTH} {total_height:.0f}" '
         f'width="{WIDTH}" height="{total_height:.0f}" role="img" aria-labelledby="{title_id} {desc_id}" '

@@ -1,56 +1,43 @@
-"""Linked data: every IRI under the public base dereferences here, by content negotiation.
-
-`https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path):
-
-- `/id/{path}`: entities, documents, evidence spans, statements and derivations. HTML for browsers;
-  Turtle, JSON-LD (compacted with /context.jsonld), N-Triples, RDF/XML by `Accept` or `?format=`.
-  The RDF description: the node's triples as subject and as object (every graph) and the labels of
-  the nodes it links to. Unknown → 404 in the negotiated format, never an empty 200.
-- `/rule/{id}`: an inference rule (its provenance triples, and its file's text on the HTML page).
-- `/graph/{name}`: a named graph: its triples by negotiation, a summary page for browsers.
-- `/ontology`: the ontology graph, documented term by term in HTML (`#Term` anchors).
-- `/void`: the VoID description of the dataset (counts, named graphs, licence, sources, dumps).
-- `/dumps/swapgraph.trig.gz`, `/dumps/swapgraph.nq.gz`: every named graph, gzipped, served as
-  `application/gzip` downloads (`Content-Disposition: attachment`), not as a `Content-Encoding`.
-- `/context.jsonld`: the JSON-LD context of the vocabulary.
-
-What the served store holds never changes while the app runs, so derived pages are computed once
-per app (`Site`) and entity descriptions are kept in a bounded cache.
-"""
+"""Linked data: every IRI under the public base dereferences here (/id, /rule, /graph, /ontology, /void, /dumps)."""
 
 import gzip
 import json
 import re
 import threading
 from collections import OrderedDict
-from functools import cached_property
+from collections.abc import Callable, Hashable
 from html import escape
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 
 from api import results
 from api.errors import ApiError, not_acceptable
 from api.layout import link, local_path, page
 from api.negotiation import negotiate
+from api.sparql import TRUNCATED_HEADER
 from graph.explain import (
-    ALL_PREFIXES,
     KIND_TEXT,
-    KINDS,
-    SPARQL_PREFIXES,
-    UNSAFE_IRI,
+    KNOWN_PREFIXES,
     DocumentTexts,
     curie,
+    fact_kind,
     nt,
     sparql_json_rows,
+    writable_iri,
 )
-from graph.vocab import BASE, ID, ONTOLOGY_IRI, RULE, SG, Graphs
+from graph.rules import load_rules
+from graph.vocab import BASE, GRAPH, ID, ONTOLOGY_IRI, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
+# `https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path), by content negotiation:
+# HTML for browsers; Turtle, JSON-LD (compacted with /context.jsonld), N-Triples, RDF/XML by `Accept`
+# or `?format=`. An unknown IRI is a 404 in the negotiated format, never an empty 200.
 router = APIRouter(tags=["Linked data"])
 
 HTML = "text/html"
@@ -68,11 +55,8 @@ FORMAT_NAMES = {
     "html": HTML,
 }
 OX_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, N_TRIPLES: ox.RdfFormat.N_TRIPLES, RDF_XML: ox.RdfFormat.RDF_XML}
-SERIALIZE_PREFIXES = {k: v for k, v in ALL_PREFIXES.items()}
 RULES_DIR = Path(__file__).resolve().parents[1] / "ontology/rules"
 PUBLIC_CONTEXT = BASE + "context.jsonld"
-VOID = "http://rdfs.org/ns/void#"
-DCTERMS = "http://purl.org/dc/terms/"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 DATASET = URIRef(BASE + "void#dataset")
 DUMPS = {"swapgraph.trig.gz": TRIG, "swapgraph.nq.gz": N_QUADS}
@@ -84,6 +68,7 @@ GRAPH_TITLES = {
     str(Graphs.PROVENANCE): "documents, evidence spans, reified statements, derivations, rules",
 }
 DESCRIPTION_CACHE = 8192
+DUMP_TIMEOUT = 120.0  # seconds for the one query that reads the whole store into a dump
 REIFICATION = {str(RDF.subject), str(RDF.predicate), str(RDF.object)}
 
 
@@ -103,12 +88,11 @@ class ExecutorSource:
         )
         return sparql_json_rows(result.body)
 
-    def construct(self, query: str, substitutions: dict[str, str] | None = None, timeout: float | None = None) -> bytes:
-        result = self.executor.run(
-            SPARQL_PREFIXES + query, result_format=N_TRIPLES, substitutions=substitutions,
-            timeout=timeout or self.timeout,
-        )
-        return result.body
+    def construct(self, query: str, max_rows: int | None = None) -> tuple[bytes, bool]:
+        """N-Triples of a CONSTRUCT, and whether it was cut at `max_rows` triples."""
+        result = self.executor.run(SPARQL_PREFIXES + query, result_format=N_TRIPLES, timeout=self.timeout,
+                                   max_rows=max_rows)
+        return result.body, result.truncated
 
 
 DESCRIBE = """CONSTRUCT { ?x ?p ?o . ?s ?q ?x . ?n rdfs:label ?l . } WHERE {
@@ -147,33 +131,72 @@ def inline(query: str, iri: str) -> str:
 
 
 class Site:
-    """What the linked-data pages derive from the served store, computed once per app."""
+    """What the linked-data pages derive from the served store, once per app (see `warm`).
+
+    The served store never changes while the app runs: the labels, counts, ontology, context, rule
+    catalogue, named-graph bodies and dumps are each computed once, on first use, under a lock of
+    their own (so parallel first requests wait for one computation); entity descriptions are kept
+    in a bounded cache.
+    """
 
     def __init__(self, executor, settings, dataset=None):
         self.source = ExecutorSource(executor, settings.query_timeout)
+        self.max_rows = settings.max_rows
         self.dataset = dataset
         self.texts = DocumentTexts()
         self._lock = threading.Lock()
         self._descriptions: OrderedDict[str, bytes] = OrderedDict()
+        self._computed: dict[Hashable, Any] = {}
+        self._computing: dict[Hashable, threading.Lock] = {}
+
+    def _once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """compute() the first time `key` is asked for, by one thread while the others wait; then kept."""
+        if key in self._computed:
+            return self._computed[key]
+        with self._lock:
+            lock = self._computing.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._computed:
+                self._computed[key] = compute()
+            return self._computed[key]
 
     # descriptions
 
     def describe(self, iri: str) -> bytes:
-        """N-Triples describing `iri` (empty when the store does not know it); cached."""
+        """N-Triples describing `iri`: its triples as subject and as object (every graph) and the labels
+        of the nodes it links to; empty when the store does not know it. Kept in a bounded cache."""
         with self._lock:
             if iri in self._descriptions:
                 self._descriptions.move_to_end(iri)
                 return self._descriptions[iri]
-        body = self.source.construct(inline(DESCRIBE, iri))
+        body, _ = self.source.construct(inline(DESCRIBE, iri))
         with self._lock:
             self._descriptions[iri] = body
             while len(self._descriptions) > DESCRIPTION_CACHE:
                 self._descriptions.popitem(last=False)
         return body
 
-    def graph_triples(self, graph: str) -> bytes:
-        return self.source.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?s ?p ?o }} }}",
-                                     timeout=120.0)
+    def graph_triples(self, graph: str, capped: bool = True) -> tuple[bytes, bool]:
+        """N-Triples of a named graph and whether they were cut; capped: at the max_rows setting
+        (the dumps hold everything). Read once."""
+        return self._once(("graph", graph, capped), lambda: self.source.construct(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?s ?p ?o }} }}",
+            self.max_rows if capped else None))
+
+    def graph_body(self, graph: str, media_type: str, main: str | None = None,
+                   capped: bool = True) -> tuple[bytes, bool]:
+        """A named graph in an RDF format (as `graph_triples`), rendered once."""
+        def render() -> tuple[bytes, bool]:
+            triples, cut = self.graph_triples(graph, capped)
+            return rdf_body(triples, media_type, self.context, main), cut
+
+        return self._once(("body", graph, media_type, main, capped), render)
+
+    def graph_classes(self, graph: str) -> list[dict]:
+        """The classes most used in a named graph, with their node counts (its HTML summary)."""
+        return self._once(("classes", graph), lambda: self.source.select(
+            f"SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?x a ?c }} }} "
+            "GROUP BY ?c ORDER BY DESC(?n) LIMIT 30"))
 
     def page_rows(self, iri: str) -> list[dict]:
         rows = self.source.select(inline(PAGE, iri))
@@ -183,8 +206,12 @@ class Site:
 
     # labels and the ontology
 
-    @cached_property
+    @property
     def labels(self) -> dict[str, str]:
+        """rdfs:label of every IRI (English first), and names for rdf:type, rdfs:label, skos:altLabel."""
+        return self._once("labels", self._labels)
+
+    def _labels(self) -> dict[str, str]:
         found: dict[str, str] = {}
         for row in self.source.select("SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"):
             key = str(row["x"])
@@ -195,17 +222,24 @@ class Site:
             found.setdefault(prefix_iri, name)
         return found
 
-    @cached_property
+    @property
     def ontology(self) -> Graph:
+        return self._once("ontology", self._ontology)
+
+    def _ontology(self) -> Graph:
         graph = Graph()
-        graph.parse(data=self.graph_triples(str(Graphs.ONTOLOGY)), format="nt")
-        for prefix, ns in ALL_PREFIXES.items():
+        triples, _ = self.graph_triples(str(Graphs.ONTOLOGY), capped=False)
+        graph.parse(data=triples, format="nt")
+        for prefix, ns in KNOWN_PREFIXES.items():
             graph.bind(prefix, ns, override=True)
         return graph
 
-    @cached_property
+    @property
     def counts(self) -> dict:
         """Instances per class, uses per property, derivations per rule and predicate, totals."""
+        return self._once("counts", self._counts)
+
+    def _counts(self) -> dict:
         classes = {str(r["c"]): int(r["n"]) for r in self.source.select(
             "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c")}
         properties = {str(r["p"]): int(r["n"]) for r in self.source.select(
@@ -236,9 +270,12 @@ class Site:
             "property_count": int(totals["properties"]), "entities": int(entities["n"]), "documents": documents,
         }
 
-    @cached_property
+    @property
     def datatypes(self) -> dict[str, set[str]]:
         """For each sg property, the kinds of object it has in the data: 'iri' or a datatype IRI."""
+        return self._once("datatypes", self._datatypes)
+
+    def _datatypes(self) -> dict[str, set[str]]:
         kinds: dict[str, set[str]] = {}
         rows = self.source.select(
             f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
@@ -248,13 +285,13 @@ class Site:
             kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
         return kinds
 
-    @cached_property
+    @property
     def context(self) -> dict:
-        return build_context(self.ontology, self.datatypes)
+        return self._once("context", lambda: build_context(self.ontology, self.datatypes))
 
-    @cached_property
+    @property
     def rules(self) -> list[dict]:
-        return rule_catalogue(self.ontology, self.source)
+        return self._once("rules", lambda: rule_catalogue(self.ontology))
 
     def rule_usage(self, term: str) -> list[tuple[dict, str]]:
         used = []
@@ -267,36 +304,36 @@ class Site:
     # dumps
 
     def dump(self, name: str) -> bytes:
-        cache = self.__dict__.setdefault("_dumps", {})
-        if name not in cache:
-            rows = self.source.executor.run(
-                "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", result_format=results.TSV,
-                timeout=120.0, union_default_graph=False,
-            ).body.decode("utf-8").split("\n")[1:]
-            nquads = "".join(" ".join(row.split("\t")) + " .\n" for row in rows if row.strip())
-            quads = list(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
-            quads.sort(key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
-            if DUMPS[name] == TRIG:
-                body = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=SERIALIZE_PREFIXES)
-            else:
-                body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-            cache[name] = gzip.compress(body, mtime=0)
-        return cache[name]
+        """A gzipped dump of every named graph (DUMPS), built once."""
+        return self._once(("dump", name), lambda: self._dump(DUMPS[name]))
+
+    def _dump(self, media_type: str) -> bytes:
+        rows = self.source.executor.run(
+            "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", result_format=results.TSV,
+            timeout=DUMP_TIMEOUT, union_default_graph=False,
+        ).body.decode("utf-8").split("\n")[1:]
+        nquads = "".join(" ".join(row.split("\t")) + " .\n" for row in rows if row.strip())
+        quads = list(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+        quads.sort(key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+        if media_type == TRIG:
+            body = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=KNOWN_PREFIXES)
+        else:
+            body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+        return gzip.compress(body, mtime=0)
 
 
-_SITE_LOCK = threading.Lock()
+def warm(app: FastAPI) -> None:
+    """Set up the app's linked-data `Site` at start-up (from the lifespan, once the executor is up).
+
+    The Site's contents are computed on first use, not here: start-up stays a few counting queries.
+    """
+    state = app.state
+    state.linked_data = Site(state.executor, state.settings, getattr(state, "dataset", None))
 
 
 def site(request: Request) -> Site:
-    state = request.app.state
-    current = getattr(state, "linked_data", None)
-    if current is None or current.source.executor is not state.executor:
-        with _SITE_LOCK:
-            current = getattr(state, "linked_data", None)
-            if current is None or current.source.executor is not state.executor:
-                current = Site(state.executor, state.settings, getattr(state, "dataset", None))
-                state.linked_data = current
-    return current
+    """The app's Site, set up in its lifespan by `warm`."""
+    return request.app.state.linked_data
 
 
 # --- JSON-LD ------------------------------------------------------------------------------------
@@ -314,7 +351,7 @@ ID_TERMS = {"subject": str(RDF.subject), "predicate": str(RDF.predicate)}
 
 def build_context(ontology: Graph, observed: dict[str, set[str]]) -> dict:
     """sg terms as plain keys; object properties typed @id; a property with one datatype typed with it."""
-    context: dict = {prefix: ALL_PREFIXES[prefix] for prefix in CONTEXT_PREFIXES}
+    context: dict = {prefix: KNOWN_PREFIXES[prefix] for prefix in CONTEXT_PREFIXES}
     context.update({name: curie(iri) for name, iri in FIXED_TERMS.items()})
     context.update({name: {"@id": curie(iri), "@type": "@id"} for name, iri in ID_TERMS.items()})
     context["object"] = curie(str(RDF.object))
@@ -361,11 +398,9 @@ class _Terms:
                 self.classes[iri] = key
             self.keys[iri] = (key, self.expand(coercion) if coercion and coercion != "@id" else coercion)
 
-    def expand(self, text: str) -> str:
-        prefix, colon, local = text.partition(":")
-        if colon and prefix in self.prefixes:
-            return self.prefixes[prefix] + local
-        return text
+    @staticmethod
+    def expand(text: str) -> str:
+        return expand_iri(text) or text
 
     def compact(self, iri: str) -> str:
         for prefix, ns in self.prefixes.items():
@@ -480,7 +515,7 @@ def rdf_body(nt_body: bytes, media_type: str, context: dict, main: str | None = 
     fmt = OX_FORMATS[media_type]
     if media_type == N_TRIPLES:
         return ox.serialize(triples, format=fmt)
-    return ox.serialize(triples, format=fmt, prefixes=SERIALIZE_PREFIXES)
+    return ox.serialize(triples, format=fmt, prefixes=KNOWN_PREFIXES)
 
 
 def not_found(request: Request, media_type: str, iri: str, what: str = "entity") -> Response:
@@ -511,10 +546,6 @@ def alternates(path: str) -> str:
 # --- HTML pieces, shared with /explain ----------------------------------------------------------
 
 
-def short(iri: str) -> str:
-    return curie(iri)
-
-
 def term_html(term, labels: dict[str, str], statements: dict[str, tuple] | None = None) -> str:
     """A term for a page: IRIs as links with their label and CURIE, literals escaped."""
     if isinstance(term, URIRef):
@@ -525,15 +556,15 @@ def term_html(term, labels: dict[str, str], statements: dict[str, tuple] | None 
             return f'<a href="{escape(local_path(iri) or iri, quote=True)}">statement</a> ⟨{inner}⟩'
         label = labels.get(iri)
         if label:
-            return f'{link(iri, label)} <span class="muted">{escape(short(iri))}</span>'
-        return link(iri, short(iri))
+            return f'{link(iri, label)} <span class="muted">{escape(curie(iri))}</span>'
+        return link(iri, curie(iri))
     if isinstance(term, BNode):
         return '<span class="muted">(anonymous node)</span>'
     text = escape(str(term))
     if term.language:
         return f'{text} <span class="muted">@{escape(term.language)}</span>'
     if term.datatype and str(term.datatype) != str(XSD.string):
-        return f'{text} <span class="muted">{escape(short(str(term.datatype)))}</span>'
+        return f'{text} <span class="muted">{escape(curie(str(term.datatype)))}</span>'
     return text
 
 
@@ -555,17 +586,10 @@ def evidence_html(texts: DocumentTexts, labels: dict[str, str], *, evidence: str
         sentence = f"{escape(before)}<mark>{escape(marked)}</mark>{escape(after)}"
     else:
         sentence = f"<mark>{escape(quote)}</mark>"
-    title = labels.get(document) or file_name or short(document)
+    title = labels.get(document) or file_name or curie(document)
     doc_link = f'<a href="{escape(local_path(document) or document)}#ev-{start}-{end}">{escape(title)}</a>'
     return (f'<blockquote><p>{sentence}</p><p class="muted">— {doc_link}, '
             f'<a href="{escape(local_path(evidence) or evidence)}">characters {start}–{end}</a></p></blockquote>')
-
-
-def kind_of(graphs: set[str]) -> str:
-    for graph, kind in KINDS:
-        if graph in graphs:
-            return kind
-    return "unknown"
 
 
 # --- entity pages -------------------------------------------------------------------------------
@@ -578,7 +602,7 @@ def _row_key(p, o) -> tuple[str, str]:
 def _sort_facts(item, labels):
     (p, o), _ = item
     order = {str(RDF.type): 0, str(RDFS.label): 1, str(SKOS.altLabel): 2}
-    return (order.get(str(p), 3), labels.get(str(p), short(str(p))).lower(), labels.get(str(o), str(o)).lower())
+    return (order.get(str(p), 3), labels.get(str(p), curie(str(p))).lower(), labels.get(str(o), str(o)).lower())
 
 
 def _source_cell(kind: str, s, p, o, evidences: list[str]) -> str:
@@ -639,7 +663,7 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
                     span["facts"].append(fact)
 
     types = sorted({str(o) for (p, o), _ in out.values() if p == RDF.type})
-    label = labels.get(iri) or short(iri)
+    label = labels.get(iri) or curie(iri)
     parts = [f"<h1>{escape(label)}</h1>",
              f'<p><code>{escape(iri)}</code></p>']
     if types:
@@ -649,7 +673,7 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
         parts.append("<p>Also called: " + ", ".join(escape(a) for a in alt) + "</p>")
 
     if triple is not None:  # a reified statement
-        kind = kind_of(triple_graphs) if triple_graphs else "does-not-hold"
+        kind = fact_kind(triple_graphs)
         inner = " ".join(term_html(t, labels) for t in triple)
         parts.append(f"<h2>Statement</h2><p>⟨{inner}⟩ <span class=\"badge\">{escape(KIND_TEXT.get(kind, kind))}</span> "
                      f'<a href="{escape(explain_href(*triple), quote=True)}">explain</a></p>')
@@ -662,7 +686,7 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
     if out:
         body_rows = []
         for (p, o), graphs in sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
-            kind = kind_of(graphs)
+            kind = fact_kind(graphs)
             css = ' class="inferred"' if kind == "inferred" else ""
             cell = _source_cell(kind, subject, p, o, evidence.get(_row_key(p, o), []))
             body_rows.append(f"<tr{css}><td>{term_html(p, labels)}</td><td>{term_html(o, labels, statements)}</td>"
@@ -676,7 +700,7 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
     if shown:
         body_rows = []
         for (p, s), graphs in sorted(shown.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
-            kind = kind_of(graphs)
+            kind = fact_kind(graphs)
             css = ' class="inferred"' if kind == "inferred" else ""
             cell = _source_cell(kind, s, p, subject, []) if kind == "inferred" else \
                 f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
@@ -735,7 +759,7 @@ def document_section(site_: Site, iri: str, out: dict, spans: dict[str, dict], l
 def _describe_response(request: Request, iri: str, extra_html=None) -> Response:
     media_type = choose(request)
     current = site(request)
-    if UNSAFE_IRI.search(iri):
+    if not writable_iri(iri):
         return not_found(request, media_type, iri)
     if media_type == HTML:
         rows = current.page_rows(iri)
@@ -764,39 +788,29 @@ def entity(path: str, request: Request):
     return _describe_response(request, str(ID) + path)
 
 
-def rule_catalogue(ontology: Graph, source) -> list[dict]:
-    """Each rule file: id, label, text, and the ontology terms it uses (how: mentioned, or the axiom it reads)."""
-    from graph.rules import parse_rule
-
+def rule_catalogue(ontology: Graph) -> list[dict]:
+    """Each rule of ontology/rules: id, label, text, and the ontology terms it uses (how: mentioned,
+    or the axiom it reads). A broken rule file raises (graph.rules.RuleError)."""
     catalogue = []
-    if not RULES_DIR.is_dir():
-        return catalogue
-    for path in sorted(RULES_DIR.glob("*.rq")):
-        try:
-            rule = parse_rule(path)
-        except Exception:
-            continue
-        text = path.read_text(encoding="utf-8")
+    for rule in load_rules(RULES_DIR):
+        text = rule.path.read_text(encoding="utf-8")
         uses: dict[str, str] = {}
         for name in set(re.findall(r"\bsg:([A-Za-z][A-Za-z0-9]*)", text)):
             if name in SG.__annotations__:
                 uses[str(SG[name])] = "named in the rule"
         for premise in rule.premises:
             predicate = premise.predicate
-            if predicate in ("rdf:first", "rdf:rest") or predicate.startswith("?"):
+            if predicate.startswith("?"):
                 continue
-            if predicate in ("rdf:type", "a") and not premise.object.startswith("?"):
-                klass = URIRef(ALL_PREFIXES[premise.object.split(":")[0]] + premise.object.split(":")[1])
-                for term in ontology.subjects(RDF.type, klass):
-                    if isinstance(term, URIRef):
-                        uses.setdefault(str(term), f"is a {premise.object}")
+            axiom = RDF.type if predicate == "a" else URIRef(expand_iri(predicate))
+            if axiom in (RDF.first, RDF.rest):
                 continue
-            if predicate in ("rdf:type", "a"):
+            if axiom == RDF.type:
+                if not premise.object.startswith("?"):
+                    for term in ontology.subjects(RDF.type, URIRef(expand_iri(premise.object))):
+                        if isinstance(term, URIRef):
+                            uses.setdefault(str(term), f"is a {premise.object}")
                 continue
-            prefix, _, local = predicate.partition(":")
-            if prefix not in ALL_PREFIXES:
-                continue
-            axiom = URIRef(ALL_PREFIXES[prefix] + local)
             for s, o in ontology.subject_objects(axiom):
                 if isinstance(s, URIRef):
                     uses.setdefault(str(s), f"has {predicate}")
@@ -807,7 +821,7 @@ def rule_catalogue(ontology: Graph, source) -> list[dict]:
                         uses.setdefault(str(member), f"in a {predicate}")
         catalogue.append({"id": rule.id, "label": rule.label, "source": rule.source,
                           "description": rule.description, "text": text, "uses": uses,
-                          "iri": str(RULE) + rule.id})
+                          "iri": str(RULE[rule.id])})
     return catalogue
 
 
@@ -835,23 +849,25 @@ def rule(rule_id: str, request: Request):
 
 @router.api_route("/graph/{name}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
 def named_graph(name: str, request: Request):
-    """A named graph: its triples (Turtle, JSON-LD, N-Triples, RDF/XML) or a summary page."""
-    iri = BASE + "graph/" + name
+    """A named graph: its triples (Turtle, JSON-LD, N-Triples, RDF/XML; cut at max_rows) or a summary page."""
+    iri = str(GRAPH[name])
     media_type = choose(request)
     current = site(request)
     count = current.counts["graphs"].get(iri)
     if count is None:
         return not_found(request, media_type, iri, "named graph")
     if media_type != HTML:
-        return respond(request, rdf_body(current.graph_triples(iri), media_type, current.context), media_type)
-    classes = current.source.select(
-        f"SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH {nt(URIRef(iri))} {{ ?x a ?c }} }} "
-        "GROUP BY ?c ORDER BY DESC(?n) LIMIT 30")
+        body, cut = current.graph_body(iri, media_type)
+        headers = {TRUNCATED_HEADER: "true", "Link": '</dumps/swapgraph.nq.gz>; rel="alternate"'} if cut else {}
+        return respond(request, body, media_type, headers=headers)
     labels = current.labels
-    rows = "".join(f"<tr><td>{term_html(r['c'], labels)}</td><td>{int(r['n'])}</td></tr>" for r in classes)
+    rows = "".join(f"<tr><td>{term_html(r['c'], labels)}</td><td>{int(r['n'])}</td></tr>"
+                   for r in current.graph_classes(iri))
     query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }} LIMIT 100"
+    cut = (f" Its RDF here stops at the first {current.max_rows} triples; the dumps hold them all."
+           if count > current.max_rows else "")
     body = (f"<h1>Named graph: {escape(name)}</h1><p><code>{escape(iri)}</code></p>"
-            f"<p>{escape(GRAPH_TITLES.get(iri, ''))}. It holds <strong>{count}</strong> triples.</p>"
+            f"<p>{escape(GRAPH_TITLES.get(iri, ''))}. It holds <strong>{count}</strong> triples.{cut}</p>"
             f'<p><a href="/sparql?{urlencode({"query": query})}">Query it</a> · download as '
             f'<a href="?format=ttl">Turtle</a>, <a href="?format=nt">N-Triples</a>, <a href="?format=jsonld">JSON-LD</a>'
             ' · all graphs: <a href="/dumps/swapgraph.trig.gz">TriG dump</a></p>'
@@ -978,15 +994,15 @@ def ontology(request: Request):
     current = site(request)
     if media_type == HTML:
         return respond(request, ontology_page(current), HTML)
-    return respond(request, rdf_body(current.graph_triples(str(Graphs.ONTOLOGY)), media_type, current.context,
-                                     str(ONTOLOGY_IRI)), media_type)
+    body, _ = current.graph_body(str(Graphs.ONTOLOGY), media_type, str(ONTOLOGY_IRI), capped=False)
+    return respond(request, body, media_type)
 
 
 @router.api_route("/ontology/{version}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
 def ontology_version(version: str, request: Request):
     """The ontology at its version IRI (owl:versionIRI); only the served version is known."""
     current = site(request)
-    iri = URIRef(BASE + "ontology/" + version)
+    iri = URIRef(f"{ONTOLOGY_IRI}/{version}")
     if (URIRef(str(ONTOLOGY_IRI)), OWL.versionIRI, iri) not in current.ontology:
         return not_found(request, choose(request, ONTOLOGY_OFFERS), str(iri), "ontology version")
     return ontology(request)
@@ -997,57 +1013,55 @@ def ontology_version(version: str, request: Request):
 
 def void_graph(current: Site) -> Graph:
     counts = current.counts
-    void = lambda name: URIRef(VOID + name)  # noqa: E731
-    dct = lambda name: URIRef(DCTERMS + name)  # noqa: E731
     g = Graph()
     g.bind("void", VOID)
     g.bind("dcterms", DCTERMS)
     ds = DATASET
-    g.add((ds, RDF.type, void("Dataset")))
-    g.add((ds, dct("title"), Literal("Swapgraph", lang="en")))
-    g.add((ds, dct("description"), Literal(
+    g.add((ds, RDF.type, VOID.Dataset))
+    g.add((ds, DCTERMS.title, Literal("Swapgraph", lang="en")))
+    g.add((ds, DCTERMS.description, Literal(
         "An open knowledge graph of prisoner exchanges built from documents; every fact carries its source quote.",
         lang="en")))
-    g.add((ds, dct("license"), URIRef(CC_BY)))
-    g.add((ds, void("triples"), Literal(counts["triples"], datatype=XSD.integer)))
-    g.add((ds, void("classes"), Literal(len(counts["classes"]), datatype=XSD.integer)))
-    g.add((ds, void("properties"), Literal(counts["property_count"], datatype=XSD.integer)))
-    g.add((ds, void("entities"), Literal(counts["entities"], datatype=XSD.integer)))
-    g.add((ds, void("distinctSubjects"), Literal(counts["subjects"], datatype=XSD.integer)))
-    g.add((ds, void("distinctObjects"), Literal(counts["objects"], datatype=XSD.integer)))
-    g.add((ds, void("uriSpace"), Literal(str(ID))))
-    g.add((ds, void("vocabulary"), URIRef(str(ONTOLOGY_IRI))))
-    g.add((ds, void("sparqlEndpoint"), URIRef(BASE + "sparql")))
-    g.add((ds, void("rootResource"), URIRef(str(ONTOLOGY_IRI))))
-    g.add((ds, void("exampleResource"), URIRef(str(ID) + "person/evan-gershkovich")))
-    g.add((ds, void("exampleResource"), URIRef(str(ID) + "exchange/2024-08-01-ankara")))
+    g.add((ds, DCTERMS.license, URIRef(CC_BY)))
+    g.add((ds, VOID.triples, Literal(counts["triples"], datatype=XSD.integer)))
+    g.add((ds, VOID.classes, Literal(len(counts["classes"]), datatype=XSD.integer)))
+    g.add((ds, VOID.properties, Literal(counts["property_count"], datatype=XSD.integer)))
+    g.add((ds, VOID.entities, Literal(counts["entities"], datatype=XSD.integer)))
+    g.add((ds, VOID.distinctSubjects, Literal(counts["subjects"], datatype=XSD.integer)))
+    g.add((ds, VOID.distinctObjects, Literal(counts["objects"], datatype=XSD.integer)))
+    g.add((ds, VOID.uriSpace, Literal(str(ID))))
+    g.add((ds, VOID.vocabulary, URIRef(str(ONTOLOGY_IRI))))
+    g.add((ds, VOID.sparqlEndpoint, URIRef(BASE + "sparql")))
+    g.add((ds, VOID.rootResource, URIRef(str(ONTOLOGY_IRI))))
+    g.add((ds, VOID.exampleResource, ID["person/evan-gershkovich"]))
+    g.add((ds, VOID.exampleResource, ID["exchange/2024-08-01-ankara"]))
     for name in DUMPS:
-        g.add((ds, void("dataDump"), URIRef(BASE + "dumps/" + name)))
+        g.add((ds, VOID.dataDump, URIRef(BASE + "dumps/" + name)))
     if current.dataset is not None and getattr(current.dataset, "built_at", None):
-        g.add((ds, dct("modified"), Literal(current.dataset.built_at, datatype=XSD.dateTime)))
+        g.add((ds, DCTERMS.modified, Literal(current.dataset.built_at, datatype=XSD.dateTime)))
     for doc, title, file_name in counts["documents"]:
-        g.add((ds, dct("source"), URIRef(doc)))
+        g.add((ds, DCTERMS.source, URIRef(doc)))
         if title:
-            g.add((URIRef(doc), dct("title"), Literal(title)))
+            g.add((URIRef(doc), DCTERMS.title, Literal(title)))
     for graph, n in sorted(counts["graphs"].items()):
         subset = URIRef(graph)
-        g.add((ds, void("subset"), subset))
-        g.add((subset, RDF.type, void("Dataset")))
-        g.add((subset, void("triples"), Literal(n, datatype=XSD.integer)))
+        g.add((ds, VOID.subset, subset))
+        g.add((subset, RDF.type, VOID.Dataset))
+        g.add((subset, VOID.triples, Literal(n, datatype=XSD.integer)))
         if graph in GRAPH_TITLES:
-            g.add((subset, dct("description"), Literal(GRAPH_TITLES[graph], lang="en")))
+            g.add((subset, DCTERMS.description, Literal(GRAPH_TITLES[graph], lang="en")))
     for klass, n in sorted(counts["classes"].items()):
         if klass.startswith(str(SG._NS)):
             part = BNode("class-" + klass[len(str(SG._NS)):])
-            g.add((ds, void("classPartition"), part))
-            g.add((part, void("class"), URIRef(klass)))
-            g.add((part, void("entities"), Literal(n, datatype=XSD.integer)))
+            g.add((ds, VOID.classPartition, part))
+            g.add((part, VOID["class"], URIRef(klass)))
+            g.add((part, VOID.entities, Literal(n, datatype=XSD.integer)))
     for prop, n in sorted(counts["properties"].items()):
         if prop.startswith(str(SG._NS)):
             part = BNode("property-" + prop[len(str(SG._NS)):])
-            g.add((ds, void("propertyPartition"), part))
-            g.add((part, void("property"), URIRef(prop)))
-            g.add((part, void("triples"), Literal(n, datatype=XSD.integer)))
+            g.add((ds, VOID.propertyPartition, part))
+            g.add((part, VOID.property, URIRef(prop)))
+            g.add((part, VOID.triples, Literal(n, datatype=XSD.integer)))
     return g
 
 
@@ -1104,6 +1118,7 @@ def void(request: Request):
 )
 def dump(name: str, request: Request):
     """Download the full dataset: swapgraph.trig.gz (TriG) or swapgraph.nq.gz (N-Quads), gzipped."""
+    # a download of a .gz file (application/gzip, attachment), not a Content-Encoding of the RDF
     if name not in DUMPS:
         raise ApiError(404, "not_found", f"no dump {name!r}: there are " + ", ".join(sorted(DUMPS)))
     body = site(request).dump(name)
@@ -1120,9 +1135,3 @@ def context(request: Request):
     """The JSON-LD context of the vocabulary: sg terms as plain keys, with their value types."""
     body = json.dumps({"@context": site(request).context}, ensure_ascii=False, indent=1)
     return respond(request, body, JSON_LD)
-
-
-def iri_path(iri: str) -> str:
-    """The local path of an IRI, percent-encoding what a URL path cannot carry."""
-    path = local_path(iri)
-    return quote(path, safe="/#:@!$&'()*+,;=-._~") if path else iri

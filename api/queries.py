@@ -1,10 +1,4 @@
-"""Canned questions over HTTP: the catalogue at /queries, each question at /queries/{name}.
-
-The queries and their parameters live in `graph.catalog` (loaded once; a broken .rq file stops the
-app when this module is imported). Here: content negotiation, parameter errors, labels beside IRIs,
-evidence lookups, and the HTML pages. Queries run through `app.state.executor` with the parameters
-as substitutions, never pasted into query text.
-"""
+"""Canned questions over HTTP: the catalogue at /queries, each question at /queries/{name}."""
 
 from __future__ import annotations
 
@@ -18,36 +12,35 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from rdflib.namespace import XSD
 
-from api import layout
 from api.errors import ApiError
+from api.layout import page
+from api.linked_data import site
 from api.negotiation import negotiate
-from graph.catalog import (
-    SPARQL_PREFIXES,
-    CannedQuery,
-    Catalog,
-    ParameterError,
-    UnknownQuery,
-)
+from api.results import SPARQL_JSON
+from api.sparql import TRUNCATED_HEADER
+from graph.catalog import CannedQuery, Catalog, ParameterError, UnknownQuery
+from graph.vocab import SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["canned questions"])
 
-SPARQL_JSON = "application/sparql-results+json"
 FORMATS = {"json": "application/json", "csv": "text/csv", "sparql-json": SPARQL_JSON, "html": "text/html"}
 OFFERED = ["application/json", "text/html", "text/csv", SPARQL_JSON]
 CATALOG_OFFERED = ["application/json", "text/html"]
 CONTROL_PARAMS = ("format", "evidence")
-TRUNCATED_HEADER = "X-Swapgraph-Truncated"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMERIC = {XSD + t for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")}
-DECIMAL = {XSD + "decimal", XSD + "double", XSD + "float"}
-MAX_EVIDENCE_ROWS = 500
-
-LABELS_QUERY = SPARQL_PREFIXES + "SELECT ?iri ?label WHERE { ?iri rdfs:label ?label }"
-EVIDENCE_QUERY = SPARQL_PREFIXES + """SELECT DISTINCT ?subject ?predicate ?object ?document ?documentLabel ?quote ?start
+EVIDENCE_HEADER = "X-Swapgraph-Evidence-Truncated"
+NUMERIC = {str(XSD[t]) for t in ("integer", "int", "long", "short", "nonNegativeInteger", "positiveInteger")}
+DECIMAL = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
+# ?evidence=true looks up the rows' facts in one query; beyond these the later rows get none (and say so).
+MAX_EVIDENCE_ROWS = 200
+MAX_EVIDENCE_TERMS = 500  # distinct subjects and objects in the query's VALUES blocks
+EVIDENCE_QUERY = SPARQL_PREFIXES + """SELECT DISTINCT ?subject ?object ?document ?documentLabel ?quote ?start
 WHERE {
-  GRAPH <https://w3id.org/swapgraph/graph/provenance> {
-    ?st rdf:subject ?subject ; rdf:predicate ?predicate ; rdf:object ?object .
+  VALUES ?subject { %(subjects)s }
+  VALUES ?object { %(objects)s }
+  GRAPH <%(graph)s> {
+    ?st rdf:subject ?subject ; rdf:object ?object .
     ?st (sg:derivation/sg:premise)*/sg:evidence ?ev .
     ?ev sg:document ?document ; sg:quote ?quote .
     OPTIONAL { ?ev sg:startOffset ?start }
@@ -123,23 +116,11 @@ def _plain(binding: dict | None):
                 return int(value)
             if datatype in DECIMAL:
                 return float(value)
-            if datatype == XSD + "boolean":
+            if datatype == str(XSD.boolean):
                 return value in ("true", "1")
         except ValueError:
             pass
     return value
-
-
-def _labels(request: Request) -> dict[str, str]:
-    cache = getattr(request.app.state, "query_labels", None)
-    if cache is None or cache[0] is not request.app.state.executor:
-        data, _ = _run(request, LABELS_QUERY)
-        labels: dict[str, str] = {}
-        for row in data["results"]["bindings"]:
-            labels.setdefault(row["iri"]["value"], row["label"]["value"])
-        cache = (request.app.state.executor, labels)
-        request.app.state.query_labels = cache
-    return cache[1]
 
 
 def _choose_format(request: Request, offered: list[str]) -> str:
@@ -161,6 +142,17 @@ def _get_query(request: Request, name: str) -> CannedQuery:
 
 def _truthy(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+def _parameters(request: Request) -> dict[str, str]:
+    """The query string as one value per name; a name given twice is a ParameterError (422)."""
+    raw: dict[str, str] = {}
+    for key, value in request.query_params.multi_items():
+        if key in raw:
+            raise ParameterError("repeated_parameter", key,
+                                 f"parameter {key!r} is given more than once: give it once")
+        raw[key] = value
+    return raw
 
 
 # ---------------------------------------------------------------- rows, evidence, links
@@ -188,36 +180,57 @@ def _rows(query: CannedQuery, data: dict, labels: dict[str, str]) -> tuple[list[
     return out_columns, rows
 
 
-def _evidence(request: Request, data: dict) -> list[list[dict]]:
-    """For each row: the documents and quotes of the facts linking the row's IRIs to its other values."""
-    bindings = data["results"]["bindings"][:MAX_EVIDENCE_ROWS]
+def _evidence(request: Request, data: dict) -> tuple[list[list[dict] | None], bool]:
+    """For each row, the documents and quotes of the facts linking the row's IRIs to its other values.
+
+    One query for all rows, its VALUES blocks holding every row's terms; rows past MAX_EVIDENCE_ROWS
+    or MAX_EVIDENCE_TERMS get None. The flag is true when some rows got none or the lookup was cut.
+    """
+    bindings = data["results"]["bindings"]
+    subjects: dict[str, None] = {}  # N-Triples terms, in row order
+    objects: dict[str, None] = {}
+    covered = 0
+    for b in bindings[:MAX_EVIDENCE_ROWS]:
+        row_subjects = {str(_to_term(v)) for v in b.values() if v["type"] == "uri"}
+        row_objects = {str(_to_term(v)) for v in b.values() if v["type"] != "bnode"}
+        if len(subjects.keys() | row_subjects) + len(objects.keys() | row_objects) > MAX_EVIDENCE_TERMS:
+            break
+        subjects.update(dict.fromkeys(sorted(row_subjects)))
+        objects.update(dict.fromkeys(sorted(row_objects)))
+        covered += 1
+    found: list[dict] = []
+    cut = False
+    if subjects:
+        query = EVIDENCE_QUERY % {"subjects": " ".join(subjects), "objects": " ".join(objects),
+                                  "graph": Graphs.PROVENANCE}
+        result, cut = _run(request, query)
+        found = result["results"]["bindings"]
     by_subject: dict[str, list[dict]] = {}
-    out = []
-    for b in bindings:
+    for ev in found:
+        by_subject.setdefault(ev["subject"]["value"], []).append(ev)
+    out: list[list[dict] | None] = []
+    for b in bindings[:covered]:
         values = {(v["type"], v["value"]) for v in b.values()}
-        found, seen = [], set()
+        sources, seen = [], set()
         for kind, subject in sorted(values):
             if kind != "uri":
                 continue
-            if subject not in by_subject:
-                rows, _ = _run(request, EVIDENCE_QUERY, {"subject": ox.NamedNode(subject)})
-                by_subject[subject] = rows["results"]["bindings"]
-            for ev in by_subject[subject]:
-                obj = ev["object"]
-                if (obj["type"], obj["value"]) not in values:
+            for ev in by_subject.get(subject, ()):
+                if (ev["object"]["type"], ev["object"]["value"]) not in values:
                     continue
                 key = (ev["document"]["value"], ev["quote"]["value"])
                 if key in seen:
                     continue
                 seen.add(key)
-                found.append({
+                sources.append({
                     "document": ev["document"]["value"],
                     "documentLabel": _plain(ev.get("documentLabel")),
                     "quote": ev["quote"]["value"],
                     "start": _plain(ev.get("start")),
                 })
-        out.append(sorted(found, key=lambda e: (e["document"], e["start"] or 0)))
-    return out
+        out.append(sorted(sources, key=lambda e: (e["document"], e["start"] or 0)))
+    out += [None] * (len(bindings) - covered)
+    return out, cut or covered < len(bindings)
 
 
 def editor_query(query: CannedQuery, bound: dict) -> str:
@@ -257,10 +270,10 @@ def run_query(name: str, request: Request):
     query = _get_query(request, name)
     media = _choose_format(request, OFFERED)
     catalog = _catalog(request)
-    raw = {k: v for k, v in request.query_params.items()}
-    run = _runner(request)
+    raw = dict(request.query_params)
     try:
-        bound = catalog.bind(query, raw, run, ignore=CONTROL_PARAMS)
+        raw = _parameters(request)
+        bound = catalog.bind(query, raw, _runner(request), ignore=CONTROL_PARAMS)
     except ParameterError as exc:
         if media == "text/html":
             return HTMLResponse(_query_page(request, query, raw, None, error=str(exc)), status_code=422)
@@ -269,11 +282,14 @@ def run_query(name: str, request: Request):
     headers = {"Vary": "Accept", TRUNCATED_HEADER: "true" if truncated else "false"}
     if media == SPARQL_JSON:
         return Response(json.dumps(data, ensure_ascii=False), media_type=SPARQL_JSON, headers=headers)
-    columns, rows = _rows(query, data, _labels(request))
+    columns, rows = _rows(query, data, site(request).labels)
     evidence = _truthy(raw.get("evidence"))
+    evidence_cut = False
     if evidence:
-        for row, sources in zip(rows, _evidence(request, data)):
+        found, evidence_cut = _evidence(request, data)
+        for row, sources in zip(rows, found):
             row["evidence"] = sources
+        headers[EVIDENCE_HEADER] = "true" if evidence_cut else "false"
     if media == "text/csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
@@ -282,13 +298,15 @@ def run_query(name: str, request: Request):
             cells = ["" if row[c] is None else str(row[c]).lower() if isinstance(row[c], bool) else row[c]
                      for c in columns]
             if evidence:
-                cells.append(" | ".join(f"{e['documentLabel'] or e['document']}: {e['quote']}" for e in row["evidence"]))
+                cells.append(" | ".join(f"{e['documentLabel'] or e['document']}: {e['quote']}"
+                                        for e in row["evidence"] or ()))
             writer.writerow(cells)
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
             **headers, "Content-Disposition": f'attachment; filename="{query.name}.csv"'})
     params = {k: str(t.value) for k, t in bound.items()}
     if media == "text/html":
-        return HTMLResponse(_query_page(request, query, raw, (columns, rows, truncated), bound=bound), headers=headers)
+        return HTMLResponse(_query_page(request, query, raw, (columns, rows, truncated), bound=bound,
+                                        evidence_cut=evidence_cut), headers=headers)
     body = {
         "name": query.name,
         "title": query.title,
@@ -296,6 +314,7 @@ def run_query(name: str, request: Request):
         "columns": columns,
         "rows": rows,
         "truncated": truncated,
+        **({"evidence_truncated": evidence_cut} if evidence else {}),
         "sparql": _link("/sparql", {"query": editor_query(query, bound)}),
         "editor": _link("/editor", {"query": editor_query(query, bound)}),
     }
@@ -304,15 +323,12 @@ def run_query(name: str, request: Request):
 
 # ---------------------------------------------------------------- HTML
 
-def _page(title: str, body: str) -> str:
-    return layout.page(title, body)
-
 
 def _catalog_page(items: list[dict]) -> str:
     rows = "".join(
         f"<tr><td><a href='{escape(q['url'])}'>{escape(q['title'])}</a></td><td>{escape(q['description'])}</td>"
         f"<td>{escape(', '.join(p['name'] for p in q['parameters']) or '—')}</td></tr>" for q in items)
-    return _page("Canned questions", "<h1>Canned questions</h1><p><a href='/sparql'>SPARQL editor</a> · "
+    return page("Canned questions", "<h1>Canned questions</h1><p><a href='/sparql'>SPARQL editor</a> · "
                  "<a href='/queries?format=json'>JSON</a></p><table><tr><th>Question</th><th>What it answers</th>"
                  f"<th>Parameters</th></tr>{rows}</table>")
 
@@ -350,7 +366,7 @@ def _cell(row: dict, column: str) -> str:
 
 
 def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: dict | None = None,
-                error: str | None = None) -> str:
+                error: str | None = None, evidence_cut: bool = False) -> str:
     params = {k: v for k, v in raw.items() if k != "format" and v}
     parts = [f"<p><a href='/queries'>All questions</a></p><h1>{escape(query.title)}</h1>",
              f"<p>{escape(query.description)}</p>", _form(request, query, raw)]
@@ -366,6 +382,9 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'sparql-json'}))}'>SPARQL JSON</a>",
         ]
         parts.append(f"<p>{len(rows)} rows{' (truncated)' if truncated else ''} · {' · '.join(links)}</p>")
+        if evidence_cut:
+            parts.append("<p class=muted>Evidence is shown for the first rows only: narrow the question to see "
+                         "the rest.</p>")
         head = "".join(f"<th>{escape(c)}</th>" for c in shown)
         if rows and "evidence" in rows[0]:
             head += "<th>evidence</th>"
@@ -375,7 +394,7 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
             if "evidence" in row:
                 cells += "<td>" + "<br>".join(
                     f"“{escape(e['quote'])}” <span class=muted>({escape(e['documentLabel'] or e['document'])})</span>"
-                    for e in row["evidence"]) + "</td>"
+                    for e in row["evidence"] or ()) + "</td>"
             body.append(f"<tr>{cells}</tr>")
         parts.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
-    return _page(query.title, "".join(parts))
+    return page(query.title, "".join(parts))

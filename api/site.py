@@ -1,8 +1,6 @@
-"""Pages for people: the home page, the exchange timeline, one page per exchange (with its picture),
-and the SPARQL editor (YASGUI, served from the project's own assets under /static)."""
+"""Pages for people: home, the exchange timeline, one page per exchange, and the SPARQL editor."""
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date as Date
 from html import escape
@@ -15,26 +13,22 @@ from fastapi.staticfiles import StaticFiles
 from api import flow_svg
 from api.flow_svg import Entity
 from api.layout import link, page
-from api.service_description import GRAPH_BASE
+from api.results import SPARQL_JSON
 from graph.catalog import Catalog
-from graph.vocab import ID, PREFIXES, SG
+from graph.vocab import PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["Pages"])
 
 STATIC = Path(__file__).parent / "static"
 YASGUI_BUILD = STATIC / "node_modules" / "@zazuko" / "yasgui" / "build"  # installed by `make assets`
+# The editor is YASGUI, served from the project's own assets (no outside requests).
 # /static/yasgui: the installed YASGUI build; /static: the project's own scripts. Mounted without a
 # check so the app starts before `make assets` has run (the editor page then says so).
 router.mount("/static/yasgui", StaticFiles(directory=YASGUI_BUILD, check_dir=False), name="yasgui")
 router.mount("/static", StaticFiles(directory=STATIC / "public", check_dir=False), name="static")
 
-SPARQL_JSON = "application/sparql-results+json"
-EXCHANGE = str(ID) + "exchange/"
+EXCHANGE = PREFIXES["exchange"]
 SG_NS = str(SG._NS)
-HEAD = (
-    f"PREFIX sg: <{SG_NS}>\n"
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-)
 DUMPS = (
     ("/dumps/swapgraph.trig.gz", "TriG, gzip: every named graph"),
     ("/dumps/swapgraph.nq.gz", "N-Quads, gzip: every named graph"),
@@ -48,7 +42,7 @@ def _select(request: Request, query: str) -> list[dict[str, str]]:
     """Rows of a SELECT as {variable: lexical value}, through the app's executor."""
     settings = request.app.state.settings
     result = request.app.state.executor.run(
-        HEAD + query, result_format=SPARQL_JSON, timeout=settings.query_timeout, max_rows=settings.max_rows
+        SPARQL_PREFIXES + query, result_format=SPARQL_JSON, timeout=settings.query_timeout, max_rows=settings.max_rows
     )
     rows = json.loads(result.body)["results"]["bindings"]
     return [{name: cell["value"] for name, cell in row.items()} for row in rows]
@@ -127,19 +121,11 @@ class Exchange:
         return flow_svg.roll_up(self.releases)
 
 
-def _values(iris: list[str] | None) -> str:
-    if not iris:
-        return ""
-    return "VALUES ?x { " + " ".join(f"<{iri}>" for iri in iris) + " }"
-
-
-def load_exchanges(request: Request, only: list[str] | None = None) -> dict[str, Exchange]:
+def load_exchanges(request: Request) -> dict[str, Exchange]:
     """Exchanges (and legs) with their facts and releases; a whole exchange's releases include its legs'."""
-    values = _values(only)
     exchanges: dict[str, Exchange] = {}
     for row in _select(request, f"""
         SELECT DISTINCT ?x ?xLabel ?date ?start ?end ?whole ?venue ?venueLabel WHERE {{
-          {values}
           ?x a sg:Exchange .
           OPTIONAL {{ ?x rdfs:label ?xLabel }}
           OPTIONAL {{ ?x sg:date ?date }} OPTIONAL {{ ?x sg:startDate ?start }} OPTIONAL {{ ?x sg:endDate ?end }}
@@ -155,7 +141,6 @@ def load_exchanges(request: Request, only: list[str] | None = None) -> dict[str,
             x.venues.add(venue)
     for row in _select(request, f"""
         SELECT DISTINCT ?x ?p ?o ?oLabel WHERE {{
-          {values}
           VALUES ?p {{ sg:party sg:mediatedBy }}
           ?x a sg:Exchange ; ?p ?o .
           OPTIONAL {{ ?o rdfs:label ?oLabel }}
@@ -166,7 +151,6 @@ def load_exchanges(request: Request, only: list[str] | None = None) -> dict[str,
     releases: dict[tuple[str, str], dict] = {}
     for row in _select(request, f"""
         SELECT DISTINCT ?x ?r ?person ?personLabel ?group ?groupLabel ?count ?by ?byLabel ?to ?toLabel WHERE {{
-          {values}
           ?x a sg:Exchange .
           {{ ?r sg:inExchange ?x }} UNION {{ ?r sg:inExchange ?leg . ?leg sg:partOf ?x }}
           OPTIONAL {{ ?r sg:releasedPerson ?person OPTIONAL {{ ?person rdfs:label ?personLabel }} }}
@@ -448,8 +432,7 @@ state, in which exchange, who mediated what), and every inferred fact can be exp
 
 def default_query() -> str:
     """The editor's starting query: every project prefix declared, then the exchanges."""
-    prefixes = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
-    return prefixes + (
+    return SPARQL_PREFIXES + (
         "\nSELECT ?exchange ?label ?date WHERE {\n"
         "  ?exchange a sg:Exchange ; rdfs:label ?label .\n"
         "  OPTIONAL { ?exchange sg:date ?date }\n"
@@ -472,6 +455,11 @@ FORMATS = (
 )
 
 
+def script_json(value) -> str:
+    """JSON to place inside a <script> element: no `<`, `>` or `&`, so no text can end or comment it out."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def editor_page(endpoint: str, catalog: Catalog, query: str | None = None) -> str:
     """The YASGUI editor page, set to `endpoint`, with the canned questions as examples."""
     examples = [{"name": name, "title": title, "query": sparql} for name, title, _, sparql in canned_questions(catalog)]
@@ -482,7 +470,7 @@ def editor_page(endpoint: str, catalog: Catalog, query: str | None = None) -> st
         "query": query,
         "examples": examples,
     }
-    data = json.dumps(config).replace("</", "<\\/")
+    data = script_json(config)
     options = "".join(
         f'<option value="{escape(e["name"], quote=True)}">{escape(e["title"])}</option>' for e in examples
     )
@@ -493,7 +481,8 @@ def editor_page(endpoint: str, catalog: Catalog, query: str | None = None) -> st
     )
     noscript_query = escape(query or default_query())
     formats = "".join(f'<option value="{value}">{escape(label)}</option>' for value, label in FORMATS)
-    graphs = "".join(f'<option value="{GRAPH_BASE}{name}">{name} only</option>' for name in ("asserted", "inferred"))
+    graphs = "".join(f'<option value="{escape(str(graph), quote=True)}">{name} only</option>'
+                     for graph, name in ((Graphs.ASSERTED, "asserted"), (Graphs.INFERRED, "inferred")))
     body = f"""
 <h1>SPARQL editor</h1>
 <p>Read-only SPARQL 1.1 endpoint at <code>{escape(endpoint)}</code>; the default graph is the union of all
@@ -528,13 +517,4 @@ API documentation: <a href="/docs">/docs</a> · Questions: <a href="/queries">/q
 @router.get("/editor", response_class=HTMLResponse, summary="The SPARQL editor (YASGUI), optionally with a query.")
 def editor(request: Request, query: str | None = None) -> HTMLResponse:
     """The SPARQL editor (YASGUI) on this server's /sparql, optionally opened with a query."""
-    endpoint = str(request.url_for("sparql_get")) if _has_route(request, "sparql_get") else "/sparql"
-    return HTMLResponse(editor_page(endpoint, request.app.state.catalog, query))
-
-
-def _has_route(request: Request, name: str) -> bool:
-    try:
-        request.url_for(name)
-    except Exception:
-        return False
-    return True
+    return HTMLResponse(editor_page(str(request.url_for("sparql_get")), request.app.state.catalog, query))

@@ -1,10 +1,4 @@
-"""The canned-question catalogue: `queries/*.rq` with their headers, read and checked once at start-up.
-
-No HTTP here. `Catalog.load(folder)` parses every file and raises `CatalogError` (naming file and
-line) on the first folder with problems; `Catalog.bind()` turns request parameters into
-substitutions (pyoxigraph terms, never query text); `python -m graph.catalog --markdown` prints
-the README table. The header grammar is documented in queries/README.md.
-"""
+"""The canned-question catalogue: `queries/*.rq` with their headers, read and checked once at start-up."""
 
 from __future__ import annotations
 
@@ -19,14 +13,15 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 
-from graph.vocab import PREFIXES
+from rdflib.namespace import XSD
+
+from graph.vocab import SPARQL_PREFIXES, expand_iri
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"
 README_START = "<!-- queries:start -->"
 README_END = "<!-- queries:end -->"
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
 HEADER_KEYS = ("title", "description", "param", "default", "allowed", "example")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -148,19 +143,6 @@ class CannedQuery:
 # ---------------------------------------------------------------- terms
 
 
-def expand(text: str) -> str | None:
-    """A full IRI (`<...>` or bare http(s)) or a CURIE with a known prefix, else None."""
-    text = text.strip()
-    if text.startswith("<") and text.endswith(">"):
-        return text[1:-1]
-    if re.match(r"^https?://\S+$", text):
-        return text
-    prefix, colon, local = text.partition(":")
-    if colon and prefix in PREFIXES and local and " " not in local:
-        return PREFIXES[prefix] + local
-    return None
-
-
 def normalize_label(text: str) -> str:
     """Case, accents, typographic apostrophes and dashes do not make another name."""
     text = unicodedata.normalize("NFKD", text.strip().casefold())
@@ -176,18 +158,18 @@ def literal(param_type: str, raw: str) -> ox.Literal:
     if param_type == "integer":
         if not re.fullmatch(r"[+-]?\d+", raw):
             raise ValueError("expected an integer")
-        return ox.Literal(str(int(raw)), datatype=ox.NamedNode(XSD + "integer"))
+        return ox.Literal(str(int(raw)), datatype=ox.NamedNode(str(XSD.integer)))
     if param_type == "decimal":
         if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", raw):
             raise ValueError("expected a decimal number")
-        return ox.Literal(raw, datatype=ox.NamedNode(XSD + "decimal"))
+        return ox.Literal(raw, datatype=ox.NamedNode(str(XSD.decimal)))
     if param_type == "date":
         date.fromisoformat(raw)
-        return ox.Literal(raw, datatype=ox.NamedNode(XSD + "date"))
+        return ox.Literal(raw, datatype=ox.NamedNode(str(XSD.date)))
     if param_type == "boolean":
         if raw.lower() not in ("true", "false"):
             raise ValueError("expected true or false")
-        return ox.Literal(raw.lower(), datatype=ox.NamedNode(XSD + "boolean"))
+        return ox.Literal(raw.lower(), datatype=ox.NamedNode(str(XSD.boolean)))
     raise ValueError(f"unknown type {param_type}")
 
 
@@ -200,9 +182,6 @@ def sample_term(param: Param) -> ox.NamedNode | ox.Literal:
 
 
 # ---------------------------------------------------------------- parsing
-
-
-SPARQL_PREFIXES = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items())
 
 
 def allowed_query(select: str) -> str:
@@ -329,7 +308,7 @@ class _FileParser:
             elif rest.startswith("a "):
                 classes = []
                 for curie in rest[2:].split():
-                    iri = expand(curie)
+                    iri = expand_iri(curie)
                     if iri is None:
                         self.issue(line, f"allowed: {curie!r} is not a class IRI or known CURIE")
                     classes.append(iri)
@@ -341,7 +320,7 @@ class _FileParser:
                 for value in allowed_fixed:
                     try:
                         if spec["type"] == "iri":
-                            if expand(value) is None:
+                            if expand_iri(value) is None:
                                 raise ValueError("not an IRI or known CURIE")
                         else:
                             literal(spec["type"], value)
@@ -389,7 +368,7 @@ class _FileParser:
 
 def check_default(param: Param) -> None:
     if param.type == "iri":
-        if expand(param.default) is None and param.allowed_query is None:
+        if expand_iri(param.default) is None and param.allowed_query is None:
             raise ValueError("an IRI default must be an IRI or CURIE")
     else:
         literal(param.type, param.default)
@@ -410,6 +389,14 @@ def _dataset_key(run: Runner) -> object:
 
 @dataclass
 class Catalog:
+    """Every canned question by name. No HTTP here: the api serves them.
+
+    `Catalog.load(folder)` parses every file and raises `CatalogError` (naming file and line) listing
+    all the problems of the folder; `bind()` turns request parameters into substitutions (pyoxigraph
+    terms, never query text); `python -m graph.catalog --markdown` prints the README table. The
+    header grammar is documented in queries/README.md.
+    """
+
     queries: dict[str, CannedQuery]
     _allowed: dict[tuple, list[AllowedValue]] = field(default_factory=dict, repr=False)
 
@@ -449,7 +436,7 @@ class Catalog:
         if param.allowed_fixed is not None:
             values = []
             for raw in param.allowed_fixed:
-                term = ox.NamedNode(expand(raw)) if param.type == "iri" else literal(param.type, raw)
+                term = ox.NamedNode(expand_iri(raw)) if param.type == "iri" else literal(param.type, raw)
                 values.append(AllowedValue(term, raw))
             return values
         if param.allowed_query is None:
@@ -470,9 +457,6 @@ class Catalog:
             self._allowed[key] = [AllowedValue(e["term"], e["label"] or e["term"].value, tuple(e["aliases"]))
                                   for e in merged.values()]
         return self._allowed[key]
-
-    def clear_cache(self) -> None:
-        self._allowed.clear()
 
     # ---- binding
 
@@ -512,7 +496,7 @@ class Catalog:
                 raise ParameterError("unknown_value", param.name, f"{param.name}={value!r} is not an allowed value",
                                      [a.as_dict() for a in allowed])
             return term
-        iri = expand(value)
+        iri = expand_iri(value)
         if allowed is None:
             if iri is None:
                 raise ParameterError("invalid_value", param.name, f"{param.name}={value!r} is not an IRI")

@@ -1,22 +1,4 @@
-"""Why a triple holds: its evidence when asserted, its rule and premises (recursively) when inferred.
-
-Works over anything that answers SPARQL SELECT with rows of rdflib terms (`Source`): a pyoxigraph
-store (`OxigraphSource`) here and in tests, the service's query executor in `api/`. Knows nothing of
-HTTP. The parts:
-
-- `resolve(source, text, role)`: an IRI (`<...>` or absolute), a CURIE (`sg:releasedTo`,
-  `person:evan-gershkovich`) or a label (rdfs:label / skos:altLabel, case-insensitive) to a term;
-  for the object, anything else is a literal. Raises `Unresolved` (unknown or ambiguous, with
-  candidates).
-- `explain(source, s, p, o)`: an `Explanation` tree, JSON-ready with `as_json()`; `holds` is false
-  when the triple is in no graph.
-- `DocumentTexts`: the source documents' texts, and the sentence around a quote's offsets.
-
-The tree follows the provenance graph: each fact has a reified `rdf:Statement`; an asserted one has
-`sg:evidence` spans, an inferred one `sg:derivation`s with `sg:rule` and `sg:premise` statements,
-which are explained in turn down to evidence, the entity registry or ontology axioms. A statement
-met again on its own path is marked `cycle`; past `max_depth` levels a node is marked `truncated`.
-"""
+"""Why a triple holds: its evidence when asserted, its rule and premises (recursively) when inferred."""
 
 import json
 import re
@@ -26,32 +8,18 @@ from pathlib import Path
 from typing import Protocol
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
 from graph.terms import to_rdflib
-from graph.vocab import BASE, PREFIXES, RULE, SG, Graphs
+from graph.vocab import ALIGNED_PREFIXES, PREFIXES, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus/documents"
 MAX_DEPTH = 12
 MAX_STATEMENTS = 2000  # statements fetched for one explanation at most
-SPARQL_PREFIXES = "".join(f"PREFIX {k}: <{v}>\n" for k, v in PREFIXES.items())
-EXTRA_PREFIXES = {
-    "dcterms": "http://purl.org/dc/terms/",
-    "schema": "https://schema.org/",
-    "sem": "http://semanticweb.cs.vu.nl/2009/11/sem/",
-    "crm": "http://www.cidoc-crm.org/cidoc-crm/",
-    "void": "http://rdfs.org/ns/void#",
-}
-ALL_PREFIXES = {**PREFIXES, **EXTRA_PREFIXES}
-UNSAFE_IRI = re.compile(r'[\s<>"{}|\\^`]')
-ABSOLUTE = re.compile(r"^(https?|urn|mailto|file|ftp|tag):", re.IGNORECASE)
-PROPERTY_TYPES = (
-    "http://www.w3.org/2002/07/owl#ObjectProperty",
-    "http://www.w3.org/2002/07/owl#DatatypeProperty",
-    "http://www.w3.org/2002/07/owl#AnnotationProperty",
-    str(RDF.Property),
-)
+KNOWN_PREFIXES = {**PREFIXES, **ALIGNED_PREFIXES}  # for CURIEs shown and literals parsed
+LOOKS_LIKE_IRI = re.compile(r"^(<|[A-Za-z][A-Za-z0-9+.\-]*://)")
+PROPERTY_TYPES = (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty, RDF.Property)
 
 # What a fact is, by the graph that holds it, strongest first.
 KINDS = (
@@ -71,7 +39,17 @@ KIND_TEXT = {
 }
 
 
+def fact_kind(graphs: Iterable[str]) -> str:
+    """What a fact held in `graphs` is (KINDS, strongest first); 'does-not-hold' when in none."""
+    graphs = set(graphs)
+    if not graphs:
+        return "does-not-hold"
+    return next((kind for graph, kind in KINDS if graph in graphs), "unknown")
+
+
 class Source(Protocol):
+    """Anything that answers SPARQL SELECT with rows of rdflib terms: a store here, the executor in api/."""
+
     def select(self, query: str) -> list[dict[str, Node]]:
         """Rows of a SELECT query (prefixes of graph.vocab.PREFIXES declared), union default graph."""
 
@@ -115,10 +93,15 @@ def sparql_json_rows(body: bytes) -> list[dict[str, Node]]:
     return rows
 
 
+def writable_iri(iri: str) -> bool:
+    """Whether `<iri>` can be written in a query or N-Triples as it is (graph.vocab's check)."""
+    return expand_iri(f"<{iri}>") == iri
+
+
 def nt(term: Node) -> str:
     """A term as SPARQL/N-Triples text; IRIs are checked so that user input cannot break a query."""
     if isinstance(term, URIRef):
-        if UNSAFE_IRI.search(str(term)):
+        if not writable_iri(str(term)):
             raise ValueError(f"not a valid IRI: {str(term)!r}")
         return f"<{term}>"
     if isinstance(term, Literal):
@@ -133,7 +116,7 @@ def values(name: str, terms: Iterable[Node]) -> str:
 def curie(iri: str) -> str:
     """The shortest prefixed name for an IRI, or the IRI itself."""
     best = None
-    for prefix, ns in ALL_PREFIXES.items():
+    for prefix, ns in KNOWN_PREFIXES.items():
         if iri.startswith(ns) and len(iri) > len(ns):
             local = iri[len(ns):]
             if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*", local) and (best is None or len(local) < len(best[1])):
@@ -220,35 +203,23 @@ def _properties(source: Source, candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in candidates if c.iri in keep]
 
 
-def parse_iri(text: str) -> URIRef | None:
-    """`<iri>`, an absolute IRI or a CURIE with a known prefix; None for anything else."""
-    text = text.strip()
-    if text.startswith("<") and text.endswith(">"):
-        iri = text[1:-1].strip()
-    elif ABSOLUTE.match(text):
-        iri = text
-    else:
-        prefix, colon, local = text.partition(":")
-        if not colon or prefix not in ALL_PREFIXES or " " in local:
-            return None
-        iri = ALL_PREFIXES[prefix] + local
-    if UNSAFE_IRI.search(iri):
-        raise ValueError(iri)
-    return URIRef(iri)
-
-
 def resolve(source: Source, text: str, role: str, *, subject: Node | None = None,
             predicate: Node | None = None) -> Node:
-    """The term `text` names in position `role` ('s', 'p' or 'o'); see the module docstring."""
+    """The term `text` names in position `role` ('s', 'p' or 'o').
+
+    `text` is an IRI (`<...>` or absolute), a CURIE of a graph.vocab prefix (`sg:releasedTo`,
+    `person:evan-gershkovich`) or a label (rdfs:label / skos:altLabel, case-insensitive); for the
+    object, anything else is a literal. Raises `Unresolved`: unknown or ambiguous (with candidates),
+    or invalid (an IRI that cannot be written in a query).
+    """
     text = (text or "").strip()
     if not text:
         raise Unresolved(role, text, "unknown", [])
-    try:
-        iri = parse_iri(text)
-    except ValueError:
-        raise Unresolved(role, text, "invalid", []) from None
+    iri = expand_iri(text)
     if iri is not None:
-        return iri
+        return URIRef(iri)
+    if LOOKS_LIKE_IRI.match(text):
+        raise Unresolved(role, text, "invalid", [])
     if role == "p" and text.lower() in ("a", "type", "rdf:type"):
         return RDF.type
     if role == "o" and text.startswith('"'):
@@ -274,7 +245,7 @@ def _literal(text: str) -> Literal:
     from rdflib import Graph
 
     manager = NamespaceManager(Graph(bind_namespaces="none"))
-    for prefix, ns in ALL_PREFIXES.items():
+    for prefix, ns in KNOWN_PREFIXES.items():
         manager.bind(prefix, ns)
     try:
         term = from_n3(text, nsm=manager)
@@ -356,6 +327,15 @@ class Derivation:
 
 @dataclass
 class Explanation:
+    """Why (subject, predicate, object) holds: a tree following the provenance graph.
+
+    Each fact has a reified `rdf:Statement`; an asserted one has `sg:evidence` spans, an inferred one
+    `sg:derivation`s with `sg:rule` and `sg:premise` statements, explained in turn down to evidence,
+    the entity registry or ontology axioms. A statement met again on its own path is marked `cycle`;
+    past `max_depth` levels a node is marked `truncated`. `holds` is false when the triple is in no
+    graph; `as_json()` is the JSON form.
+    """
+
     subject: Node
     predicate: Node
     object: Node
@@ -372,12 +352,7 @@ class Explanation:
 
     @property
     def kind(self) -> str:
-        if not self.graphs:
-            return "does-not-hold"
-        for graph, kind in KINDS:
-            if graph in self.graphs:
-                return kind
-        return "unknown"
+        return fact_kind(self.graphs)
 
     def terms(self) -> set[Node]:
         found = {self.subject, self.predicate, self.object}
@@ -523,7 +498,7 @@ def _tree(statement: str, records: dict[str, _Record], path: frozenset[str], dep
 
 
 def explain(source: Source, s: Node, p: Node, o: Node, *, max_depth: int = MAX_DEPTH) -> Explanation:
-    """Whether (s, p, o) holds in any named graph, and why; see the module docstring."""
+    """Whether (s, p, o) holds in any named graph, and why (see `Explanation`)."""
     graphs = _graphs_of(source, s, p, o)
     if not graphs:
         return Explanation(s, p, o)
@@ -629,7 +604,3 @@ def sentence_around(text: str, start: int, end: int, limit: int = 400) -> tuple[
             finish = text.rfind(" ", end, finish) if text.rfind(" ", end, finish) > end else finish
             suffix = " …"
     return prefix + text[begin:start], text[start:end], text[end:finish].rstrip() + suffix
-
-
-def is_ours(iri: str) -> bool:
-    return iri.startswith(BASE)

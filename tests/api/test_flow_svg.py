@@ -132,3 +132,10 @@ def test_labels_are_escaped():
     text, root = svg_of(evil)
     assert "<script>" not in text and "<script>alert(1)</script> & co" in all_text(root)
     assert "released 1 to Germany" in describe(roll_up(evil))
+
+
+def test_the_ident_is_escaped_in_attributes():
+    text, root = svg_of(ANKARA, ident='flow-x" onload="alert(1)')
+    assert 'onload="' not in text
+    assert root.get("onload") is None
+    assert root.find(SVG + "title").get("id") == 'flow-x" onload="alert(1)-title'

@@ -47,11 +47,30 @@ def store(build_dir):
 
 
 @pytest.fixture(scope="module")
-def web(build_dir):
-    with Executor.from_path(build_dir, workers=3, queue_wait=30.0) as executor:
-        app = create_app(Settings(workers=3, query_timeout=30.0), executor=executor)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield client
+def executor(build_dir):
+    with Executor.from_path(build_dir, workers=3, queue_wait=30.0) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def web(executor):
+    app = create_app(Settings(workers=3, query_timeout=30.0), executor=executor)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+class CountingExecutor:
+    """The real executor, counting the queries it is asked to run."""
+
+    def __init__(self, executor: Executor):
+        self.executor, self.queries = executor, []
+
+    def run(self, query, **options):
+        self.queries.append(query)
+        return self.executor.run(query, **options)
+
+    def __getattr__(self, name):
+        return getattr(self.executor, name)
 
 
 def parse(response, accept: str) -> Graph:
@@ -366,3 +385,42 @@ def test_named_graph(web, store):
     assert len(parse(response, "application/n-triples")) == size
     html = web.get("/graph/asserted", headers={"Accept": BROWSER}).text
     assert f"<strong>{size}</strong>" in html
+
+
+def test_a_named_graph_past_max_rows_is_cut_and_says_so(executor, store):
+    app = create_app(Settings(workers=3, query_timeout=30.0, max_rows=100), executor=executor)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/graph/asserted", headers={"Accept": "application/n-triples"})
+        assert response.status_code == 200 and response.headers["X-Swapgraph-Truncated"] == "true"
+        assert "/dumps/" in response.headers["link"]
+        assert len(parse(response, "application/n-triples")) == 100
+        html = client.get("/graph/asserted", headers={"Accept": BROWSER}).text
+        assert "first 100 triples" in html
+        whole = client.get("/ontology", headers={"Accept": "application/n-triples"})
+        size = len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(str(Graphs.ONTOLOGY)))))
+        assert len(parse(whole, "application/n-triples")) == size  # the ontology is never cut
+
+
+def test_dumps_and_graphs_are_computed_once_even_when_asked_in_parallel(executor):
+    counting = CountingExecutor(executor)
+    app = create_app(Settings(workers=3, query_timeout=30.0), executor=counting)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.get("/void", headers={"Accept": "text/turtle"})  # counts and context, once
+        counting.queries.clear()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            bodies = list(pool.map(lambda _: client.get("/dumps/swapgraph.nq.gz").content, range(4)))
+        assert len(set(bodies)) == 1
+        assert len(counting.queries) == 1
+        for _ in range(2):
+            assert client.get("/graph/inferred", headers={"Accept": "text/turtle"}).status_code == 200
+        assert len(counting.queries) == 2
+
+
+def test_a_broken_rule_file_is_an_error_not_a_missing_rule(tmp_path, monkeypatch):
+    from api import linked_data
+    from graph.rules import RuleError
+
+    (tmp_path / "broken.rq").write_text("# id: broken\n# premise: ?x sg:noSuchPrefix\n", encoding="utf-8")
+    monkeypatch.setattr(linked_data, "RULES_DIR", tmp_path)
+    with pytest.raises(RuleError):
+        linked_data.rule_catalogue(Graph())

@@ -17,16 +17,35 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "canned.trig"
 ID = "https://w3id.org/swapgraph/id/"
 
 
+class CountingExecutor:
+    """The real executor, counting the queries it is asked to run."""
+
+    def __init__(self, executor: Executor):
+        self.executor, self.queries = executor, []
+
+    def run(self, query, **options):
+        self.queries.append(query)
+        return self.executor.run(query, **options)
+
+    def __getattr__(self, name):
+        return getattr(self.executor, name)
+
+
 @pytest.fixture(scope="module")
-def client():
+def counting():
     store = ox.Store()
     store.load(path=str(FIXTURE), format=ox.RdfFormat.TRIG)
     executor = Executor.from_nquads(store.dump(format=ox.RdfFormat.N_QUADS), workers=1).start()
     try:
-        with TestClient(create_app(Settings(), executor=executor)) as c:
-            yield c
+        yield CountingExecutor(executor)
     finally:
         executor.close()
+
+
+@pytest.fixture(scope="module")
+def client(counting):
+    with TestClient(create_app(Settings(), executor=counting)) as c:
+        yield c
 
 
 def test_catalogue_json_and_html(client):
@@ -93,3 +112,39 @@ def test_evidence(client):
     [row] = body["rows"]
     quotes = {(e["document"], e["quote"]) for e in row["evidence"]}
     assert (ID + "document/901", "Alice Example was freed by Russia and flown to the U.S.") in quotes
+
+
+def test_evidence_for_every_row_is_one_query(client, counting):
+    client.get("/queries/releases", params={"evidence": "true"})  # labels and allowed values, read once
+    counting.queries.clear()
+    body = client.get("/queries/releases", params={"evidence": "true"}).json()
+    assert len(counting.queries) == 2  # the question, then the evidence of all its rows
+    assert "VALUES ?subject" in counting.queries[1]
+    assert body["evidence_truncated"] is False
+    assert all(isinstance(row["evidence"], list) for row in body["rows"])
+    assert any(row["evidence"] for row in body["rows"])
+
+
+def test_evidence_past_the_cap_is_flagged(client, monkeypatch):
+    from api import queries
+
+    monkeypatch.setattr(queries, "MAX_EVIDENCE_ROWS", 1)
+    response = client.get("/queries/releases", params={"evidence": "true"})
+    body = response.json()
+    assert len(body["rows"]) > 1 and body["evidence_truncated"] is True
+    assert response.headers["X-Swapgraph-Evidence-Truncated"] == "true"
+    assert isinstance(body["rows"][0]["evidence"], list)
+    assert all(row["evidence"] is None for row in body["rows"][1:])
+    csv_rows = list(csv.DictReader(io.StringIO(client.get(
+        "/queries/releases", params={"evidence": "true", "format": "csv"}).text)))
+    assert len(csv_rows) == len(body["rows"]) and csv_rows[-1]["evidence"] == ""
+
+
+def test_a_repeated_parameter_is_422(client):
+    response = client.get("/queries/releases?releasedBy=Russia&releasedBy=Germany")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "repeated_parameter" and body["status"] == 422 and body["parameter"] == "releasedBy"
+    assert "releasedBy" in body["message"]
+    page = client.get("/queries/releases?releasedBy=Russia&releasedBy=Germany", headers={"Accept": "text/html"})
+    assert page.status_code == 422 and "more than once" in page.text

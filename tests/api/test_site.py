@@ -188,6 +188,19 @@ def test_the_editor_is_yasgui_from_local_assets_with_prefixes_and_questions(clie
     assert '"query": "ASK {}"' in with_query
 
 
+def test_a_query_cannot_change_how_the_editor_page_parses(client):
+    """`<!--<script>` inside the <script> element would put the HTML parser in a state where the
+    element's `</script>` no longer ends it: the page carries it as \\u003c…\\u003e instead."""
+    import json
+
+    query = "<!--<script></script>& -->"
+    text = client.get("/editor", params={"query": query}, headers=BROWSER).text
+    start = text.index('id="editor-config">') + len('id="editor-config">')
+    inside = text[start:text.index("</script>", start)]
+    assert "<" not in inside and ">" not in inside and "&" not in inside
+    assert json.loads(inside)["query"] == query
+
+
 def test_the_static_assets_are_served_and_make_no_outside_requests(client):
     for path in ("/static/editor.js", "/static/yasgui/yasgui.min.js", "/static/yasgui/yasgui.min.css"):
         response = client.get(path)

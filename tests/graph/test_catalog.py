@@ -5,6 +5,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from graph.build import build_store
 from graph.catalog import QUERIES_DIR, ROOT, Catalog, CatalogError, ParameterError, readme_section
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -214,13 +215,8 @@ def test_readme_table_matches_headers(catalog):
 
 @pytest.fixture(scope="module")
 def real_store():
-    build = pytest.importorskip("graph.build")
-    try:
-        import graph.validation  # noqa: F401
-    except ModuleNotFoundError:
-        pytest.skip("graph.validation not available yet")
     store = ox.Store()
-    build.build_store(store)
+    build_store(store)
     return store
 
 
