@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         summary="An open knowledge graph of prisoner exchanges: SPARQL endpoint and canned questions.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's OpenTelemetry hooks: the service exports no telemetry, so skip their per-request checks.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_handlers(app)

@@ -26,9 +26,11 @@ Interface, shared by /sparql and the canned questions::
 `run` blocks its thread (use it from plain `def` handlers, which FastAPI runs in a thread pool);
 `arun` waits on the event loop (the worker's pipe is watched with `add_reader`), which is what /sparql
 uses: a thread-pool hop per request cost more than half the throughput in bench/sparql.py. Both
-share one pool of idle workers, handed out first come, first served. Workers run at a lower CPU
-priority (nice +5) than the HTTP process, so answers are handed over promptly when queries fill
-every core.
+share one pool of idle workers: callers are served first come, first served, and get the worker that
+answered last (its caches warm). Workers run at a lower CPU priority (nice +5) than the HTTP process,
+so answers are handed over promptly when queries fill every core. A request travels to its worker
+as a pickled dict; the answer comes back as a small header and the serialised result's bytes as they
+are (no pickling), read in exact sizes.
 
 The dataset: when `default_graph` or `named_graphs` is given (the protocol's default-graph-uri /
 named-graph-uri), it is exactly those graphs, the other list empty, and the query's own FROM is
@@ -53,6 +55,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from api import results
 from api.errors import Overloaded, QuerySyntaxError, QueryTimeout, WorkerFailure
@@ -61,8 +64,14 @@ from api.screening import screen_cached
 log = logging.getLogger("swapgraph.executor")
 
 _CONTEXT = multiprocessing.get_context("spawn")
-_HEADER = struct.Struct("!Q")  # answers travel as an 8-byte length and a pickle, read without blocking the loop
 KINDS = ("boolean", "solutions", "graph")
+# The pipe to a worker carries frames, each a fixed header and a payload written with one writev. A
+# request is its payload size and a pickled dict. An answer is its payload size, status, kind and
+# truncation flag, and the payload itself: the serialised result (status "ok") or a message (others):
+# the result bytes are never pickled, and are read in exact sizes, without blocking the event loop.
+_REQUEST = struct.Struct("!Q")
+_ANSWER = struct.Struct("!QBB?")
+STATUSES = ("ready", "failed", "ok", "syntax", "value", "error")
 WORKER_NICENESS = 5
 
 
@@ -72,6 +81,18 @@ class Result:
     body: bytes
     truncated: bool
     kind: str  # 'boolean' | 'solutions' | 'graph'
+
+
+class Answer(NamedTuple):
+    """One answer from a worker: a status from STATUSES; for "ok" the result's kind and bytes."""
+
+    status: str
+    kind: str
+    truncated: bool
+    payload: bytes
+
+    def message(self) -> str:
+        return self.payload.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,9 @@ def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
     answer = store.query(request["query"], **options)
     if isinstance(answer, ox.QueryBoolean):
         return "boolean", results.serialize_boolean(answer, media_type), False
+    if isinstance(answer, ox.QuerySolutions):
+        body, truncated = results.serialize_query_solutions(answer, media_type, max_rows)
+        return "solutions", body, truncated
     rows = []
     truncated = False
     for item in answer:
@@ -134,19 +158,40 @@ def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
             truncated = True
             break
         rows.append(item)
-    cut = max_rows if truncated else None
-    if isinstance(answer, ox.QuerySolutions):
-        variables = [v.value for v in answer.variables]
-        return "solutions", results.serialize_solutions(variables, rows, media_type, cut), truncated
-    return "graph", results.serialize_triples(rows, media_type, cut, prefixes), truncated
+    return "graph", results.serialize_triples(rows, media_type, max_rows if truncated else None, prefixes), truncated
 
 
-def _answer(conn, message: tuple) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    fd = conn.fileno()
-    while view:
-        view = view[os.write(fd, view):]
+def _write_frame(fd: int, header: bytes, payload: bytes) -> None:
+    """Write a header and its payload whole (a blocking fd), without joining them into a copy."""
+    parts = [memoryview(header), memoryview(payload)]
+    while parts:
+        written = os.writev(fd, parts)
+        while parts and written >= len(parts[0]):
+            written -= len(parts[0])
+            parts.pop(0)
+        if parts:
+            parts[0] = parts[0][written:]
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """`size` bytes from a blocking fd; EOFError if the other side hangs up first."""
+    parts = []
+    while size:
+        chunk = os.read(fd, size)
+        if not chunk:
+            raise EOFError("the other end of the pipe hung up")
+        parts.append(chunk)
+        size -= len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _text(message: str) -> bytes:
+    return message.encode("utf-8", "backslashreplace")
+
+
+def _send_answer(fd: int, status: str, payload: bytes = b"", kind: str = KINDS[0], truncated: bool = False) -> None:
+    header = _ANSWER.pack(len(payload), STATUSES.index(status), KINDS.index(kind), truncated)
+    _write_frame(fd, header, payload)
 
 
 def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
@@ -156,29 +201,29 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
+    fd = conn.fileno()
     try:
         store = source.open()
     except Exception as exc:  # reported to the parent, which fails start-up
-        _answer(conn, ("failed", f"{type(exc).__name__}: {exc}"))
+        _send_answer(fd, "failed", _text(f"{type(exc).__name__}: {exc}"))
         return
-    _answer(conn, ("ready", None))
+    _send_answer(fd, "ready")
     while True:
         try:
-            request = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        if request is None:
+            (size,) = _REQUEST.unpack(_read_exactly(fd, _REQUEST.size))
+            request = pickle.loads(_read_exactly(fd, size))
+        except (EOFError, OSError, KeyboardInterrupt):  # the parent closed the pipe: stop
             return
         try:
             kind, body, truncated = _evaluate(store, request, prefixes)
-            message = ("ok", (kind, body, truncated))
+            answer = ("ok", body, kind, truncated)
         except SyntaxError as exc:
-            message = ("syntax", str(exc))
+            answer = ("syntax", _text(str(exc)))
         except ValueError as exc:
-            message = ("value", str(exc))
+            answer = ("value", _text(str(exc)))
         except Exception as exc:
-            message = ("error", f"{type(exc).__name__}: {exc}")
-        _answer(conn, message)
+            answer = ("error", _text(f"{type(exc).__name__}: {exc}"))
+        _send_answer(fd, *answer)
 
 
 # --- the parent side ------------------------------------------------------------------------------
@@ -194,31 +239,26 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def read(self) -> tuple:
+    def send(self, request: dict) -> None:
+        fd = self.conn.fileno()
+        os.set_blocking(fd, True)
+        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_frame(fd, _REQUEST.pack(len(data)), data)
+
+    def read(self) -> Answer:
         """The worker's next answer, blocking until it is complete."""
         fd = self.conn.fileno()
         os.set_blocking(fd, True)
-        (size,) = _HEADER.unpack(self._read_exactly(fd, _HEADER.size))
-        return pickle.loads(self._read_exactly(fd, size))
-
-    @staticmethod
-    def _read_exactly(fd: int, size: int) -> bytes:
-        buffer = bytearray()
-        while len(buffer) < size:
-            chunk = os.read(fd, min(size - len(buffer), 1 << 20))
-            if not chunk:
-                raise EOFError("the query worker hung up")
-            buffer += chunk
-        return bytes(buffer)
+        return _AnswerReader().read_from(fd)
 
     def wait_ready(self, timeout: float) -> None:
         if not self.conn.poll(timeout):
             self.kill()
             raise RuntimeError(f"query worker not ready after {timeout:g} s")
-        status, detail = self.read()
-        if status != "ready":
+        answer = self.read()
+        if answer.status != "ready":
             self.kill()
-            raise RuntimeError(f"query worker failed to open the store: {detail}")
+            raise RuntimeError(f"query worker failed to open the store: {answer.message()}")
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -227,41 +267,61 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except (OSError, ValueError):
-            pass
+        self.conn.close()  # the worker reads the end of the pipe and returns
         self.process.join(timeout=2)
         self.kill()
 
 
+class _AnswerReader:
+    """Reads one answer frame, in as many calls as it takes: the header, then exactly the payload."""
+
+    def __init__(self):
+        self.header = b""
+        self.fields: tuple | None = None
+        self.missing = 0
+        self.parts: list[bytes] = []
+
+    def read_from(self, fd: int) -> Answer:
+        """Read until the answer is whole and return it. On a non-blocking fd with nothing more to
+        read yet, raises BlockingIOError (call again when readable); EOFError if the worker hung up."""
+        while self.fields is None:
+            chunk = os.read(fd, _ANSWER.size - len(self.header))
+            if not chunk:
+                raise EOFError("the query worker hung up")
+            self.header += chunk
+            if len(self.header) == _ANSWER.size:
+                self.fields = _ANSWER.unpack(self.header)
+                self.missing = self.fields[0]
+        while self.missing:
+            chunk = os.read(fd, self.missing)
+            if not chunk:
+                raise EOFError("the query worker hung up")
+            self.parts.append(chunk)
+            self.missing -= len(chunk)
+        _, status, kind, truncated = self.fields
+        payload = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+        return Answer(STATUSES[status], KINDS[kind], truncated, payload)
+
+
 class _AsyncAnswer:
-    """Reads one framed answer from a worker in event-loop callbacks; None in the future means too late."""
+    """Reads one answer from a worker in event-loop callbacks; None in the future means too late."""
 
     def __init__(self, fd: int, loop: asyncio.AbstractEventLoop):
         self.fd = fd
         self.future = loop.create_future()
-        self.buffer = bytearray()
-        self.size: int | None = None
+        self.reader = _AnswerReader()
 
     def on_readable(self) -> None:
         if self.future.done():
             return
         try:
-            chunk = os.read(self.fd, 1 << 20)
+            answer = self.reader.read_from(self.fd)
         except BlockingIOError:
             return
-        except OSError as exc:
+        except (EOFError, OSError) as exc:
             self.future.set_exception(exc)
             return
-        if not chunk:
-            self.future.set_exception(EOFError("the query worker hung up"))
-            return
-        self.buffer += chunk
-        if self.size is None and len(self.buffer) >= _HEADER.size:
-            (self.size,) = _HEADER.unpack_from(self.buffer)
-        if self.size is not None and len(self.buffer) >= _HEADER.size + self.size:
-            self.future.set_result(pickle.loads(memoryview(self.buffer)[_HEADER.size:]))
+        self.future.set_result(answer)
 
     def expire(self) -> None:
         if not self.future.done():
@@ -269,7 +329,11 @@ class _AsyncAnswer:
 
 
 class _Pool:
-    """Idle workers, handed out in arrival order to threads (`acquire`) and coroutines (`acquire_async`)."""
+    """Idle workers, handed out in arrival order to threads (`acquire`) and coroutines (`acquire_async`).
+
+    The idle workers form a stack: the one that answered last goes out first, its caches (the store's
+    blocks, the interpreter's memory) still warm; at low load one or two workers do all the work.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -303,7 +367,7 @@ class _Pool:
     def acquire(self, timeout: float) -> _Worker | None:
         with self._lock:
             if self._idle:
-                return self._idle.popleft()
+                return self._idle.pop()
             slot: list[_Worker] = []
             event = threading.Event()
             waiter = ("sync", slot, event)
@@ -320,7 +384,7 @@ class _Pool:
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._idle:
-                return self._idle.popleft()
+                return self._idle.pop()
             future = loop.create_future()
             self._waiters.append(("async", loop, future))
         try:
@@ -452,16 +516,15 @@ class Executor:
             raise Overloaded()
         started = time.monotonic()
         try:
-            os.set_blocking(worker.conn.fileno(), True)
-            worker.conn.send(request)
+            worker.send(request)
             if not worker.conn.poll(timeout):
                 self._timed_out(worker, timeout, started)
-            status, payload = worker.read()
+            answer = worker.read()
         except (EOFError, OSError) as exc:
             self._discard(worker)
             raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
         self._idle.release(worker)
-        return self._outcome(status, payload, result_format)
+        return self._outcome(answer, result_format)
 
     async def arun(
         self,
@@ -489,18 +552,17 @@ class Executor:
         reader = _AsyncAnswer(fd, loop)
         timer = None
         try:
-            os.set_blocking(fd, True)
-            worker.conn.send(request)
+            worker.send(request)
+            os.set_blocking(fd, False)
             loop.add_reader(fd, reader.on_readable)
             timer = loop.call_later(timeout, reader.expire)
             try:
-                message = await reader.future
+                answer = await reader.future
             finally:
                 timer.cancel()
                 loop.remove_reader(fd)
-            if message is None:
+            if answer is None:
                 self._timed_out(worker, timeout, started)
-            status, payload = message
         except (EOFError, OSError) as exc:
             self._discard(worker)
             raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
@@ -508,7 +570,7 @@ class Executor:
             self._discard(worker)  # its query may still be running: never hand it out again
             raise
         self._idle.release(worker)
-        return self._outcome(status, payload, result_format)
+        return self._outcome(answer, result_format)
 
     def _request(self, query, result_format, substitutions, default_graph, named_graphs, union_default_graph,
                  max_rows, base_iri) -> dict:
@@ -535,12 +597,11 @@ class Executor:
         raise QueryTimeout(timeout)
 
     @staticmethod
-    def _outcome(status: str, payload, result_format: str) -> Result:
-        if status == "ok":
-            kind, body, truncated = payload
-            return Result(media_type=result_format, body=body, truncated=truncated, kind=kind)
-        if status == "syntax":
-            raise QuerySyntaxError(payload)
-        if status == "value":
-            raise ValueError(payload)
-        raise WorkerFailure(f"query evaluation failed: {payload}")
+    def _outcome(answer: Answer, result_format: str) -> Result:
+        if answer.status == "ok":
+            return Result(media_type=result_format, body=answer.payload, truncated=answer.truncated, kind=answer.kind)
+        if answer.status == "syntax":
+            raise QuerySyntaxError(answer.message())
+        if answer.status == "value":
+            raise ValueError(answer.message())
+        raise WorkerFailure(f"query evaluation failed: {answer.message()}")

@@ -1,6 +1,11 @@
-"""Content negotiation: one function that reads `Accept` (q-values, wildcards) and picks an offer."""
+"""Content negotiation: one function that reads `Accept` (q-values, wildcards) and picks an offer.
+
+Clients send the same few `Accept` headers again and again: the choice for a header and a list of
+offers is remembered (a pure function of the two; a small LRU, so odd headers cannot grow it).
+"""
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from api.errors import not_acceptable
 
@@ -38,7 +43,15 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str:
     """
     if not offered:
         raise ValueError("nothing offered")
-    if accept is None or not accept.strip():
+    best = _best(accept or "", tuple(offered))
+    if best is None:
+        raise not_acceptable(list(offered))
+    return best
+
+
+@lru_cache(maxsize=256)
+def _best(accept: str, offered: tuple[str, ...]) -> str | None:
+    if not accept.strip():
         return offered[0]
     ranges = _parse(accept)
     if not ranges:
@@ -60,6 +73,4 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str:
                 match_q, match_rank = q, rank
         if match_q is not None and match_q > best_q:
             best, best_q = offer, match_q
-    if best is None:
-        raise not_acceptable(list(offered))
     return best

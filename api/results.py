@@ -1,11 +1,13 @@
 """Serialise query results in the query workers: SPARQL results for SELECT/ASK, RDF for CONSTRUCT/DESCRIBE.
 
-SELECT results may be cut at the row cap, and pyoxigraph can only serialise a whole iterator; so the
-rows are collected, written as TSV (each term in its N-Triples form, formatted by pyoxigraph), read
-back as `QuerySolutions` and serialised by pyoxigraph in the format asked: the bytes oxigraph itself
-would send, at about half the cost of building them in Python. Rows holding RDF-star triple terms,
-which TSV cannot carry, take the pure-Python writers below. Graph results and booleans go through
-pyoxigraph directly. A cut result says so in the body wherever the format has room
+SELECT results may be cut at the row cap, and pyoxigraph can only serialise a whole iterator; so
+pyoxigraph writes the solutions as TSV, one line per row, into a sink that stops it once the rows
+pass the cap; the TSV (cut at the cap) is read back as `QuerySolutions` and serialised by pyoxigraph
+in the format asked: the bytes oxigraph itself would send, with no Python object per row. TSV itself
+is written from the parsed rows with every term in its N-Triples form. Rows already in hand
+(`serialize_solutions`) take the same round trip, through TSV written in Python; rows holding
+RDF-star triple terms there take the pure-Python writers below. Graph results and booleans go
+through pyoxigraph directly. A cut result says so in the body wherever the format has room
 (a `"truncated": true` member in JSON, a comment in XML, Turtle, TriG, N-Triples and N-Quads).
 """
 
@@ -136,6 +138,59 @@ class _NoTsv(Exception):
     """A row holds a term TSV cannot carry."""
 
 
+class _RowCapReached(Exception):
+    """Raised by `_TsvSink` to stop pyoxigraph's writer once the rows pass the cap."""
+
+
+class _TsvSink:
+    """A file-like object for pyoxigraph's TSV writer (a header line, then one line per row; newlines
+    inside terms are escaped) that keeps what it is given and stops the writer past `max_rows` rows."""
+
+    def __init__(self, max_rows: int | None):
+        self.lines_allowed = None if max_rows is None else max_rows + 1
+        self.lines = 0
+        self.parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.parts.append(data)
+        self.lines += data.count(b"\n")
+        if self.lines_allowed is not None and self.lines > self.lines_allowed:
+            raise _RowCapReached
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def tsv(self) -> tuple[bytes, bool]:
+        """The TSV written, cut after the last row allowed; and whether it was cut."""
+        tsv = b"".join(self.parts)
+        if self.lines_allowed is None or self.lines <= self.lines_allowed:
+            return tsv, False
+        end = -1
+        for _ in range(self.lines_allowed):
+            end = tsv.index(b"\n", end + 1)
+        return tsv[: end + 1], True
+
+
+def serialize_query_solutions(solutions, media_type: str, max_rows: int | None) -> tuple[bytes, bool]:
+    """A SELECT result (pyoxigraph `QuerySolutions`, consumed) in `media_type`, cut after `max_rows`
+    rows (None: no cap); and whether it was cut."""
+    if media_type not in BOOLEAN_FORMATS:
+        raise ValueError(f"not a SPARQL results media type: {media_type}")
+    sink = _TsvSink(max_rows)
+    try:
+        solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
+    except _RowCapReached:
+        pass
+    tsv, truncated = sink.tsv()
+    parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+    truncated_at = max_rows if truncated else None
+    if media_type == TSV:  # every term in full N-Triples form (callers build N-Quads from it)
+        return _python_solutions([v.value for v in parsed.variables], list(parsed), TSV, None), truncated
+    return _marked(parsed.serialize(format=BOOLEAN_FORMATS[media_type]), media_type, truncated_at), truncated
+
+
 def _native(variables: list[str], rows: list, media_type: str, truncated_at: int | None) -> bytes:
     width = range(len(variables))
     lines = ["\t".join("?" + name for name in variables)]
@@ -144,7 +199,11 @@ def _native(variables: list[str], rows: list, media_type: str, truncated_at: int
     if media_type == TSV:  # every term in full N-Triples form (callers build N-Quads from it); no room for a mark
         return tsv
     solutions = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-    body = solutions.serialize(format=BOOLEAN_FORMATS[media_type])
+    return _marked(solutions.serialize(format=BOOLEAN_FORMATS[media_type]), media_type, truncated_at)
+
+
+def _marked(body: bytes, media_type: str, truncated_at: int | None) -> bytes:
+    """A SPARQL JSON or XML body that says it was cut, when it was."""
     if truncated_at is not None:
         if media_type == SPARQL_JSON:  # before "results": parsers stop reading after the bindings
             body = body.replace(b'},"results":', b',"link":["' + TRUNCATED_LINK + b'"]},"truncated":true,"results":', 1)

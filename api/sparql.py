@@ -8,9 +8,11 @@ throughput in the benchmark (bench/sparql.py).
 """
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
+from starlette.datastructures import URL
 
 from api import results
 from api.dependencies import read_body
@@ -57,6 +59,9 @@ GRAPH_NAMES = {
 # Accept aliases some clients send: answered with the canonical type of the same body.
 RESULT_ALIASES = {"application/json": results.SPARQL_JSON, "application/xml": results.SPARQL_XML}
 GRAPH_ALIASES = {"application/json": results.JSON_LD, "application/xml": results.RDF_XML}
+RESULT_OFFERS = (*results.RESULT_TYPES, *RESULT_ALIASES)
+GRAPH_OFFERS = (*results.GRAPH_TYPES, *GRAPH_ALIASES)
+DESCRIPTION_OFFERS = (*results.GRAPH_TYPES, HTML)
 ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
 
 def _parameter(name: str, description: str, *, array: bool = True) -> dict:
@@ -150,9 +155,7 @@ def _url_params(request: Request) -> dict[str, list[str]]:
 
 def _choose_format(request: Request, kind: str, format_names: list[str]) -> str:
     names, aliases, offered = (
-        (GRAPH_NAMES, GRAPH_ALIASES, results.GRAPH_TYPES)
-        if kind == "graph"
-        else (RESULT_NAMES, RESULT_ALIASES, results.RESULT_TYPES)
+        (GRAPH_NAMES, GRAPH_ALIASES, GRAPH_OFFERS) if kind == "graph" else (RESULT_NAMES, RESULT_ALIASES, RESULT_OFFERS)
     )
     if format_names:
         if len(format_names) > 1:
@@ -161,7 +164,7 @@ def _choose_format(request: Request, kind: str, format_names: list[str]) -> str:
         if chosen is None:
             raise not_acceptable(sorted(names))
         return chosen
-    media_type = negotiate(request.headers.get("accept"), [*offered, *aliases])
+    media_type = negotiate(request.headers.get("accept"), offered)
     return aliases.get(media_type, media_type)
 
 
@@ -174,7 +177,16 @@ def _graph_list(values: list[str] | None, name: str) -> list[str] | None:
 
 
 def _endpoint(request: Request) -> str:
-    return str(request.url.replace(query="", fragment=""))
+    """This endpoint's URL (the query's base IRI), as Starlette reads it from the request."""
+    scope = request.scope
+    server = scope.get("server")
+    return _endpoint_url(scope.get("scheme", "http"), server and tuple(server), scope["path"], request.headers.get("host"))
+
+
+@lru_cache(maxsize=64)
+def _endpoint_url(scheme: str, server: tuple | None, path: str, host: str | None) -> str:
+    headers = [] if host is None else [(b"host", host.encode("latin-1"))]
+    return str(URL(scope={"scheme": scheme, "server": server, "path": path, "headers": headers}))
 
 
 def _respond(request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
@@ -193,7 +205,7 @@ def _service_description(request: Request, dataset, format_names: list[str]) -> 
     elif format_names:
         media_type = _choose_format(request, "graph", format_names)
     else:
-        media_type = negotiate(request.headers.get("accept"), [*results.GRAPH_TYPES, HTML])
+        media_type = negotiate(request.headers.get("accept"), DESCRIPTION_OFFERS)
     if media_type == HTML:
         page = editor_page(endpoint, request.app.state.catalog).encode("utf-8")
         return _respond(request, page, HTML)
