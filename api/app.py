@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
                 queue_wait=settings.queue_wait,
                 max_depth=settings.max_nesting_depth,
                 prefixes=_prefixes(),
+                memory_limit_mb=settings.worker_memory_mb or None,
             )
         started_here = not own.running
         held = ExitStack()

@@ -41,6 +41,11 @@ class QueryTimeout(ApiError):
         )
 
 
+class QueryTooLarge(ApiError):
+    def __init__(self, message: str):
+        super().__init__(503, "query_memory_limit", message)
+
+
 class Overloaded(ApiError):
     def __init__(self, message: str = "all query workers are busy; try again shortly"):
         super().__init__(503, "overloaded", message, {"Retry-After": "1"})

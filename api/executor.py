@@ -49,6 +49,8 @@ import logging
 import multiprocessing
 import os
 import pickle
+import resource
+import signal
 import struct
 import threading
 import time
@@ -58,7 +60,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from api import results
-from api.errors import Overloaded, QuerySyntaxError, QueryTimeout, WorkerFailure
+from api.errors import Overloaded, QuerySyntaxError, QueryTimeout, QueryTooLarge, WorkerFailure
 from api.screening import screen_cached
 
 log = logging.getLogger("swapgraph.executor")
@@ -194,13 +196,17 @@ def _send_answer(fd: int, status: str, payload: bytes = b"", kind: str = KINDS[0
     _write_frame(fd, header, payload)
 
 
-def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
+def _worker_main(conn, source: StoreSource, prefixes: dict | None, memory_limit_mb: int | None = None) -> None:
     # Below the HTTP process in CPU priority: when queries fill every core, the event loop still gets
     # its turn, so /health, refusals and the hand-over of answers stay prompt.
     try:
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
+    if memory_limit_mb:
+        # A query that would eat the machine's memory fails in its worker, not in the whole host.
+        limit = memory_limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     fd = conn.fileno()
     try:
         store = source.open()
@@ -221,6 +227,8 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
             answer = ("syntax", _text(str(exc)))
         except ValueError as exc:
             answer = ("value", _text(str(exc)))
+        except MemoryError:
+            answer = ("memory", _text("the query needed more memory than a worker may use"))
         except Exception as exc:
             answer = ("error", _text(f"{type(exc).__name__}: {exc}"))
         _send_answer(fd, *answer)
@@ -230,11 +238,12 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None) -> None:
 
 
 class _Worker:
-    def __init__(self, source: StoreSource, prefixes: dict | None):
+    def __init__(self, source: StoreSource, prefixes: dict | None, memory_limit_mb: int | None = None):
         parent, child = _CONTEXT.Pipe()
         self.conn = parent
         self.process = _CONTEXT.Process(
-            target=_worker_main, args=(child, source, prefixes), daemon=True, name="swapgraph-query-worker"
+            target=_worker_main, args=(child, source, prefixes, memory_limit_mb), daemon=True,
+            name="swapgraph-query-worker",
         )
         self.process.start()
         child.close()
@@ -405,6 +414,7 @@ class Executor:
         max_depth: int | None = None,
         prefixes: dict | None = None,
         start_timeout: float = 120.0,
+        memory_limit_mb: int | None = None,
     ):
         if workers < 1:
             raise ValueError("an executor needs at least one worker")
@@ -414,6 +424,7 @@ class Executor:
         self.max_depth = max_depth
         self.prefixes = prefixes
         self.start_timeout = start_timeout
+        self.memory_limit_mb = memory_limit_mb  # address-space cap per worker (None: no cap)
         self._idle = _Pool()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -432,7 +443,7 @@ class Executor:
 
     def start(self) -> "Executor":
         self._closed = False
-        started = [_Worker(self.source, self.prefixes) for _ in range(self.size)]
+        started = [_Worker(self.source, self.prefixes, self.memory_limit_mb) for _ in range(self.size)]
         try:
             for worker in started:
                 worker.wait_ready(self.start_timeout)
@@ -485,7 +496,7 @@ class Executor:
         if self._closed:
             return
         try:
-            fresh = _Worker(self.source, self.prefixes)
+            fresh = _Worker(self.source, self.prefixes, self.memory_limit_mb)
             fresh.wait_ready(self.start_timeout)
         except Exception:
             log.exception("could not replace a query worker")
@@ -522,7 +533,7 @@ class Executor:
             answer = worker.read()
         except (EOFError, OSError) as exc:
             self._discard(worker)
-            raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
+            raise self._death(worker, exc) from None
         self._idle.release(worker)
         return self._outcome(answer, result_format)
 
@@ -565,7 +576,7 @@ class Executor:
                 self._timed_out(worker, timeout, started)
         except (EOFError, OSError) as exc:
             self._discard(worker)
-            raise WorkerFailure(f"the query worker died ({type(exc).__name__})") from None
+            raise self._death(worker, exc) from None
         except asyncio.CancelledError:
             self._discard(worker)  # its query may still be running: never hand it out again
             raise
@@ -591,6 +602,14 @@ class Executor:
             "base_iri": base_iri,
         }
 
+    def _death(self, worker: _Worker, exc: Exception) -> Exception:
+        """Why a worker hung up mid-query: the engine aborts when the memory cap refuses it an allocation."""
+        worker.process.join(1.0)
+        if self.memory_limit_mb and worker.process.exitcode == -signal.SIGABRT:
+            log.warning("a query worker hit the %d MB memory cap and was replaced", self.memory_limit_mb)
+            return QueryTooLarge(f"the query needed more than the {self.memory_limit_mb} MB a worker may use")
+        return WorkerFailure(f"the query worker died ({type(exc).__name__})")
+
     def _timed_out(self, worker: _Worker, timeout: float, started: float):
         self._discard(worker)
         log.warning("query stopped at the %.3g s time limit after %.3f s", timeout, time.monotonic() - started)
@@ -604,4 +623,6 @@ class Executor:
             raise QuerySyntaxError(answer.message())
         if answer.status == "value":
             raise ValueError(answer.message())
+        if answer.status == "memory":
+            raise QueryTooLarge(answer.message())
         raise WorkerFailure(f"query evaluation failed: {answer.message()}")

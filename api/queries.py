@@ -128,7 +128,7 @@ def _choose_format(request: Request, offered: list[str]) -> str:
     if fmt:
         if fmt not in FORMATS or FORMATS[fmt] not in offered:
             names = [name for name, media in FORMATS.items() if media in offered]
-            raise ApiError(400, "unknown_format", f"format={fmt!r} is not one of: {', '.join(names)}")
+            raise ApiError(406, "not_acceptable", f"format={fmt!r} is not one of: {', '.join(names)}")
         return FORMATS[fmt]
     return negotiate(request.headers.get("accept"), offered)
 

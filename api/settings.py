@@ -22,6 +22,7 @@ class Settings:
     max_nesting_depth: int = 64  # deepest nesting of { ( [ accepted before parsing (400 beyond)
     workers: int = 4  # warm query worker processes: the number of queries evaluated at once
     queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
+    worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
 

@@ -120,3 +120,15 @@ def test_large_answers_arrive_whole_through_the_async_path():
         for result in asyncio.run(both()):
             assert len(result.body) > 1_000_000
             assert len(bindings(result)) == 5000
+
+
+def test_a_query_past_the_memory_cap_fails_in_its_worker_and_the_pool_recovers():
+    from api.errors import ApiError  # the worker either raises MemoryError or the engine aborts: both are 503
+
+    data = "".join(f'<urn:s{i}> <urn:p> "{"x" * 200}{i}" <urn:g> .\n' for i in range(2000)).encode()
+    with Executor.from_nquads(data, workers=1, queue_wait=30, memory_limit_mb=900) as executor:
+        hungry = "SELECT (GROUP_CONCAT(CONCAT(?a, ?b); separator=',') AS ?all) { ?s ?p ?a . ?t ?q ?b }"
+        with pytest.raises(ApiError) as caught:
+            executor.run(hungry, result_format=JSON, timeout=60)
+        assert (caught.value.status, caught.value.code) == (503, "query_memory_limit")
+        assert executor.run("ASK { ?s ?p ?o }", result_format=JSON, timeout=10).kind == "boolean"

@@ -148,3 +148,9 @@ def test_a_repeated_parameter_is_422(client):
     assert "releasedBy" in body["message"]
     page = client.get("/queries/releases?releasedBy=Russia&releasedBy=Germany", headers={"Accept": "text/html"})
     assert page.status_code == 422 and "more than once" in page.text
+
+
+def test_an_unknown_format_is_406_like_everywhere_else(client):
+    response = client.get("/queries/exchanges", params={"format": "xlsx"})
+    assert response.status_code == 406
+    assert response.json()["error"] == "not_acceptable" and response.json()["status"] == 406
