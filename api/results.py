@@ -206,7 +206,10 @@ def _marked(body: bytes, media_type: str, truncated_at: int | None) -> bytes:
     """A SPARQL JSON or XML body that says it was cut, when it was."""
     if truncated_at is not None:
         if media_type == SPARQL_JSON:  # before "results": parsers stop reading after the bindings
-            body = body.replace(b'},"results":', b',"link":["' + TRUNCATED_LINK + b'"]},"truncated":true,"results":', 1)
+            marked = body.replace(b'},"results":', b',"link":["' + TRUNCATED_LINK + b'"]},"truncated":true,"results":', 1)
+            if marked == body:  # pyoxigraph changed its layout: a cut result must never look whole
+                raise RuntimeError("cannot mark a cut SPARQL JSON result as truncated")
+            body = marked
         elif media_type == SPARQL_XML:
             head, sep, rest = body.partition(b"?>")
             comment = f"\n<!-- {truncation_note(truncated_at)} -->\n".encode()
