@@ -124,27 +124,21 @@ def test_export_gzip_nquads(data_dir, tmp_path):
     assert len(dataset) > 1000
 
 
-def test_a_broken_ontology_exits_non_zero_naming_file_and_line(tmp_path):
+def project_with_a_broken_line(tmp_path: Path, relative: str, line: int) -> Path:
+    """A copy of corpus/ and ontology/ where one line of one Turtle file no longer parses."""
     project = tmp_path / "project"
     for part in ("corpus", "ontology"):
         shutil.copytree(ROOT / part, project / part)
-    ontology = project / "ontology/swapgraph.ttl"
-    lines = ontology.read_text(encoding="utf-8").splitlines()
-    lines[40] = lines[40] + " this is not turtle"
-    ontology.write_text("\n".join(lines), encoding="utf-8")
-    result = swapgraph("--data-dir", str(tmp_path / "data"), "validate", "--sources", str(project))
-    assert result.returncode == 1
-    assert re.search(r"swapgraph\.ttl:41: Turtle syntax", result.stderr), result.stderr
+    broken = project / relative
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    lines[line - 1] += " this is not turtle"
+    broken.write_text("\n".join(lines), encoding="utf-8")
+    return project
 
 
-def test_broken_shapes_of_the_sources_exit_non_zero_naming_file_and_line(tmp_path):
-    project = tmp_path / "project"
-    for part in ("corpus", "ontology"):
-        shutil.copytree(ROOT / part, project / part)
-    shapes = project / "ontology/shapes.ttl"
-    lines = shapes.read_text(encoding="utf-8").splitlines()
-    lines[30] = lines[30] + " not turtle at all"
-    shapes.write_text("\n".join(lines), encoding="utf-8")
+@pytest.mark.parametrize(("relative", "line"), [("ontology/swapgraph.ttl", 41), ("ontology/shapes.ttl", 31)])
+def test_a_broken_turtle_file_exits_non_zero_naming_file_and_line(tmp_path, relative, line):
+    project = project_with_a_broken_line(tmp_path, relative, line)
     result = swapgraph("validate", "--sources", str(project))
     assert result.returncode == 1
-    assert re.search(r"shapes\.ttl:31: Turtle syntax", result.stderr), result.stderr
+    assert re.search(rf"{re.escape(Path(relative).name)}:{line}: Turtle syntax", result.stderr), result.stderr
