@@ -100,3 +100,17 @@ class ThreadedServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class CountingExecutor:
+    """The real executor, counting the queries it is asked to run."""
+
+    def __init__(self, executor: Executor):
+        self.executor, self.queries = executor, []
+
+    def run(self, query, **options):
+        self.queries.append(query)
+        return self.executor.run(query, **options)
+
+    def __getattr__(self, name):
+        return getattr(self.executor, name)

@@ -17,6 +17,7 @@ from api.settings import Settings
 from graph.build import build
 from graph.store import StoreLayout
 from graph.vocab import BASE, ID, SG, Graphs
+from tests.api.conftest import CountingExecutor
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
@@ -57,20 +58,6 @@ def web(executor):
     app = create_app(Settings(workers=3, query_timeout=30.0), executor=executor)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-
-
-class CountingExecutor:
-    """The real executor, counting the queries it is asked to run."""
-
-    def __init__(self, executor: Executor):
-        self.executor, self.queries = executor, []
-
-    def run(self, query, **options):
-        self.queries.append(query)
-        return self.executor.run(query, **options)
-
-    def __getattr__(self, name):
-        return getattr(self.executor, name)
 
 
 def parse(response, accept: str) -> Graph:

@@ -12,23 +12,10 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.executor import Executor
 from api.settings import Settings
+from tests.api.conftest import CountingExecutor
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "canned.trig"
 ID = "https://w3id.org/swapgraph/id/"
-
-
-class CountingExecutor:
-    """The real executor, counting the queries it is asked to run."""
-
-    def __init__(self, executor: Executor):
-        self.executor, self.queries = executor, []
-
-    def run(self, query, **options):
-        self.queries.append(query)
-        return self.executor.run(query, **options)
-
-    def __getattr__(self, name):
-        return getattr(self.executor, name)
 
 
 @pytest.fixture(scope="module")
