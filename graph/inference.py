@@ -1,15 +1,25 @@
-"""The inference engine: runs the rule files on the store to a fixpoint and records why each fact holds."""
+"""The inference engine: runs the rule files on the store to a fixpoint and records why each fact holds.
+
+Rules given as premise patterns only (the OWL 2 RL rules, and any rule file without a query body)
+are evaluated in memory, semi-naively: each round joins only the facts that are new since the round
+before with the indexed facts, so a round costs what it adds, not the size of the graph. Rules with
+a SPARQL body run as queries on the store once the pattern rules are at their fixpoint; what they
+add starts a new round of the pattern rules. Every inferred triple gets one derivation (the first
+found in a fixed order, so that two builds of the same input record the same), written to the
+provenance graph in bulk at the end.
+"""
 
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from rdflib.namespace import RDF, RDFS
+from rdflib import URIRef
+from rdflib.namespace import OWL, RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from graph.terms import PROVENANCE, reification
+from graph.terms import PROVENANCE, reification, statement_iri
 from graph.vocab import ID, RULE, SG, Graphs, expand_iri
 
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -18,14 +28,15 @@ RDFS_COMMENT = ox.NamedNode(str(RDFS.comment))
 # The rules read the domain graphs only: provenance (evidence, statements) is about facts, not a fact.
 SOURCE_GRAPHS = [ox.NamedNode(str(g)) for g in (Graphs.ONTOLOGY, Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED)]
 INFERRED = ox.NamedNode(str(Graphs.INFERRED))
-
-
-def _ox(iri) -> ox.NamedNode:
-    return ox.NamedNode(str(iri))
+RDF_STATEMENT = ox.NamedNode(str(RDF.Statement))
+DERIVATION, RULE_LINK, PREMISE = (ox.NamedNode(str(t)) for t in (SG.derivation, SG.rule, SG.premise))
+BATCH = 200_000  # quads per bulk write
+# owlrl adds `x owl:sameAs x` and `x a owl:Thing` for every individual: true, trivial, not stored.
+TRIVIAL = {(OWL.sameAs, None), (RDF.type, OWL.Thing)}
 
 
 class InferenceError(Exception):
-    """The rules did not reach a fixpoint within the round limit."""
+    """The rules did not reach a fixpoint within the round or size budget."""
 
 
 @dataclass
@@ -34,9 +45,19 @@ class InferenceReport:
     rounds: int = 0
     per_rule: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    provenance_quads: int = 0
 
 
-def _term(token: str, binding: dict):
+def domain_facts(triples) -> set:
+    """The facts about entities (id: subjects) in rdflib triples, without owlrl's trivial ones."""
+    return {
+        (s, p, o) for s, p, o in triples
+        if isinstance(s, URIRef) and str(s).startswith(str(ID))
+        and (p, None) not in TRIVIAL and (p, o) not in TRIVIAL
+    }
+
+
+def term(token: str, binding: dict):
     if token.startswith("?"):
         return binding.get(token[1:])
     if token == "a":
@@ -44,8 +65,14 @@ def _term(token: str, binding: dict):
     return ox.NamedNode(expand_iri(token))
 
 
-def _instantiate(pattern: Pattern, binding: dict):
-    return tuple(_term(t, binding) for t in (pattern.subject, pattern.predicate, pattern.object))
+def instantiate(pattern: Pattern, binding: dict) -> tuple:
+    return tuple(term(t, binding) for t in (pattern.subject, pattern.predicate, pattern.object))
+
+
+def bindings(solutions):
+    variables = solutions.variables
+    for solution in solutions:
+        yield {v.value: solution[v] for v in variables if solution[v] is not None}
 
 
 def _valid_triple(triple) -> bool:
@@ -54,108 +81,268 @@ def _valid_triple(triple) -> bool:
             and o is not None)
 
 
+class Facts:
+    """Triples indexed by predicate, by (subject, predicate) and by (predicate, object); insertion-ordered."""
+
+    def __init__(self):
+        self.all: dict[tuple, None] = {}
+        self.by_p: dict = defaultdict(dict)
+        self.by_sp: dict = defaultdict(dict)
+        self.by_po: dict = defaultdict(dict)
+
+    def __contains__(self, triple) -> bool:
+        return triple in self.all
+
+    def __len__(self) -> int:
+        return len(self.all)
+
+    def add(self, triple: tuple) -> None:
+        s, p, o = triple
+        self.all[triple] = None
+        self.by_p[p][(s, o)] = None
+        self.by_sp[(s, p)][o] = None
+        self.by_po[(p, o)][s] = None
+
+    def match(self, s, p, o):
+        """Triples matching a pattern whose unbound positions are None."""
+        if p is not None:
+            if s is not None:
+                if o is not None:
+                    return [(s, p, o)] if (s, p, o) in self.all else []
+                return [(s, p, x) for x in self.by_sp.get((s, p), ())]
+            if o is not None:
+                return [(x, p, o) for x in self.by_po.get((p, o), ())]
+            return [(x, p, y) for x, y in self.by_p.get(p, ())]
+        return [t for t in self.all if (s is None or t[0] == s) and (o is None or t[2] == o)]
+
+
+def _unify(pattern: tuple, triple: tuple, binding: dict) -> dict | None:
+    """`binding` extended so that `pattern` matches `triple`, or None; `binding` itself is not changed."""
+    extended = None
+    for token, value in zip(pattern, triple):
+        if token.startswith("?"):
+            bound = (extended or binding).get(token[1:])
+            if bound is None:
+                extended = extended or dict(binding)
+                extended[token[1:]] = value
+            elif bound != value:
+                return None
+    return extended if extended is not None else binding
+
+
+class PatternRule:
+    """A rule of premise patterns, compiled for semi-naive joins: one join order per premise taken first."""
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.premises = [(p.subject, p.predicate, p.object) for p in rule.premises]
+        self.constants = [tuple(None if t.startswith("?") else term(t, {}) for t in p) for p in self.premises]
+        self.templates = [tuple(t if t.startswith("?") else term(t, {}) for t in p) for p in self.premises]
+        self.conclusions = [tuple(t if t.startswith("?") else term(t, {})
+                                  for t in (c.subject, c.predicate, c.object)) for c in rule.conclusions]
+        self.plans = [self._plan(first) for first in range(len(self.premises))]
+
+    def _plan(self, first: int) -> list[int]:
+        """After premise `first`, the others in turn, each time the one with the most positions bound."""
+        bound, order = {t for t in self.premises[first] if t.startswith("?")}, [first]
+        while len(order) < len(self.premises):
+            rest = [i for i in range(len(self.premises)) if i not in order]
+            best = max(rest, key=lambda i: (sum(1 for t in self.premises[i] if not t.startswith("?") or t in bound), -i))
+            order.append(best)
+            bound |= {t for t in self.premises[best] if t.startswith("?")}
+        return order
+
+    def derive(self, facts: Facts, delta: Facts):
+        """(conclusion, premises) for every match that uses at least one triple of `delta`."""
+        for first, plan in enumerate(self.plans):
+            pattern, constants = self.premises[first], self.constants[first]
+            for triples in self._groups(facts, delta, first, plan):
+                for triple in triples:
+                    binding = _unify(pattern, triple, {})
+                    if binding is not None:
+                        yield from self._join(facts, binding, plan, 1)
+
+    def _groups(self, facts: Facts, delta: Facts, first: int, plan: list[int]):
+        """The delta triples matching premise `first`; with a variable predicate (`?x ?p ?y`), only the
+        predicates for which the next premise of the plan has a match at all (say `?p rdfs:domain ?c`)."""
+        s, p, o = self.constants[first]
+        variable = self.premises[first][1]
+        if p is not None or not variable.startswith("?") or len(plan) == 1:
+            yield delta.match(s, p, o)
+            return
+        following = plan[1]
+        for predicate, pairs in delta.by_p.items():
+            lookup = [predicate if t == variable else (None if t.startswith("?") else c)
+                      for t, c in zip(self.premises[following], self.constants[following])]
+            if facts.match(*lookup):
+                yield [(x, predicate, y) for x, y in pairs
+                       if (s is None or x == s) and (o is None or y == o)]
+
+    def _join(self, facts: Facts, binding: dict, plan: list[int], step: int):
+        if step == len(plan):
+            premises = [_fill(pattern, binding) for pattern in self.templates]
+            for pattern in self.conclusions:
+                yield _fill(pattern, binding), premises
+            return
+        index = plan[step]
+        lookup = [binding.get(t[1:]) if t.startswith("?") else c
+                  for t, c in zip(self.premises[index], self.constants[index])]
+        for triple in facts.match(*lookup):
+            extended = _unify(self.premises[index], triple, binding)
+            if extended is not None:
+                yield from self._join(facts, extended, plan, step + 1)
+
+
+def _fill(template: tuple, binding: dict) -> tuple:
+    """A compiled pattern (variables as '?name', constants as terms) with its variables bound."""
+    return tuple(binding.get(t[1:]) if isinstance(t, str) else t for t in template)
+
+
 class Engine:
-    """Forward chaining, stratified: OWL 2 RL rules to a fixpoint, then the SPARQL rules, again until stable."""
+    """Pattern rules semi-naively in memory to a fixpoint, then the SPARQL rules on the store; until stable."""
 
     def __init__(self, store: ox.Store, rules: list[Rule]):
         self.store = store
-        self.owl_rules = [r for r in rules if r.is_owl_rl]
-        self.sparql_rules = [r for r in rules if not r.is_owl_rl]
         self.rules = rules
-        self.known = {(q.subject, q.predicate, q.object)
-                      for g in SOURCE_GRAPHS for q in store.quads_for_pattern(None, None, None, g)}
+        self.pattern_rules = [PatternRule(r) for r in rules if not r.has_body]
+        self.sparql_rules = [r for r in rules if r.has_body]
+        self.facts = Facts()
+        for graph in SOURCE_GRAPHS:
+            for quad in store.quads_for_pattern(None, None, None, graph):
+                self.facts.add((quad.subject, quad.predicate, quad.object))
+        self.derivations: dict[tuple, tuple[Rule, list]] = {}  # inferred triple -> (rule, premises)
         self.report = InferenceReport()
 
-    def run(self, max_rounds: int = 100) -> InferenceReport:
+    def run(self, max_rounds: int = 100, max_inferred: int | None = None) -> InferenceReport:
         started = time.perf_counter()
-        self._describe_rules()
+        delta = self.facts
         while True:
-            added = self._to_fixpoint(self.owl_rules, max_rounds)
-            added += sum(self._apply(rule) for rule in self.sparql_rules)
-            if not added:
+            while len(delta):
+                self._guard(max_rounds, max_inferred)
+                delta = self._pattern_round(delta)
+            delta = self._sparql_round()
+            if not len(delta):
                 break
-            if self.report.rounds >= max_rounds:
-                raise InferenceError(f"no fixpoint after {max_rounds} rounds: the rules keep adding facts")
+            self._guard(max_rounds, max_inferred)
+        self._write_provenance()
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _to_fixpoint(self, rules: list[Rule], max_rounds: int) -> int:
-        total = 0
-        while self.report.rounds < max_rounds:
-            self.report.rounds += 1
-            added = sum(self._apply(rule) for rule in rules)
-            total += added
-            if not added:
-                break
-        return total
+    def _guard(self, max_rounds: int, max_inferred: int | None):
+        self.report.rounds += 1
+        busiest = ", ".join(f"{rule} {n}" for rule, n in self.report.per_rule.most_common(3))
+        if self.report.rounds > max_rounds:
+            raise InferenceError(f"no fixpoint after {max_rounds} rounds: the rules keep adding facts "
+                                 f"({self.report.inferred} inferred; most by {busiest})")
+        if max_inferred is not None and self.report.inferred > max_inferred:
+            raise InferenceError(f"the rules inferred {self.report.inferred} triples, over the budget of "
+                                 f"{max_inferred} (most by {busiest}): a rule may be minting new nodes")
 
-    def _apply(self, rule: Rule) -> int:
-        new: dict[tuple, dict] = {}
-        for binding in _bindings(self.store.query(rule.query, default_graph=SOURCE_GRAPHS)):
-            for pattern in rule.conclusions:
-                triple = _instantiate(pattern, binding)
-                if _valid_triple(triple) and triple not in self.known and triple not in new:
-                    new[triple] = binding
-        for triple, binding in new.items():
-            self.known.add(triple)
-            self.store.add(ox.Quad(*triple, INFERRED))
-            self._record(rule, triple, self._premises(rule, binding))
-        self.report.per_rule[rule.id] += len(new)
-        self.report.inferred += len(new)
-        return len(new)
+    def _pattern_round(self, delta: Facts) -> Facts:
+        new = Facts()
+        for compiled in self.pattern_rules:
+            for triple, premises in compiled.derive(self.facts, delta):
+                if triple not in self.facts and triple not in new and _valid_triple(triple):
+                    new.add(triple)
+                    self._derived(compiled.rule, triple, premises)
+        for triple in new.all:
+            self.facts.add(triple)
+        self._store_inferred(new)
+        return new
+
+    def _sparql_round(self) -> Facts:
+        new = Facts()
+        for rule in self.sparql_rules:
+            found: dict[tuple, list] = {}
+            for binding in bindings(self.store.query(rule.query, default_graph=SOURCE_GRAPHS)):
+                for pattern in rule.conclusions:
+                    triple = instantiate(pattern, binding)
+                    if _valid_triple(triple) and triple not in self.facts and triple not in new:
+                        found.setdefault(triple, []).append(binding)
+            for triple in sorted(found, key=lambda t: tuple(map(str, t))):  # query order may vary
+                matches = found[triple]
+                # Several matches may conclude the same triple; the smallest premises win, every run.
+                premises = min((self._premises(rule, b) for b in matches), key=lambda ps: sorted(map(str, ps)))
+                new.add(triple)
+                self._derived(rule, triple, premises)
+        for triple in new.all:
+            self.facts.add(triple)
+        self._store_inferred(new)
+        return new
+
+    def _derived(self, rule: Rule, triple: tuple, premises: list):
+        self.derivations[triple] = (rule, premises)
+        self.report.per_rule[rule.id] += 1
+        self.report.inferred += 1
+
+    def _store_inferred(self, new: Facts):
+        quads = [ox.Quad(s, p, o, INFERRED) for s, p, o in new.all]
+        for start in range(0, len(quads), BATCH):
+            self.store.extend(quads[start:start + BATCH])
 
     def _premises(self, rule: Rule, binding: dict) -> list[tuple]:
-        patterns = [_instantiate(p, binding) for p in rule.premises]
+        patterns = [instantiate(p, binding) for p in rule.premises]
         if all(None not in t for t in patterns):
             return patterns
         # Aggregate rules leave premise variables open: every match of the premise pattern counts.
         where = " ".join(self._sparql_pattern(p, binding) for p in rule.premises)
         premises = []
-        for match in _bindings(self.store.query(f"SELECT * WHERE {{ {where} }}", default_graph=SOURCE_GRAPHS)):
+        for match in bindings(self.store.query(f"SELECT * WHERE {{ {where} }}", default_graph=SOURCE_GRAPHS)):
             full = dict(binding) | match
-            premises += [t for t in (_instantiate(p, full) for p in rule.premises) if t not in premises]
-        return premises
+            premises += [t for t in (instantiate(p, full) for p in rule.premises) if t not in premises]
+        return sorted(premises, key=lambda t: tuple(map(str, t)))
 
     @staticmethod
     def _sparql_pattern(pattern: Pattern, binding: dict) -> str:
         terms = []
         for token in (pattern.subject, pattern.predicate, pattern.object):
-            value = _term(token, binding)
+            value = term(token, binding)
             terms.append(str(value) if value is not None else token)
         return " ".join(terms) + " ."
 
-    def _record(self, rule: Rule, triple: tuple, premises: list[tuple]):
-        statement = self._statement(triple)
-        digest = hashlib.sha1(f"{rule.id} {statement.value}".encode()).hexdigest()[:20]
-        derivation = ox.NamedNode(str(ID) + "derivation/" + digest)
-        quads = [
-            ox.Quad(statement, _ox(SG.derivation), derivation, PROVENANCE),
-            ox.Quad(derivation, RDF_TYPE, _ox(SG.Derivation), PROVENANCE),
-            ox.Quad(derivation, _ox(SG.rule), _ox(RULE[rule.id]), PROVENANCE),
-        ]
-        quads += [ox.Quad(derivation, _ox(SG.premise), self._statement(p), PROVENANCE) for p in premises]
-        self.store.extend(quads)
+    def _write_provenance(self):
+        """One statement per fact involved, one derivation per inferred triple, in bulk."""
+        reified = {q.subject for q in self.store.quads_for_pattern(None, RDF_TYPE, RDF_STATEMENT, PROVENANCE)}
+        quads = self._rule_descriptions()
+        for triple, (rule, premises) in self.derivations.items():
+            statement = self._statement(triple, reified, quads)
+            digest = hashlib.sha1(f"{rule.id} {statement.value}".encode()).hexdigest()[:20]
+            derivation = ox.NamedNode(str(ID) + "derivation/" + digest)
+            quads.append(ox.Quad(statement, DERIVATION, derivation, PROVENANCE))
+            quads.append(ox.Quad(derivation, RULE_LINK, ox.NamedNode(str(RULE[rule.id])), PROVENANCE))
+            for premise in premises:
+                quads.append(ox.Quad(derivation, PREMISE,
+                                     self._statement(premise, reified, quads), PROVENANCE))
+            if len(quads) >= BATCH:
+                self._flush(quads)
+        self._flush(quads)
 
-    def _statement(self, triple: tuple) -> ox.NamedNode:
-        statement, quads = reification(triple)
-        self.store.extend(quads)
+    @staticmethod
+    def _statement(triple: tuple, reified: set, quads: list) -> ox.NamedNode:
+        """The statement node of a triple, described once (the build reified the asserted facts already)."""
+        statement = statement_iri(*triple)
+        if statement not in reified:
+            reified.add(statement)
+            quads += reification(triple)[1]
         return statement
 
-    def _describe_rules(self):
+    def _flush(self, quads: list):
+        self.report.provenance_quads += len(quads)
+        self.store.extend(quads)
+        quads.clear()
+
+    def _rule_descriptions(self) -> list:
+        quads = []
         for rule in self.rules:
-            node = _ox(RULE[rule.id])
-            self.store.extend([
-                ox.Quad(node, RDF_TYPE, _ox(SG.Rule), PROVENANCE),
+            node = ox.NamedNode(str(RULE[rule.id]))
+            quads += [
+                ox.Quad(node, RDF_TYPE, ox.NamedNode(str(SG.Rule)), PROVENANCE),
                 ox.Quad(node, RDFS_LABEL, ox.Literal(rule.label), PROVENANCE),
-                ox.Quad(node, _ox(SG.ruleSource), ox.Literal(rule.source), PROVENANCE),
-            ] + ([ox.Quad(node, RDFS_COMMENT, ox.Literal(rule.description), PROVENANCE)] if rule.description else []))
+                ox.Quad(node, ox.NamedNode(str(SG.ruleSource)), ox.Literal(rule.source), PROVENANCE),
+            ] + ([ox.Quad(node, RDFS_COMMENT, ox.Literal(rule.description), PROVENANCE)] if rule.description else [])
+        return quads
 
 
-def _bindings(solutions):
-    variables = solutions.variables
-    for solution in solutions:
-        yield {v.value: solution[v] for v in variables if solution[v] is not None}
-
-
-def run_inference(store: ox.Store, rules: list[Rule], max_rounds: int = 100) -> InferenceReport:
-    return Engine(store, rules).run(max_rounds)
+def run_inference(store: ox.Store, rules: list[Rule], max_rounds: int = 100,
+                  max_inferred: int | None = None) -> InferenceReport:
+    return Engine(store, rules).run(max_rounds, max_inferred)

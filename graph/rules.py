@@ -39,6 +39,7 @@ class Rule:
     conclusions: tuple[Pattern, ...]
     query: str  # a SELECT binding at least every conclusion variable
     path: Path
+    has_body: bool = False  # a SPARQL body of its own; without one, the premises are the whole rule
 
     @property
     def is_owl_rl(self) -> bool:
@@ -81,11 +82,12 @@ def parse_rule(path: Path) -> Rule:
     if not premises or not conclusions:
         raise RuleError(path, 1, "a rule needs premise and conclusion lines")
     body = "\n".join(body_lines).strip()
+    has_body = bool(body)
     if not body:
         body = "SELECT * WHERE {\n  " + "\n  ".join(p.sparql() for p in premises) + "\n}"
     return Rule(header["id"][0], " ".join(header["label"]), " ".join(header["source"]),
                 " ".join(header["description"]), tuple(premises), tuple(conclusions),
-                SPARQL_PREFIXES + body, path)
+                SPARQL_PREFIXES + body, path, has_body)
 
 
 def load_rules(folder: Path) -> list[Rule]:

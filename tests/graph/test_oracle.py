@@ -5,18 +5,16 @@ from pathlib import Path
 import owlrl
 import pyoxigraph as ox
 import pytest
-from rdflib import OWL, RDF, Graph, URIRef, Variable
+from rdflib import RDF, Graph, URIRef, Variable
 
 from graph.build import SourcePaths, load_graph
-from graph.inference import run_inference
+from graph.inference import domain_facts, run_inference
 from graph.rules import Rule, load_rules
 from graph.terms import to_rdflib
 from graph.vocab import ID, PREFIXES, Graphs
 from loaders.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
-# owlrl adds `x owl:sameAs x` and `x a owl:Thing` for every individual: true, trivial, not stored.
-TRIVIAL = {(OWL.sameAs, None), (RDF.type, OWL.Thing)}
 
 
 def _term(token: str, row):
@@ -50,14 +48,6 @@ def oracle_closure(base: Graph, rules: list[Rule]) -> Graph:
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
         if not sum(apply_with_rdflib(graph, rule) for rule in sparql_rules):
             return graph
-
-
-def domain_facts(triples) -> set:
-    return {
-        (s, p, o) for s, p, o in triples
-        if isinstance(s, URIRef) and str(s).startswith(str(ID))
-        and (p, None) not in TRIVIAL and (p, o) not in TRIVIAL
-    }
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,295 @@
+"""Benchmark: the whole build on generated corpora, step by step, and the inference engines side by side.
+
+    python -m bench.build                         # 10k (the cheap smoke run)
+    python -m bench.build --sizes 10000 100000 1000000 --owlrl-timeout 300
+
+For each size, bench/generate.py writes a corpus (kept under --work, reused when the size and seed
+match), then a child process builds it as `swapgraph build` does and reports, per step, the time
+and the peak RSS of that step (the kernel's high-water mark, reset at each step). Then each
+inference engine computes the closure of the same asserted graph in a child process of its own:
+the project's engine, owlrl (the oracle of the tests) and `reasonable` (a Rust OWL 2 RL reasoner),
+the last two followed by the project's SPARQL rules (evaluated by Oxigraph, in rounds until nothing
+is new), and their inferred domain facts are compared for equality. Between sizes the table gives
+the growth exponent log(t2/t1)/log(n2/n1) of each step: 1 is linear.
+"""
+
+import argparse
+import json
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINES = ("swapgraph", "reasonable", "owlrl")
+
+
+# --- measuring, in the child ----------------------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since the last reset_peak() (VmHWM), in MB."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+
+
+def reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+
+
+class StepClock:
+    """The build's progress callback: each call ends the step before and starts a new one."""
+
+    def __init__(self):
+        self.steps: dict[str, dict] = {}
+        self.current: str | None = None
+        self.started = 0.0
+
+    def __call__(self, name: str) -> None:
+        self.stop()
+        self.current, self.started = name.strip().split()[0], time.perf_counter()
+        reset_peak()
+
+    def stop(self) -> None:
+        if self.current:
+            self.steps[self.current] = {"seconds": time.perf_counter() - self.started, "rss_mb": peak_rss_mb()}
+            self.current = None
+
+
+def child_build(corpus: Path) -> dict:
+    from graph.build import SourcePaths, build
+    from graph.store import StoreLayout
+
+    clock = StepClock()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as data:
+        report = build(StoreLayout(Path(data)), SourcePaths.under(corpus),
+                       progress=lambda name: clock(name) if not name.startswith(" ") else None)
+        clock.stop()
+        total = time.perf_counter() - started
+        measured = sum(step["seconds"] for step in clock.steps.values())
+        clock.steps["switch"] = {"seconds": total - measured, "rss_mb": peak_rss_mb()}
+    return {"steps": clock.steps, "seconds": total, "graph_sizes": report.graph_sizes,
+            "inferred": report.inference.inferred if report.inference else 0}
+
+
+def _base(corpus: Path):
+    from rdflib import Graph
+
+    from graph.build import SourcePaths
+    from graph.rules import load_rules
+    from loaders.corpus import load_corpus
+
+    paths = SourcePaths.under(corpus)
+    graphs = load_corpus(paths.documents, paths.annotations, paths.registry)
+    ontology = Graph().parse(paths.ontology)
+    return ontology, graphs, load_rules(paths.rules)
+
+
+def _ox_store(graphs_and_names):
+    import pyoxigraph as ox
+
+    from graph.build import load_graph
+
+    store = ox.Store()
+    for graph, name in graphs_and_names:
+        load_graph(store, graph, name)
+    return store
+
+
+def sparql_rules_by_oxigraph(triples: set, rules) -> set:
+    """The project's SPARQL rules on a closure computed by another engine, in rounds until stable."""
+    import pyoxigraph as ox
+
+    from graph.inference import bindings, instantiate
+    from graph.terms import to_ox, to_rdflib
+
+    sparql_rules = [r for r in rules if not r.is_owl_rl]
+    store = ox.Store()
+    store.extend(ox.Quad(*(to_ox(t) for t in triple)) for triple in triples)
+    added = set()
+    while True:
+        new = set()
+        for rule in sparql_rules:
+            for binding in bindings(store.query(rule.query)):
+                for pattern in rule.conclusions:
+                    triple = instantiate(pattern, binding)
+                    if None not in triple and ox.Triple(*triple) not in store:
+                        new.add(triple)
+        if not new:
+            return added
+        store.extend(ox.Quad(*t) for t in new)
+        added |= {tuple(to_rdflib(t) for t in triple) for triple in new}
+
+
+def child_engine(engine: str, corpus: Path, out: Path) -> dict:
+    from graph.inference import domain_facts
+    from graph.vocab import Graphs
+
+    ontology, graphs, rules = _base(corpus)
+    base = ontology + graphs.entities + graphs.asserted
+    reset_peak()
+    started = time.perf_counter()
+    if engine == "swapgraph":
+        import pyoxigraph as ox
+
+        from graph.inference import run_inference
+        from graph.terms import to_rdflib
+
+        store = _ox_store(((ontology, Graphs.ONTOLOGY), (graphs.entities - graphs.asserted, Graphs.ENTITIES),
+                           (graphs.asserted, Graphs.ASSERTED)))
+        run_inference(store, rules)
+        closure = {tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
+                   for q in store.quads_for_pattern(None, None, None, None)
+                   if q.graph_name != ox.NamedNode(str(Graphs.PROVENANCE))}
+    else:
+        if engine == "owlrl":
+            import owlrl
+
+            graph = base
+            owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+            closure = set(graph)
+        else:
+            import reasonable
+
+            reasoner = reasonable.PyReasoner()
+            reasoner.from_graph(base)
+            closure = set(reasoner.reason()) | set(base)
+        # Alternate the OWL closure and the SPARQL rules until neither adds anything.
+        while added := sparql_rules_by_oxigraph(closure, rules) - closure:
+            closure |= added
+            if engine == "owlrl":
+                graph = closure_graph(closure)
+                owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+                closure = set(graph)
+            else:
+                reasoner = reasonable.PyReasoner()
+                reasoner.from_graph(list(closure))
+                closure |= set(reasoner.reason())
+    seconds = time.perf_counter() - started
+    facts = domain_facts(closure) - domain_facts(base)
+    out.write_text("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in facts)), encoding="utf-8")
+    return {"seconds": seconds, "rss_mb": peak_rss_mb(), "inferred_domain_facts": len(facts)}
+
+
+def closure_graph(triples):
+    from rdflib import Graph
+
+    graph = Graph()
+    for triple in triples:
+        graph.add(triple)
+    return graph
+
+
+# --- driving, in the parent -----------------------------------------------------------------------
+
+
+def corpus_for(work: Path, size: int, seed: int) -> Path:
+    from bench.generate import generate
+
+    folder = work / f"corpus-{size}-seed{seed}"
+    stamp = folder / ".generated"
+    if not stamp.exists():
+        started = time.perf_counter()
+        generate(folder, size, seed)
+        stamp.write_text(f"{time.perf_counter() - started:.1f}")
+    return folder
+
+
+def run_child(args: list[str], timeout: float | None) -> dict | None:
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.build", "--child", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def exponent(small: tuple[int, float], large: tuple[int, float]) -> str:
+    (n1, t1), (n2, t2) = small, large
+    if t1 <= 0 or t2 <= 0 or n1 == n2:
+        return "-"
+    return f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}"
+
+
+def print_build_table(results: dict) -> None:
+    steps = list(dict.fromkeys(name for r in results.values() if "steps" in r for name in r["steps"]))
+    print("\nBuild, per step: seconds / peak RSS MB of the step")
+    print(f"{'asserted':>10} " + " ".join(f"{name:>18}" for name in steps) + f" {'total s':>9}")
+    for size, result in results.items():
+        if "steps" not in result:
+            print(f"{size:>10} {result.get('error', 'did not finish')}")
+            continue
+        cells = [f"{result['steps'][n]['seconds']:8.2f} /{result['steps'][n]['rss_mb']:7.0f}"
+                 if n in result["steps"] else f"{'-':>18}" for n in steps]
+        print(f"{size:>10} " + " ".join(f"{c:>18}" for c in cells) + f" {result['seconds']:9.2f}")
+        print(f"{'':>10} graphs: " + ", ".join(f"{k} {v}" for k, v in result["graph_sizes"].items())
+              + f"; provenance per inferred triple: "
+              + f"{result['graph_sizes'].get('provenance', 0) / max(1, result['inferred']):.1f}")
+    sizes = [s for s in results if "steps" in results[s]]
+    for small, large in zip(sizes, sizes[1:]):
+        cells = [exponent((small, results[small]["steps"][n]["seconds"]), (large, results[large]["steps"][n]["seconds"]))
+                 if n in results[small]["steps"] and n in results[large]["steps"] else "-" for n in steps]
+        total = exponent((small, results[small]["seconds"]), (large, results[large]["seconds"]))
+        print(f"{f'{small}->{large}':>10} " + " ".join(f"{'exp ' + c:>18}" for c in cells) + f" {'exp ' + total:>9}")
+
+
+def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], timeouts: dict) -> None:
+    print(f"\nInference engines at {size} asserted: seconds, peak RSS MB, inferred domain facts, equal to {engines[0]}")
+    facts = {}
+    for engine in engines:
+        out = work / f"facts-{size}-{engine}.nt"
+        result = run_child(["engine", engine, str(corpus), str(out)], timeouts.get(engine))
+        if result is None:
+            print(f"  {engine:<11} did not finish in {timeouts[engine]:.0f} s")
+            continue
+        if "error" in result:
+            print(f"  {engine:<11} failed: {result['error']}")
+            continue
+        facts[engine] = set(out.read_text(encoding="utf-8").splitlines())
+        reference = facts.get(engines[0])
+        if engine == engines[0] or reference is None:
+            same = "-"
+        else:
+            missing, extra = len(reference - facts[engine]), len(facts[engine] - reference)
+            same = "yes" if not missing and not extra else f"NO ({missing} only in {engines[0]}, {extra} only here)"
+        print(f"  {engine:<11} {result['seconds']:9.2f} s {result['rss_mb']:8.0f} MB "
+              f"{result['inferred_domain_facts']:>10}   {same}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10000], help="asserted triples per corpus")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "swapgraph-bench")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--owlrl-timeout", type=float, default=300.0)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="per build and per engine run")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        result = child_build(Path(rest[0])) if kind == "build" else child_engine(rest[0], Path(rest[1]), Path(rest[2]))
+        print(json.dumps(result))
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    timeouts = {engine: args.timeout for engine in ENGINES} | {"owlrl": args.owlrl_timeout}
+    results = {}
+    for size in sorted(args.sizes):
+        corpus = corpus_for(args.work, size, args.seed)
+        print(f"building {size} ({corpus}) …", flush=True)
+        results[size] = run_child(["build", str(corpus)], args.timeout) or {"error": f"no build in {args.timeout:.0f} s"}
+        print_build_table({size: results[size]})
+        compare_engines(args.work, size, corpus, args.engines, timeouts)
+    if len(results) > 1:
+        print_build_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
