@@ -9,6 +9,7 @@ from typing import Callable
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph
+from rdflib.compare import to_canonical_graph
 
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
@@ -83,7 +84,18 @@ def read_turtle(path: Path) -> Graph:
                                    f"Turtle syntax: {str(exc).strip().splitlines()[-1][:200]}")]) from exc
 
 
-def load_graph(store: ox.Store, graph: Graph, name) -> None:
+def canonical(graph: Graph) -> Graph:
+    """The same graph with blank nodes named from their content, so that every build names them alike
+    (the ontology's property-chain lists are premises of derivations, and statement IRIs hash them)."""
+    return to_canonical_graph(graph)
+
+
+def load_graph(store: ox.Store, graph: Graph, name, keep_blank_nodes: bool = False) -> None:
+    """Bulk-load an rdflib graph into a named graph; parsing renames blank nodes, unless kept."""
+    if keep_blank_nodes:
+        target = ox.NamedNode(str(name))
+        store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), target) for s, p, o in graph)
+        return
     data = graph.serialize(format="nt", encoding="utf-8")
     store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
 
@@ -143,14 +155,14 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     step("load")
     corpus = load_corpus(paths.documents, paths.annotations, paths.registry)
-    ontology = read_turtle(paths.ontology)
+    ontology = canonical(read_turtle(paths.ontology))
     shapes = read_turtle(paths.shapes)
     rules = load_rules(paths.rules)
     report.facts, report.documents = corpus.fact_count, len(corpus.documents)
     done("load")
 
     step("store")
-    load_graph(store, ontology, Graphs.ONTOLOGY)
+    load_graph(store, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
     # A fact stated by a document lives in the asserted graph only: the default graph is the union
     # of the named graphs, and a triple held by two graphs would be counted twice there.
     load_graph(store, corpus.entities - corpus.asserted, Graphs.ENTITIES)

@@ -5,8 +5,8 @@ are evaluated in memory, semi-naively: each round joins only the facts that are 
 before with the indexed facts, so a round costs what it adds, not the size of the graph. Rules with
 a SPARQL body run as queries on the store once the pattern rules are at their fixpoint; what they
 add starts a new round of the pattern rules. Every inferred triple gets one derivation (the first
-found in a fixed order, so that two builds of the same input record the same), written to the
-provenance graph in bulk at the end.
+found in a fixed order: the on-disk store's index order, then insertion order, so that two builds of
+the same input record the same), written to the provenance graph in bulk at the end.
 """
 
 import hashlib
