@@ -73,7 +73,7 @@ def child_build(corpus: Path) -> dict:
         measured = sum(step["seconds"] for step in clock.steps.values())
         clock.steps["switch"] = {"seconds": total - measured, "rss_mb": peak_rss_mb()}
     return {"steps": clock.steps, "seconds": total, "graph_sizes": report.graph_sizes,
-            "inferred": report.inference.inferred if report.inference else 0}
+            "inferred": report.inference.inferred, "derivation_quads": report.inference.provenance_quads}
 
 
 def _base(corpus: Path):
@@ -103,13 +103,15 @@ def _ox_store(graphs_and_names):
 def sparql_rules_by_oxigraph(triples: set, rules) -> set:
     """The project's SPARQL rules on a closure computed by another engine, in rounds until stable."""
     import pyoxigraph as ox
+    from rdflib import Literal
 
     from graph.inference import bindings, instantiate
     from graph.terms import to_ox, to_rdflib
 
     sparql_rules = [r for r in rules if not r.is_owl_rl]
     store = ox.Store()
-    store.extend(ox.Quad(*(to_ox(t) for t in triple)) for triple in triples)
+    # owlrl also states facts about literals (`"x" a rdfs:Literal`), which RDF cannot hold as subjects.
+    store.extend(ox.Quad(*(to_ox(t) for t in triple)) for triple in triples if not isinstance(triple[0], Literal))
     added = set()
     while True:
         new = set()
@@ -117,7 +119,7 @@ def sparql_rules_by_oxigraph(triples: set, rules) -> set:
             for binding in bindings(store.query(rule.query)):
                 for pattern in rule.conclusions:
                     triple = instantiate(pattern, binding)
-                    if None not in triple and ox.Triple(*triple) not in store:
+                    if None not in triple and not isinstance(triple[0], ox.Literal) and ox.Quad(*triple) not in store:
                         new.add(triple)
         if not new:
             return added
@@ -229,8 +231,8 @@ def print_build_table(results: dict) -> None:
                  if n in result["steps"] else f"{'-':>18}" for n in steps]
         print(f"{size:>10} " + " ".join(f"{c:>18}" for c in cells) + f" {result['seconds']:9.2f}")
         print(f"{'':>10} graphs: " + ", ".join(f"{k} {v}" for k, v in result["graph_sizes"].items())
-              + f"; provenance per inferred triple: "
-              + f"{result['graph_sizes'].get('provenance', 0) / max(1, result['inferred']):.1f}")
+              + f"; derivation quads per inferred triple: "
+              + f"{result['derivation_quads'] / max(1, result['inferred']):.1f}")
     sizes = [s for s in results if "steps" in results[s]]
     for small, large in zip(sizes, sizes[1:]):
         cells = [exponent((small, results[small]["steps"][n]["seconds"]), (large, results[large]["steps"][n]["seconds"]))

@@ -202,12 +202,21 @@ class _Builder:
                 self.issues.append(LoadIssue(source, line,
                                              f"{iri} is neither declared under entities nor typed in a fact"))
 
-    def check_labels(self, documents: list[Document]):
-        corpus_text = _normalize("\n".join(doc.text for doc in documents))
+    def check_labels(self, documents: list[Document], annotation_files: dict[Path, Document]):
+        """Every name appears in some document: first looked up in the document whose annotation file
+        declares it (one small text), the whole corpus only for the registry and misses."""
+        texts = {doc.path: _normalize(doc.text) for doc in documents}
+        corpus_text = None
         for decl in self.declared.values():
             names = list(decl.alt_labels) + ([decl.label] if decl.type in NAMED_TYPES else [])
+            own = annotation_files.get(decl.source)
             for name in names:
-                if _normalize(name) not in corpus_text:
+                wanted = _normalize(name)
+                if own is not None and wanted in texts[own.path]:
+                    continue
+                if corpus_text is None:
+                    corpus_text = "\n".join(texts.values())
+                if wanted not in corpus_text:
                     self.issues.append(LoadIssue(decl.source, decl.line,
                                                  f"label {name!r} of {decl.curie} appears in no document"))
 
@@ -241,7 +250,7 @@ def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
     for extraction in extractions:
         builder.add_document(extraction)
     builder.check_references()
-    builder.check_labels(documents)
+    builder.check_labels(documents, {e.source: e.document for e in extractions if e.source is not None})
     issues += builder.issues
     if issues:
         raise LoadError(issues)
