@@ -151,7 +151,7 @@ def child_engine(engine: str, corpus: Path, out: Path) -> dict:
         if engine == "owlrl":
             import owlrl
 
-            graph = base
+            graph = closure_graph(base)
             owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
             closure = set(graph)
         else:

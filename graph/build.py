@@ -141,7 +141,8 @@ def class_counts(store: ox.Store) -> dict:
 
 def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet) -> BuildReport:
     """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data."""
-    from graph.validation import validate
+    from graph.shacl import Unsupported
+    from graph.validation import DATA_GRAPHS, validate, validate_store
 
     report = BuildReport()
     started = time.perf_counter()
@@ -179,8 +180,12 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     done("inference")
 
     step("validation")
-    data = store_graph(store, (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE))
-    result = validate(data, ontology=ontology, asserted=corpus.asserted, shapes=shapes)
+    try:
+        result = validate_store(store, shapes)
+    except Unsupported as exc:  # a shape beyond the compiler: pySHACL on a copy of the data, slower
+        progress(f"  shapes not compiled to SPARQL ({exc}): validating with pySHACL")
+        data = store_graph(store, DATA_GRAPHS)
+        result = validate(data, ontology=ontology, asserted=corpus.asserted, shapes=shapes)
     done("validation")
     if not result.conforms:
         raise BuildError("SHACL validation failed:\n" + result.text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from rdflib.graph import ConjunctiveGraph, Dataset
 from rdflib.namespace import SH, NamespaceManager
 from rdflib.term import Node
 
-from graph.vocab import PREFIXES, SG
+from graph.vocab import PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 SHAPES_PATH = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
 SGSH = Namespace("https://w3id.org/swapgraph/shapes#")
@@ -103,6 +103,71 @@ def validate(data: Graph, ontology: Graph | None = None, asserted: Graph | None 
     violations.sort(key=lambda v: (str(v.shape), str(v.focus), str(v.path), str(v.value)))
     return ValidationReport(conforms=not violations, violations=violations,
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
+
+
+DATA_GRAPHS = (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE)
+UNSUPPORTED_ASSERTED = f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }}
+  FILTER NOT EXISTS {{ GRAPH <{Graphs.PROVENANCE}> {{ ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; sg:evidence ?e }} }} }}"""
+EVIDENCE = """SELECT DISTINCT ?file ?doc ?quote WHERE {{ ?st rdf:subject {node} . {link}
+  ?quoted sg:evidence ?e . ?e sg:quote ?quote . OPTIONAL {{ ?e sg:document ?doc OPTIONAL {{ ?doc sg:fileName ?file }} }}
+}} ORDER BY ?file ?quote LIMIT 20"""
+
+
+def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
+    """Check the store's data graphs with the shapes compiled to SPARQL (graph.shacl), run by the store.
+
+    The same report as `validate` (pySHACL): one Violation per focus node, constraint and value, with
+    the quotes behind the focus node. Raises graph.shacl.Unsupported for shapes it cannot compile.
+    """
+    import pyoxigraph as ox
+
+    from graph.shacl import compile_shapes
+    from graph.terms import to_rdflib
+
+    started = time.perf_counter()
+    shapes = shapes if shapes is not None else load_shapes()
+    data = [ox.NamedNode(str(g)) for g in DATA_GRAPHS]
+
+    def rows(query: str):
+        solutions = store.query(query, default_graph=data)
+        names = [v.value for v in solutions.variables]
+        for solution in solutions:
+            yield {n: to_rdflib(solution[n]) for n in names if solution[n] is not None}
+
+    violations = []
+    for check in compile_shapes(shapes):
+        focus = {row["this"] for row in rows(check.focus_query)} if check.focus_query else None
+        shape, shape_name = _named_shape(shapes, check.shape)
+        for row in rows(check.query):
+            if focus is not None and row.get("this") not in focus:
+                continue
+            message = check.message or "constraint not satisfied"
+            for name, value in row.items():
+                message = message.replace("{?" + name + "}", str(value)).replace("{$" + name + "}", str(value))
+            violations.append(Violation(focus=row["this"], shape=shape, path=check.path, message=message,
+                                        value=row.get("value"), shape_name=shape_name))
+    message = str(shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.message) or "asserted triple without evidence")
+    name = shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.name)
+    violations += [Violation(focus=row["s"], shape=ASSERTED_EVIDENCE_SHAPE, path=row["p"], value=row["o"],
+                             message=message, shape_name=str(name) if name is not None else None)
+                   for row in rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)]
+    unique = {(v.shape, v.focus, v.path, v.value, v.message): v for v in violations}
+    violations = [replace(v, evidence=_store_evidence(rows, v))
+                  for _, v in sorted(unique.items(), key=lambda kv: tuple(map(str, kv[0])))]
+    return ValidationReport(conforms=not violations, violations=violations,
+                            seconds=time.perf_counter() - started, namespaces=_namespaces())
+
+
+def _store_evidence(rows, v: Violation) -> list[tuple[str, str]]:
+    """Quotes behind the violation's focus node: its own statements, else those of their premises."""
+    if not isinstance(v.focus, URIRef):
+        return []
+    for link in ("BIND (?st AS ?quoted)", "?st (sg:derivation/sg:premise)+ ?quoted ."):
+        found = [(str(row.get("file", row.get("doc", "?"))), str(row["quote"]))
+                 for row in rows(SPARQL_PREFIXES + EVIDENCE.format(node=f"<{v.focus}>", link=link))]
+        if found:
+            return found
+    return []
 
 
 def _missing_hierarchy(data: Graph, ontology: Graph) -> list[tuple]:
