@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,14 +60,23 @@ class StepClock:
             self.current = None
 
 
+def sources(corpus: Path):
+    """The generated corpus with the project's own ontology, shapes and rules (not the corpus's copy)."""
+    from graph.build import SourcePaths
+
+    generated = SourcePaths.under(corpus)
+    return replace(SourcePaths(), documents=generated.documents, annotations=generated.annotations,
+                   registry=generated.registry)
+
+
 def child_build(corpus: Path) -> dict:
-    from graph.build import SourcePaths, build
+    from graph.build import build
     from graph.store import StoreLayout
 
     clock = StepClock()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-build-") as data:
-        report = build(StoreLayout(Path(data)), SourcePaths.under(corpus),
+        report = build(StoreLayout(Path(data)), sources(corpus),
                        progress=lambda name: clock(name) if not name.startswith(" ") else None)
         clock.stop()
         total = time.perf_counter() - started
@@ -79,11 +89,10 @@ def child_build(corpus: Path) -> dict:
 def _base(corpus: Path):
     from rdflib import Graph
 
-    from graph.build import SourcePaths
     from graph.rules import load_rules
     from loaders.corpus import load_corpus
 
-    paths = SourcePaths.under(corpus)
+    paths = sources(corpus)
     graphs = load_corpus(paths.documents, paths.annotations, paths.registry)
     ontology = Graph().parse(paths.ontology)
     return ontology, graphs, load_rules(paths.rules)
@@ -172,9 +181,16 @@ def child_engine(engine: str, corpus: Path, out: Path) -> dict:
                 reasoner.from_graph(list(closure))
                 closure |= set(reasoner.reason())
     seconds = time.perf_counter() - started
-    facts = domain_facts(closure) - domain_facts(base)
+    facts = domain_facts(map(_same_terms, closure)) - domain_facts(map(_same_terms, base))
     out.write_text("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in facts)), encoding="utf-8")
     return {"seconds": seconds, "rss_mb": peak_rss_mb(), "inferred_domain_facts": len(facts)}
+
+
+def _same_terms(triple: tuple) -> tuple:
+    """Terms as the store holds them: `"x"^^xsd:string` is the plain literal "x", numbers canonical."""
+    from graph.terms import to_ox, to_rdflib
+
+    return tuple(to_rdflib(to_ox(t)) for t in triple)
 
 
 def closure_graph(triples):

@@ -11,6 +11,7 @@ import pyoxigraph
 
 KEEP_BUILDS = 2
 SERVING_MARKER = ".served-by-"
+BUILDING_MARKER = ".built-by-"  # in a build folder until it is published; a dead pid means a killed build
 
 
 @dataclass(frozen=True)
@@ -28,18 +29,30 @@ class StoreLayout:
         return self.data_dir / "current"
 
     def new_build_dir(self) -> Path:
+        """A fresh build folder, marked as being built; the folders of killed builds are removed first."""
         self.builds.mkdir(parents=True, exist_ok=True)
+        self.clean_partial()
         now = time.time_ns()  # one reading, so that names sort in the order builds were made
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f"-{now % 10**9:09d}"
         path = self.builds / stamp
         path.mkdir()
+        (path / f"{BUILDING_MARKER}{os.getpid()}").touch()
         return path
+
+    def clean_partial(self) -> None:
+        """Remove build folders left by builds that died before publishing (never a published one)."""
+        keep = self.current_build()
+        for folder in self.builds.iterdir():
+            if folder.is_dir() and folder != keep and _live_pids(folder, BUILDING_MARKER) is False:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def current_build(self) -> Path | None:
         return self.current.resolve() if self.current.is_symlink() else None
 
     def publish(self, build_dir: Path) -> None:
         """Point `current` at build_dir in one atomic rename, then drop old builds."""
+        for marker in build_dir.glob(BUILDING_MARKER + "*"):
+            marker.unlink()
         link = self.data_dir / f".current-{os.getpid()}"
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -50,7 +63,7 @@ class StoreLayout:
     def prune(self) -> None:
         """Drop old builds, but never the current one nor one a live server still reads."""
         keep = self.current_build()
-        builds = sorted(p for p in self.builds.iterdir() if p.is_dir())
+        builds = sorted(p for p in self.builds.iterdir() if p.is_dir() and not any(p.glob(BUILDING_MARKER + "*")))
         for old in builds[:-KEEP_BUILDS]:
             if old != keep and not _served(old):
                 shutil.rmtree(old, ignore_errors=True)
@@ -70,18 +83,27 @@ class StoreLayout:
 
 
 def _served(build_dir: Path) -> bool:
-    for marker in build_dir.glob(SERVING_MARKER + "*"):
-        pid = marker.name[len(SERVING_MARKER):]
+    return bool(_live_pids(build_dir, SERVING_MARKER))
+
+
+def _live_pids(build_dir: Path, prefix: str) -> bool | None:
+    """Whether a process named by a `prefix<pid>` marker still runs; None when there is no marker.
+    Markers of dead processes are removed."""
+    found = None
+    for marker in build_dir.glob(prefix + "*"):
+        pid = marker.name[len(prefix):]
         if not pid.isdigit():
             continue  # not a marker of ours
+        found = False
         try:
             os.kill(int(pid), 0)
             return True
         except ProcessLookupError:
-            marker.unlink(missing_ok=True)  # left by a server that died
+            if prefix == SERVING_MARKER:
+                marker.unlink(missing_ok=True)  # left by a server that died
         except PermissionError:
             return True
-    return False
+    return found
 
 
 def open_current(layout: StoreLayout) -> pyoxigraph.Store:

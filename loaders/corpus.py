@@ -31,6 +31,8 @@ DERIVED_ONLY = {
     SG.evidence, SG.derivation, SG.premise, SG.rule,
 }
 HEADER_LINES = TURTLE_PREFIXES.count("\n")
+# The store refuses a term of 16 MiB or more ("Reached the buffer maximal size"): refuse it here, at its line.
+MAX_LITERAL_BYTES = 16 * 1024 * 1024 - 1024
 
 
 @dataclass
@@ -99,7 +101,8 @@ def check_triple(s, p, o) -> str | None:
 
 
 class _Builder:
-    def __init__(self):
+    def __init__(self, max_literal_bytes: int = MAX_LITERAL_BYTES):
+        self.max_literal_bytes = max_literal_bytes
         self.out = CorpusGraphs()
         self.issues: list[LoadIssue] = []
         self.declared: dict[URIRef, EntityDecl] = {}
@@ -166,7 +169,17 @@ class _Builder:
         for fact in extraction.facts:
             self.add_fact(fact, node)
 
+    def _too_large(self, text: str) -> str | None:
+        size = len(text.encode("utf-8"))
+        if size > self.max_literal_bytes:
+            return f"literal too large: {size} bytes, the store takes at most {self.max_literal_bytes}"
+        return None
+
     def add_fact(self, fact: Fact, doc_node: URIRef):
+        problem = self._too_large(fact.quote)
+        if problem:
+            self.issues.append(LoadIssue(fact.source, fact.line, problem))
+            return
         try:
             start, end = locate(fact)
             graph = parse_fact_turtle(fact)
@@ -183,7 +196,7 @@ class _Builder:
         prov.add((evidence, SG.endOffset, Literal(end)))
         prov.add((evidence, SG.annotationLine, Literal(fact.line)))
         for s, p, o in graph:
-            problem = check_triple(s, p, o)
+            problem = check_triple(s, p, o) or (self._too_large(str(o)) if isinstance(o, Literal) else None)
             if problem:
                 self.issues.append(LoadIssue(fact.source, fact.turtle_line, problem))
                 continue
@@ -227,10 +240,10 @@ def _normalize(text: str) -> str:
 
 
 def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
-                extractors: list[Extractor] | None = None) -> CorpusGraphs:
+                extractors: list[Extractor] | None = None, max_literal_bytes: int = MAX_LITERAL_BYTES) -> CorpusGraphs:
     """Read documents, registry and extractions; raise LoadError listing every problem found."""
     extractors = extractors or [CuratedAnnotations(annotations_dir)]
-    builder = _Builder()
+    builder = _Builder(max_literal_bytes)
     issues: list[LoadIssue] = []
     try:
         builder.add_entities(read_registry(registry_path))

@@ -47,3 +47,32 @@ def test_current_is_a_relative_symlink(tmp_path):
     layout = StoreLayout(tmp_path)
     make_builds(layout, 1)
     assert layout.current.is_symlink() and not os.path.isabs(os.readlink(layout.current))
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_folders_of_killed_builds_are_removed_at_the_next_build(tmp_path):
+    layout = StoreLayout(tmp_path)
+    good = layout.new_build_dir()
+    layout.publish(good)
+    killed = layout.new_build_dir()
+    for marker in killed.glob(".built-by-*"):
+        marker.rename(killed / f".built-by-{_dead_pid()}")
+    running = layout.new_build_dir()  # this process's own build, still in progress
+    assert not killed.exists()
+    assert good.exists() and layout.current_build() == good.resolve()
+    assert running.exists()
+    another = layout.new_build_dir()
+    assert running.exists() and another.exists()  # a live builder's folder is never taken
+
+
+def test_a_build_in_progress_is_not_pruned(tmp_path):
+    layout = StoreLayout(tmp_path)
+    running = layout.new_build_dir()
+    for _ in range(KEEP_BUILDS + 1):
+        layout.publish(layout.new_build_dir())
+    assert running.exists()

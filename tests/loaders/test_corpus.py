@@ -131,3 +131,15 @@ def test_a_section_of_the_wrong_shape_is_an_error(tmp_path, old, new, message):
     folder = annotated_copy(tmp_path, lambda text: text.replace(old, new, 1))
     issues = load_error(folder).issues
     assert any(message in i.message and i.path.name == f"{DOC}.yaml" for i in issues), issues
+
+
+def test_a_literal_over_the_store_limit_is_an_error_at_its_line(tmp_path):
+    big = "x" * 3000
+    quote = "The exchange began Friday, following direct talks between Kyiv and Moscow"
+    folder = annotated_copy(tmp_path, append_fact(quote, f'negotiation:x a sg:Negotiation ; sg:duration "{big}" .'))
+    with pytest.raises(LoadError) as caught:
+        load_corpus(PATHS.documents, folder, PATHS.registry, max_literal_bytes=2000)
+    [issue] = caught.value.issues
+    assert issue.path.name == f"{DOC}.yaml" and issue.line == line_count(folder)
+    assert issue.message.startswith("literal too large: 3000 bytes")
+    assert str(caught.value).count("literal too large") == 1
