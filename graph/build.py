@@ -196,16 +196,28 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     return report
 
 
+DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
+
+
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet) -> BuildReport:
-    """Build into a new directory and switch `current` to it only if everything succeeded."""
+    """Build in memory, write the build's folder (the dump, then the store bulk-loaded from it), and
+    switch `current` to it only if everything succeeded."""
     build_dir = layout.new_build_dir()
     try:
+        memory = ox.Store()
+        report = build_store(memory, paths, progress)
+        progress("switch")
+        started = time.perf_counter()
+        dump = build_dir / DUMP_NAME
+        memory.dump(output=str(dump), format=ox.RdfFormat.N_QUADS)
+        del memory
         store = ox.Store(str(build_dir))
-        report = build_store(store, paths, progress)
+        store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
         store.flush()
         store.optimize()
         del store
         gc.collect()  # the write lock must be gone before readers open the build
+        report.step_seconds["switch"] = time.perf_counter() - started
     except BaseException:
         gc.collect()
         layout.discard(build_dir)

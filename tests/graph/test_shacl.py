@@ -5,6 +5,8 @@ import pytest
 from rdflib import Graph
 
 from graph.build import SourcePaths, build_store, read_turtle, store_graph
+from graph.inference import run_inference
+from graph.rules import load_rules
 from graph.shacl import Unsupported, compile_shapes
 from graph.validation import DATA_GRAPHS, validate, validate_store
 from graph.vocab import TURTLE_PREFIXES, Graphs
@@ -47,6 +49,7 @@ def planted():
         graph.validation.validate = original
     load(store, PLANTED, Graphs.ASSERTED)
     load(store, PLANTED_PROVENANCE, Graphs.PROVENANCE)
+    run_inference(store, load_rules(PATHS.rules))  # as a build validates: after inference
     return store
 
 
