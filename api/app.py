@@ -1,20 +1,24 @@
 """The FastAPI application: `create_app(settings)` wires settings, the query executor and the routers."""
 
+import asyncio
 import logging
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
 
 from api import explain, health, linked_data, site, sparql
 from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
 from api.executor import Executor
+from api.middleware import RequestGuard
+from api.serving import Serving, executor_for, serving_build
+from api.serving import router as serving_router
 from api.settings import Settings
 from graph.catalog import Catalog
-from graph.store import StoreLayout
 
 log = logging.getLogger("swapgraph.api")
 
@@ -30,11 +34,17 @@ def _queries_router():
     return router
 
 
-def _serving_build(settings: Settings) -> Path:
-    build = StoreLayout(settings.data_dir).current_build()
-    if build is None or not build.exists():
-        raise FileNotFoundError(f"no graph built under {settings.data_dir}: run `swapgraph build` first")
-    return build
+def check_assets(app: FastAPI) -> None:
+    """Every folder the app serves files from and the rule files the pages read exist: a clear start-up
+    error naming the folder, never 500s later."""
+    missing = [route.app.directory for route in app.routes
+               if isinstance(getattr(route, "app", None), StaticFiles) and not Path(route.app.directory).is_dir()]
+    if not any(linked_data.RULES_DIR.glob("*.rq")):
+        missing.append(linked_data.RULES_DIR)
+    if missing:
+        raise FileNotFoundError("missing folder(s) the service serves or reads: "
+                                + ", ".join(str(folder) for folder in missing)
+                                + " (static assets: run `make assets`)")
 
 
 def _prefixes() -> dict[str, str]:
@@ -52,36 +62,34 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        check_assets(app)
         app.state.catalog = Catalog.load(settings.queries_dir)  # a bad .rq file stops the start
         build = None
         own = executor
         if own is None:
-            build = _serving_build(settings)
-            own = Executor.from_path(
-                build,
-                workers=settings.workers,
-                queue_wait=settings.queue_wait,
-                max_depth=settings.max_nesting_depth,
-                prefixes=_prefixes(),
-                memory_limit_mb=settings.worker_memory_mb or None,
-            )
+            build = serving_build(settings.data_dir)
+            own = executor_for(build, settings, _prefixes())
         started_here = not own.running
-        held = ExitStack()
-        if build is not None:  # so that a later build's clean-up leaves this one alone
-            held.enter_context(StoreLayout(settings.data_dir).serving(build))
-        if started_here:
-            await run_in_threadpool(own.start)
+        serving = app.state.serving = Serving(app, build, _prefixes())
+        watcher = None
         try:
+            if started_here:
+                await run_in_threadpool(own.start)
             app.state.executor = own
             app.state.dataset = await run_in_threadpool(read_dataset_info, own, build)
             app.state.started_at = started_at()
             linked_data.warm(app)
             log.info("serving %s triples in %d named graphs", app.state.dataset.triples, len(app.state.dataset.graphs))
+            if build is not None and settings.reload_interval > 0:
+                watcher = asyncio.create_task(serving.watch(settings.reload_interval))
             yield
         finally:
-            if started_here:
-                await run_in_threadpool(own.close)
-            held.close()
+            if watcher is not None:
+                watcher.cancel()
+            current = getattr(app.state, "executor", own)
+            if started_here or current is not own:  # a pool started by a reload is always ours
+                await run_in_threadpool(current.close)
+            serving.close()
 
     app = FastAPI(
         title="Swapgraph",
@@ -93,6 +101,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     )
     app.state.settings = settings
     install_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -108,6 +117,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     app.include_router(site.router)
     app.include_router(linked_data.router)
     app.include_router(explain.router)
+    app.include_router(serving_router)
     queries_router = _queries_router()
     if queries_router is not None:
         app.include_router(queries_router)

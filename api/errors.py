@@ -51,6 +51,13 @@ class Overloaded(ApiError):
         super().__init__(503, "overloaded", message, {"Retry-After": "1"})
 
 
+class TooManyRequests(ApiError):
+    """A client has spent its share (api.fairshare): 429 with the seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(429, "too_many_requests", message, {"Retry-After": str(max(1, retry_after))})
+
+
 class WorkerFailure(ApiError):
     """A query worker died or failed unexpectedly: a bug or a crash, never the client's fault."""
 

@@ -45,6 +45,7 @@ argument from the calling code (an unknown media type, a substitution that is no
 """
 
 import asyncio
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -55,12 +56,16 @@ import struct
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from api import results
-from api.errors import Overloaded, QuerySyntaxError, QueryTimeout, QueryTooLarge, WorkerFailure
+from api.errors import (Overloaded, QuerySyntaxError, QueryTimeout, QueryTooLarge, TooManyRequests, WorkerFailure,
+                        bad_request)
+from api.fairshare import HEAVY, LANE, LIGHT, TICKET
 from api.screening import screen_cached
 
 log = logging.getLogger("swapgraph.executor")
@@ -73,8 +78,12 @@ KINDS = ("boolean", "solutions", "graph")
 # the result bytes are never pickled, and are read in exact sizes, without blocking the event loop.
 _REQUEST = struct.Struct("!Q")
 _ANSWER = struct.Struct("!QBB?")
-STATUSES = ("ready", "failed", "ok", "syntax", "value", "error")
+STATUSES = ("ready", "failed", "ok", "syntax", "value", "error", "memory", "evaluation")
 WORKER_NICENESS = 5
+# Address space a started worker must have to spare under its cap for a query to have room to run.
+QUERY_HEADROOM_MB = 128
+# Waits between attempts to replace a worker that could not be started (doubling up to the last).
+REPLACE_BACKOFF = (0.25, 30.0)
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,31 @@ def _send_answer(fd: int, status: str, payload: bytes = b"", kind: str = KINDS[0
     _write_frame(fd, header, payload)
 
 
+def address_space_mb() -> int:
+    """This process's address space (VmSize), in MiB: what RLIMIT_AS counts."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) // 1024
+    raise OSError("no VmSize in /proc/self/status")
+
+
+def _cap_memory(limit_mb: int) -> None:
+    """Cap the address space once the worker is up (the interpreter, imports and the open store), so that
+    start-up never hits the cap; a cap that leaves no room for queries is refused, saying why."""
+    started = address_space_mb()
+    if limit_mb < started + QUERY_HEADROOM_MB:
+        raise ValueError(
+            f"worker_memory_mb={limit_mb} is too small: a query worker uses {started} MB of address space "
+            f"once started, and needs {QUERY_HEADROOM_MB} MB more for queries; "
+            f"set SWAPGRAPH_WORKER_MEMORY_MB to at least {started + QUERY_HEADROOM_MB} (or 0: no cap)")
+    resource.setrlimit(resource.RLIMIT_AS, (limit_mb * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+def _memory_message(limit_mb: int | None) -> str:
+    return f"the query needed more than the {limit_mb} MB a query worker may use (worker_memory_mb)"
+
+
 def _worker_main(conn, source: StoreSource, prefixes: dict | None, memory_limit_mb: int | None = None) -> None:
     # Below the HTTP process in CPU priority: when queries fill every core, the event loop still gets
     # its turn, so /health, refusals and the hand-over of answers stay prompt.
@@ -203,13 +237,11 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None, memory_limit_
         os.nice(WORKER_NICENESS)
     except OSError:
         pass
-    if memory_limit_mb:
-        # A query that would eat the machine's memory fails in its worker, not in the whole host.
-        limit = memory_limit_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     fd = conn.fileno()
     try:
         store = source.open()
+        if memory_limit_mb:
+            _cap_memory(memory_limit_mb)
     except Exception as exc:  # reported to the parent, which fails start-up
         _send_answer(fd, "failed", _text(f"{type(exc).__name__}: {exc}"))
         return
@@ -228,7 +260,9 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None, memory_limit_
         except ValueError as exc:
             answer = ("value", _text(str(exc)))
         except MemoryError:
-            answer = ("memory", _text("the query needed more memory than a worker may use"))
+            answer = ("memory", _text(_memory_message(memory_limit_mb)))
+        except RuntimeError as exc:  # the engine's evaluation errors (storage and I/O ones are OSError)
+            answer = ("evaluation", _text(str(exc)))
         except Exception as exc:
             answer = ("error", _text(f"{type(exc).__name__}: {exc}"))
         _send_answer(fd, *answer)
@@ -238,9 +272,11 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None, memory_limit_
 
 
 class _Worker:
-    def __init__(self, source: StoreSource, prefixes: dict | None, memory_limit_mb: int | None = None):
+    def __init__(self, source: StoreSource, prefixes: dict | None, memory_limit_mb: int | None = None,
+                 lane: str = HEAVY):
         parent, child = _CONTEXT.Pipe()
         self.conn = parent
+        self.lane = lane
         self.process = _CONTEXT.Process(
             target=_worker_main, args=(child, source, prefixes, memory_limit_mb), daemon=True,
             name="swapgraph-query-worker",
@@ -268,6 +304,14 @@ class _Worker:
         if answer.status != "ready":
             self.kill()
             raise RuntimeError(f"query worker failed to open the store: {answer.message()}")
+
+    def alive(self) -> bool:
+        """Whether an idle worker can take a query: its process runs and its pipe has not been closed
+        (an idle worker never writes, so a readable pipe means it hung up)."""
+        try:
+            return self.process.is_alive() and not self.conn.poll(0)
+        except (OSError, EOFError, ValueError):
+            return False
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -352,6 +396,11 @@ class _Pool:
     def __len__(self) -> int:
         return len(self._idle)
 
+    def take(self) -> _Worker | None:
+        """An idle worker at once, or None."""
+        with self._lock:
+            return self._idle.pop() if self._idle else None
+
     def release(self, worker: _Worker) -> None:
         with self._lock:
             while self._waiters:
@@ -410,8 +459,10 @@ class Executor:
         source: StoreSource,
         *,
         workers: int = 4,
+        light_workers: int = 0,
         queue_wait: float = 2.0,
         max_depth: int | None = None,
+        max_terms: int | None = None,
         prefixes: dict | None = None,
         start_timeout: float = 120.0,
         memory_limit_mb: int | None = None,
@@ -420,16 +471,21 @@ class Executor:
             raise ValueError("an executor needs at least one worker")
         self.source = source
         self.size = workers
+        # Workers kept for the light lane (pages, canned questions): /sparql queries never hold them all.
+        self.light_workers = max(0, min(light_workers, workers - 1))
         self.queue_wait = queue_wait
         self.max_depth = max_depth
+        self.max_terms = max_terms
         self.prefixes = prefixes
         self.start_timeout = start_timeout
         self.memory_limit_mb = memory_limit_mb  # address-space cap per worker (None: no cap)
-        self._idle = _Pool()
+        self._pools = {HEAVY: _Pool(), LIGHT: _Pool()}
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = True
+        self._stopping = threading.Event()
         self.replaced = 0  # workers killed and replaced so far (time limit or crash)
+        self.failed_starts = 0  # attempts to start a replacement that failed (retried with back-off)
 
     @classmethod
     def from_path(cls, path: str | Path, **options) -> "Executor":
@@ -441,9 +497,14 @@ class Executor:
 
     # lifecycle
 
+    def _spawn(self, lane: str) -> _Worker:
+        return _Worker(self.source, self.prefixes, self.memory_limit_mb, lane)
+
     def start(self) -> "Executor":
         self._closed = False
-        started = [_Worker(self.source, self.prefixes, self.memory_limit_mb) for _ in range(self.size)]
+        self._stopping.clear()
+        lanes = [LIGHT] * self.light_workers + [HEAVY] * (self.size - self.light_workers)
+        started = [self._spawn(lane) for lane in lanes]
         try:
             for worker in started:
                 worker.wait_ready(self.start_timeout)
@@ -458,10 +519,19 @@ class Executor:
 
     def close(self) -> None:
         self._closed = True
+        self._stopping.set()
         with self._lock:
             workers, self._all = list(self._all), set()
         for worker in workers:
             worker.stop()
+
+    def retire(self, grace: float) -> None:
+        """Close once the queries running now have finished (or after `grace` seconds): for a pool that
+        new requests no longer reach, after a reload."""
+        deadline = time.monotonic() + grace
+        while self.idle < self.live and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.close()
 
     def __enter__(self) -> "Executor":
         return self.start()
@@ -475,7 +545,12 @@ class Executor:
 
     @property
     def idle(self) -> int:
-        return len(self._idle)
+        return sum(len(pool) for pool in self._pools.values())
+
+    @property
+    def live(self) -> int:
+        """Workers started and not known dead (busy or idle)."""
+        return len(self._all)
 
     def _adopt(self, worker: _Worker) -> None:
         with self._lock:
@@ -483,7 +558,7 @@ class Executor:
                 worker.stop()
                 return
             self._all.add(worker)
-        self._idle.release(worker)
+        self._pools[worker.lane].release(worker)
 
     def _discard(self, worker: _Worker) -> None:
         with self._lock:
@@ -491,17 +566,25 @@ class Executor:
         threading.Thread(target=self._replace, args=(worker,), daemon=True, name="swapgraph-replace").start()
 
     def _replace(self, dead: _Worker) -> None:
+        """Start a worker in the place of a dead one, retrying with back-off until one starts or the
+        pool is closed (a build folder may be unreadable for a while)."""
         dead.kill()
         self.replaced += 1
-        if self._closed:
+        delay, longest = REPLACE_BACKOFF
+        while not self._closed:
+            try:
+                fresh = self._spawn(dead.lane)
+                fresh.wait_ready(self.start_timeout)
+            except Exception as exc:
+                self.failed_starts += 1
+                log.error("could not replace a query worker (%s live of %d): %s; retrying in %.2g s",
+                          self.live, self.size, exc, delay)
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, longest)
+                continue
+            self._adopt(fresh)
             return
-        try:
-            fresh = _Worker(self.source, self.prefixes, self.memory_limit_mb)
-            fresh.wait_ready(self.start_timeout)
-        except Exception:
-            log.exception("could not replace a query worker")
-            return
-        self._adopt(fresh)
 
     # queries
 
@@ -522,19 +605,16 @@ class Executor:
         request = self._request(
             query, result_format, substitutions, default_graph, named_graphs, union_default_graph, max_rows, base_iri
         )
-        worker = self._idle.acquire(self.queue_wait)
-        if worker is None:
-            raise Overloaded()
-        started = time.monotonic()
-        try:
-            worker.send(request)
-            if not worker.conn.poll(timeout):
-                self._timed_out(worker, timeout, started)
-            answer = worker.read()
-        except (EOFError, OSError) as exc:
-            self._discard(worker)
-            raise self._death(worker, exc) from None
-        self._idle.release(worker)
+        with self._charged(query):
+            worker, started = self._acquire(request), time.monotonic()
+            try:
+                if not worker.conn.poll(timeout):
+                    self._timed_out(worker, query, timeout, started)
+                answer = worker.read()
+            except (EOFError, OSError) as exc:
+                self._discard(worker)
+                raise self._death(worker, exc) from None
+        self._pools[worker.lane].release(worker)
         return self._outcome(answer, result_format)
 
     async def arun(
@@ -554,43 +634,109 @@ class Executor:
         request = self._request(
             query, result_format, substitutions, default_graph, named_graphs, union_default_graph, max_rows, base_iri
         )
-        worker = await self._idle.acquire_async(self.queue_wait)
-        if worker is None:
-            raise Overloaded()
-        started = time.monotonic()
-        loop = asyncio.get_running_loop()
-        fd = worker.conn.fileno()
-        reader = _AsyncAnswer(fd, loop)
-        timer = None
-        try:
-            worker.send(request)
-            os.set_blocking(fd, False)
-            loop.add_reader(fd, reader.on_readable)
-            timer = loop.call_later(timeout, reader.expire)
+        with self._charged(query):
+            worker = await self._acquire_async(request)
+            started = time.monotonic()
+            loop = asyncio.get_running_loop()
+            fd = worker.conn.fileno()
+            reader = _AsyncAnswer(fd, loop)
             try:
-                answer = await reader.future
-            finally:
-                timer.cancel()
-                loop.remove_reader(fd)
-            if answer is None:
-                self._timed_out(worker, timeout, started)
-        except (EOFError, OSError) as exc:
-            self._discard(worker)
-            raise self._death(worker, exc) from None
-        except asyncio.CancelledError:
-            self._discard(worker)  # its query may still be running: never hand it out again
-            raise
-        self._idle.release(worker)
+                os.set_blocking(fd, False)
+                loop.add_reader(fd, reader.on_readable)
+                timer = loop.call_later(timeout, reader.expire)
+                try:
+                    answer = await reader.future
+                finally:
+                    timer.cancel()
+                    loop.remove_reader(fd)
+                if answer is None:
+                    self._timed_out(worker, query, timeout, started)
+            except (EOFError, OSError) as exc:
+                self._discard(worker)
+                raise self._death(worker, exc) from None
+            except asyncio.CancelledError:
+                self._discard(worker)  # its query may still be running: never hand it out again
+                raise
+        self._pools[worker.lane].release(worker)
         return self._outcome(answer, result_format)
+
+    @contextmanager
+    def _charged(self, query: str):
+        """The query charged to the request's client (api.fairshare), when the request has one."""
+        ticket = TICKET.get()
+        if ticket is None or LANE.get() != HEAVY:  # the service's own queries (pages, canned) are not charged
+            yield
+            return
+        try:
+            with ticket.charge():
+                yield
+        except TooManyRequests:
+            log.warning("client %s refused (429: its share is spent) query %s", ticket.client, query_hash(query))
+            raise
+
+    def _lanes(self) -> tuple[_Pool, ...]:
+        """Pools to draw from, in order: the light lane first takes its own workers, then any idle one."""
+        if LANE.get() == LIGHT and self.light_workers:
+            return self._pools[LIGHT], self._pools[HEAVY]
+        return (self._pools[HEAVY],)
+
+    def _acquire(self, request: dict) -> _Worker:
+        """A live worker that has been sent `request` (a worker found dead is replaced, the next one tried)."""
+        deadline = time.monotonic() + self.queue_wait
+        pools = self._lanes()
+        while True:
+            worker = next(filter(None, (pool.take() for pool in pools)), None)
+            if worker is None:
+                worker = pools[0].acquire(max(0.0, deadline - time.monotonic()))
+            if worker is None:
+                self._overloaded(request)
+            if self._hand_over(worker, request):
+                return worker
+
+    async def _acquire_async(self, request: dict) -> _Worker:
+        deadline = time.monotonic() + self.queue_wait
+        pools = self._lanes()
+        while True:
+            worker = next(filter(None, (pool.take() for pool in pools)), None)
+            if worker is None:
+                worker = await pools[0].acquire_async(max(0.0, deadline - time.monotonic()))
+            if worker is None:
+                self._overloaded(request)
+            if self._hand_over(worker, request):
+                return worker
+
+    def _hand_over(self, worker: _Worker, request: dict) -> bool:
+        """Send the request; False (the worker discarded) when the worker turns out to have died idle."""
+        if worker.alive():
+            try:
+                worker.send(request)
+                return True
+            except OSError:  # it died between the check and the send: the query never reached it
+                pass
+        log.warning("a query worker had died while idle (exit code %s); replacing it, retrying the query",
+                    worker.process.exitcode)
+        self._discard(worker)
+        return False
+
+    def _overloaded(self, request: dict):
+        ticket = TICKET.get()
+        log.warning("overloaded: no free query worker within %.3g s for client %s, query %s",
+                    self.queue_wait, ticket.client if ticket else "-", query_hash(request["query"]))
+        raise Overloaded()
 
     def _request(self, query, result_format, substitutions, default_graph, named_graphs, union_default_graph,
                  max_rows, base_iri) -> dict:
         if self._closed:
             raise Overloaded("the query executor is not running")
-        screening = screen_cached(query, self.max_depth)
+        # the term cap is for the users' own queries: the service's own (long VALUES lists) are trusted
+        max_terms = self.max_terms if LANE.get() == HEAVY else None
+        screening = screen_cached(query, self.max_depth, max_terms)
         allowed = results.GRAPH_TYPES if screening.kind == "graph" else results.RESULT_TYPES
         if result_format not in allowed:
             raise ValueError(f"{result_format} is not a result format for a {screening.form} query")
+        if base_iri is not None and not _valid_iri(base_iri):
+            raise bad_request("bad_base_iri", f"the endpoint's address {base_iri!r} (from the Host header) "
+                                              "is not a valid IRI to resolve the query's relative IRIs against")
         return {
             "query": query,
             "result_format": result_format,
@@ -607,12 +753,14 @@ class Executor:
         worker.process.join(1.0)
         if self.memory_limit_mb and worker.process.exitcode == -signal.SIGABRT:
             log.warning("a query worker hit the %d MB memory cap and was replaced", self.memory_limit_mb)
-            return QueryTooLarge(f"the query needed more than the {self.memory_limit_mb} MB a worker may use")
-        return WorkerFailure(f"the query worker died ({type(exc).__name__})")
+            return QueryTooLarge(_memory_message(self.memory_limit_mb))
+        return WorkerFailure(f"the query worker died ({type(exc).__name__}, exit code {worker.process.exitcode})")
 
-    def _timed_out(self, worker: _Worker, timeout: float, started: float):
+    def _timed_out(self, worker: _Worker, query: str, timeout: float, started: float):
         self._discard(worker)
-        log.warning("query stopped at the %.3g s time limit after %.3f s", timeout, time.monotonic() - started)
+        ticket = TICKET.get()
+        log.warning("query %s from client %s stopped at the %.3g s time limit after %.3f s", query_hash(query),
+                    ticket.client if ticket else "-", timeout, time.monotonic() - started)
         raise QueryTimeout(timeout)
 
     @staticmethod
@@ -621,8 +769,26 @@ class Executor:
             return Result(media_type=result_format, body=answer.payload, truncated=answer.truncated, kind=answer.kind)
         if answer.status == "syntax":
             raise QuerySyntaxError(answer.message())
+        if answer.status == "evaluation":
+            raise bad_request("query_evaluation", answer.message())
         if answer.status == "value":
             raise ValueError(answer.message())
         if answer.status == "memory":
             raise QueryTooLarge(answer.message())
         raise WorkerFailure(f"query evaluation failed: {answer.message()}")
+
+
+def query_hash(query: str) -> str:
+    """A short stable name for a query in the logs (the text itself may be long or private)."""
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+@lru_cache(maxsize=64)
+def _valid_iri(iri: str) -> bool:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return True

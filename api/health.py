@@ -3,6 +3,7 @@
 from importlib import metadata
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["service"])
 
@@ -14,11 +15,15 @@ def _version() -> str:
         return "unknown"
 
 
-@router.get("/health")
-async def health(request: Request) -> dict:
-    """Liveness: answers at once, whatever the query workers are doing."""
+@router.get("/health", responses={503: {"description": "No query worker is alive"}})
+async def health(request: Request) -> JSONResponse:
+    """Liveness: answers at once, whatever the query workers are doing; degraded while some are down."""
     executor = request.app.state.executor
-    return {"status": "ok", "workers": executor.size, "idle_workers": executor.idle}
+    live = executor.live
+    status = "ok" if live >= executor.size else "degraded" if live else "unavailable"
+    body = {"status": status, "workers": executor.size, "live_workers": live, "idle_workers": executor.idle,
+            "build": request.app.state.dataset.build}
+    return JSONResponse(body, status_code=503 if status == "unavailable" else 200)
 
 
 @router.get("/version")

@@ -1,17 +1,123 @@
-"""Run the service with uvicorn: `serve(Settings.from_env())` (what `swapgraph serve` calls)."""
+"""Run the service with uvicorn: `serve(Settings.from_env())` (what `swapgraph serve` calls), with the
+connection limits of the settings: header size, count and read time, keep-alive, connections."""
 
+import json
 import logging
+import resource
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from api.app import create_app
+from api.errors import ApiError
 from api.settings import Settings
+
+log = logging.getLogger("swapgraph.api")
+
+
+def _refusal(status: int, reason: str, code: str, message: str) -> bytes:
+    body = json.dumps(ApiError(status, code, message).body()).encode()
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+            "connection: close\r\n\r\n").encode() + body
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol with the limits it lacks: a request must send its request line and
+    headers within `header_timeout` seconds, in at most `max_header_bytes` bytes and `max_headers` headers.
+    (Subclassed per settings by `protocol_for`.)"""
+
+    settings: Settings
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._await_headers()
+
+    def _await_headers(self) -> None:
+        self._header_bytes = self._header_count = 0
+        self._reading_headers = True
+        self._header_timer = self.loop.call_later(self.settings.header_timeout, self._headers_too_slow)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._reading_headers and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > self.settings.max_header_bytes:
+                self._refuse(_refusal(431, "Request Header Fields Too Large", "headers_too_large",
+                                      f"the request line and headers are over {self.settings.max_header_bytes} bytes"))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if self._header_count > self.settings.max_headers:
+            self._refuse(_refusal(431, "Request Header Fields Too Large", "too_many_headers",
+                                  f"the request has more than {self.settings.max_headers} headers"))
+            return
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        self._header_timer.cancel()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._header_timer.cancel()
+            self._await_headers()  # the next request on this connection has the same time for its headers
+
+    def connection_lost(self, exc) -> None:
+        self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _headers_too_slow(self) -> None:
+        if self._reading_headers and not self.transport.is_closing():
+            if self._header_bytes:
+                self._refuse(_refusal(408, "Request Timeout", "request_timeout",
+                                      f"the request's headers took over {self.settings.header_timeout:g} s"))
+            else:  # an idle connection: just close it
+                self.transport.close()
+
+    def _refuse(self, response: bytes) -> None:
+        self._reading_headers = False
+        self._header_timer.cancel()
+        log.warning("refused a request from %s: %s", self.client, response.split(b"\r\n", 1)[0].decode())
+        self.transport.write(response)
+        self.transport.close()
+
+
+def protocol_for(settings: Settings) -> type[GuardedProtocol]:
+    return type("SwapgraphProtocol", (GuardedProtocol,), {"settings": settings})
+
+
+def uvicorn_config(app, settings: Settings, **overrides) -> uvicorn.Config:
+    """uvicorn's configuration for the app under these settings (also used by the tests' servers)."""
+    options = {
+        "host": settings.host, "port": settings.port, "http": protocol_for(settings), "server_header": False,
+        "timeout_keep_alive": settings.keep_alive, "limit_concurrency": settings.max_connections or None,
+        "log_level": "info", "access_log": False, **overrides,
+    }
+    return uvicorn.Config(app, **options)
+
+
+def raise_open_files_limit(wanted: int) -> int:
+    """Raise the soft limit of open files towards `wanted` (within the hard limit); the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def serve(settings: Settings) -> None:
     """Serve on settings.host:settings.port until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+    # every connection is a descriptor, and the query workers' pipes too
+    limit = raise_open_files_limit(settings.max_connections * 2 + 256)
+    log.info("open files limit: %d", limit)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

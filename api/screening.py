@@ -20,6 +20,7 @@ UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING"}
 )
 OPENERS = frozenset("{([")
+CACHED_QUERY_LENGTH = 4096  # longer queries are screened each time: 512 of them would hold 50 MB
 CLOSERS = frozenset("})]")
 
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -78,14 +79,22 @@ def unescape_codepoints(query: str) -> str:
     return _CODEPOINT.sub(replace, query)
 
 
-def screen(query: str, *, max_depth: int | None = None) -> Screening:
-    """Scan a query; raise a 4xx ApiError for updates, SERVICE, excessive nesting or no query form."""
+def screen(query: str, *, max_depth: int | None = None, max_terms: int | None = None) -> Screening:
+    """Scan a query; raise a 4xx ApiError for updates, SERVICE, excessive nesting, too many terms and
+    operators (parsing alone would take seconds), or no query form."""
     text = unescape_codepoints(query)
     form = None
     has_from = False
-    depth = max_seen = 0
+    depth = max_seen = terms = 0
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
+        if kind not in ("space", "comment"):
+            terms += 1
+            if max_terms is not None and terms > max_terms:
+                raise bad_request(
+                    "query_too_complex",
+                    f"the query has more than {max_terms} terms and operators (max_query_terms); "
+                    "parsing it alone would hold a worker for seconds: split it or use VALUES with fewer terms")
         if kind == "word":
             word = match.group().upper()
             if word == "SERVICE":
@@ -114,6 +123,13 @@ def screen(query: str, *, max_depth: int | None = None) -> Screening:
 
 
 @lru_cache(maxsize=512)
-def screen_cached(query: str, max_depth: int | None = None) -> Screening:
-    """`screen`, remembered for queries seen before (refusals are raised again each time)."""
-    return screen(query, max_depth=max_depth)
+def _screen_short(query: str, max_depth: int | None, max_terms: int | None) -> Screening:
+    return screen(query, max_depth=max_depth, max_terms=max_terms)
+
+
+def screen_cached(query: str, max_depth: int | None = None, max_terms: int | None = None) -> Screening:
+    """`screen`, remembered for short queries seen before (refusals are raised again each time); long
+    ones are scanned again rather than kept, so the cache stays small in bytes."""
+    if len(query) > CACHED_QUERY_LENGTH:
+        return screen(query, max_depth=max_depth, max_terms=max_terms)
+    return _screen_short(query, max_depth, max_terms)

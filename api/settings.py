@@ -20,9 +20,23 @@ class Settings:
     max_body_bytes: int = 1_048_576  # largest POST body accepted (413 beyond)
     max_query_length: int = 100_000  # longest query text accepted, in characters (413 beyond)
     max_nesting_depth: int = 64  # deepest nesting of { ( [ accepted before parsing (400 beyond)
+    max_query_terms: int = 2000  # terms and operators a query may have, counted before parsing (400 beyond)
     workers: int = 4  # warm query worker processes: the number of queries evaluated at once
+    light_workers: int = 1  # of those, kept for pages and canned questions: /sparql never holds them all
     queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
     worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
+    client_max_queries: int = 2  # queries one client may run at once (0: no cap); beyond, 429
+    client_query_seconds: float = 60.0  # query-seconds one client may spend in a burst (0: no cap); then 429
+    client_window: float = 60.0  # seconds over which a client's query-seconds come back in full
+    client_header: str = ""  # header naming the client (e.g. X-Forwarded-For), read only from trusted_proxies
+    trusted_proxies: tuple[str, ...] = field(default=())  # proxy addresses whose client_header is believed
+    public_hosts: tuple[str, ...] = field(default=())  # Host values the service may name itself by
+    max_header_bytes: int = 65_536  # request line and headers, in bytes (431 beyond)
+    max_headers: int = 100  # headers per request (431 beyond)
+    header_timeout: float = 10.0  # seconds a client has to send its request line and headers (408 after)
+    keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
+    max_connections: int = 2048  # connections and requests at once; beyond, uvicorn answers 503
+    reload_interval: float = 2.0  # seconds between looks for a new <data_dir>/current build (0: never)
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
 

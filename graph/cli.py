@@ -207,8 +207,9 @@ def cmd_serve(args) -> int:
     from api.settings import Settings
 
     settings = Settings.from_env()
-    if args.data_dir:
-        settings = dataclasses.replace(settings, data_dir=Path(args.data_dir))
+    options = {"host": args.host, "port": args.port, "workers": args.workers,
+               "data_dir": Path(args.data_dir) if args.data_dir else None}
+    settings = dataclasses.replace(settings, **{k: v for k, v in options.items() if v is not None})
     serve(settings)
     return 0
 
@@ -234,7 +235,13 @@ def parser() -> argparse.ArgumentParser:
     stats = verbs.add_parser("stats", help="triples per graph and instances per class")
     stats.add_argument("--format", choices=("table", "json"), default="table")
     stats.set_defaults(run=cmd_stats)
-    verbs.add_parser("serve", help="serve the current build over HTTP").set_defaults(run=cmd_serve)
+    serve = verbs.add_parser("serve", help="serve the current build over HTTP (a newer build is picked up live)")
+    serve.add_argument("--host", help="interface to bind (default: SWAPGRAPH_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: SWAPGRAPH_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="query worker processes (default: SWAPGRAPH_WORKERS or 4)")
+    serve.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS,
+                       help="where builds are kept (default: SWAPGRAPH_DATA_DIR or ./data)")
+    serve.set_defaults(run=cmd_serve)
     return top
 
 

@@ -16,6 +16,7 @@ from graph.vocab import ALIGNED_PREFIXES, PREFIXES, RULE, SG, SPARQL_PREFIXES, G
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus/documents"
 MAX_DEPTH = 12
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 MAX_STATEMENTS = 2000  # statements fetched for one explanation at most
 KNOWN_PREFIXES = {**PREFIXES, **ALIGNED_PREFIXES}  # for CURIEs shown and literals parsed
 LOOKS_LIKE_IRI = re.compile(r"^(<|[A-Za-z][A-Za-z0-9+.\-]*://)")
@@ -105,6 +106,11 @@ def nt(term: Node) -> str:
             raise ValueError(f"not a valid IRI: {str(term)!r}")
         return f"<{term}>"
     if isinstance(term, Literal):
+        # the datatype and language come from user text too (o="x"^^<...>): checked like any IRI
+        if term.datatype is not None and not writable_iri(str(term.datatype)):
+            raise ValueError(f"not a valid datatype IRI: {str(term.datatype)!r}")
+        if term.language is not None and not LANGUAGE_TAG.fullmatch(term.language):
+            raise ValueError(f"not a valid language tag: {term.language!r}")
         return term.n3()
     raise ValueError(f"cannot write {term!r} in a query")
 
@@ -223,7 +229,12 @@ def resolve(source: Source, text: str, role: str, *, subject: Node | None = None
     if role == "p" and text.lower() in ("a", "type", "rdf:type"):
         return RDF.type
     if role == "o" and text.startswith('"'):
-        return _literal(text)
+        literal = _literal(text)
+        try:
+            nt(literal)
+        except ValueError:
+            raise Unresolved(role, text, "invalid", []) from None
+        return literal
     matches = _label_matches(source, text)
     if role == "p":
         if len(matches) > 1:

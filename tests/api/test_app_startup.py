@@ -36,7 +36,7 @@ def test_a_bad_canned_question_stops_the_app(data_dir, tmp_path):
 def test_the_served_build_survives_later_builds(data_dir):
     layout = StoreLayout(data_dir)
     served = layout.current_build()
-    app = create_app(replace(Settings(), data_dir=data_dir, workers=1))
+    app = create_app(replace(Settings(), data_dir=data_dir, workers=1, reload_interval=0))  # no live reload
     with TestClient(app) as client:
         for _ in range(3):  # more builds than are kept
             build(layout, SourcePaths())
