@@ -76,6 +76,17 @@ class SG(DefinedNamespace):
     category: URIRef
     minimumCount: URIRef
     approximate: URIRef
+    Status: URIRef
+    done: URIRef
+    agreed: URIRef
+    expected: URIRef
+    announced: URIRef
+    status: URIRef
+    subgroupOf: URIRef
+    hasSubgroup: URIRef
+    sameCohortAs: URIRef
+    memberOf: URIRef
+    hasMember: URIRef
     mediatorAgent: URIRef
     actsAsMediator: URIRef
     mediatedExchange: URIRef
