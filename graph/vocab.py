@@ -87,6 +87,42 @@ class SG(DefinedNamespace):
     sameCohortAs: URIRef
     memberOf: URIRef
     hasMember: URIRef
+    transitPlace: URIRef
+    arrivalPlace: URIRef
+    transitPurpose: URIRef
+    Statement: URIRef
+    statedBy: URIRef
+    reportedBy: URIRef
+    channel: URIRef
+    content: URIRef
+    timing: URIRef
+    statementKind: URIRef
+    saysInitiatedBy: URIRef
+    RankingClaim: URIRef
+    rankedEvent: URIRef
+    superlative: URIRef
+    Position: URIRef
+    holder: URIRef
+    holds: URIRef
+    office: URIRef
+    officeOf: URIRef
+    former: URIRef
+    asOf: URIRef
+    LifeEvent: URIRef
+    Arrest: URIRef
+    Charge: URIRef
+    Trial: URIRef
+    Sentencing: URIRef
+    Pardon: URIRef
+    Death: URIRef
+    eventOf: URIRef
+    byAgent: URIRef
+    eventPlace: URIRef
+    claimedIdentity: URIRef
+    Contribution: URIRef
+    contributor: URIRef
+    contributedTo: URIRef
+    contributionRole: URIRef
     mediatorAgent: URIRef
     actsAsMediator: URIRef
     mediatedExchange: URIRef
