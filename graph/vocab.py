@@ -205,6 +205,7 @@ PREFIXES = {
     "group": str(ID) + "group/",
     "role": str(ID) + "role/",
     "claim": str(ID) + "claim/",
+    "event": str(ID) + "event/",
     "doc": str(ID) + "document/",
     "rule": str(RULE),
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",

@@ -145,6 +145,7 @@ class _Builder:
         node = ID["document/" + doc.stem]
         g = self.out.provenance
         g.add((node, RDF.type, SG.Document))
+        self.typed_in_facts.add(node)  # a corpus document may be the object of a fact (its contributors)
         g.add((node, RDFS.label, Literal(extraction.metadata.get("title") or doc.name)))
         g.add((node, SG.fileName, Literal(doc.name)))
         g.add((node, SG.sha256, Literal(doc.sha256)))
