@@ -304,15 +304,17 @@ def run_query(name: str, request: Request):
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers={
             **headers, "Content-Disposition": f'attachment; filename="{query.name}.csv"'})
     params = {k: str(t.value) for k, t in bound.items()}
+    statement = None if rows else _empty_statement(request, query, bound)
     if media == "text/html":
         return HTMLResponse(_query_page(request, query, raw, (columns, rows, truncated), bound=bound,
-                                        evidence_cut=evidence_cut), headers=headers)
+                                        evidence_cut=evidence_cut, statement=statement), headers=headers)
     body = {
         "name": query.name,
         "title": query.title,
         "parameters": params,
         "columns": columns,
         "rows": rows,
+        **({"statement": statement} if statement else {}),
         "truncated": truncated,
         **({"evidence_truncated": evidence_cut} if evidence else {}),
         "sparql": _link("/sparql", {"query": editor_query(query, bound)}),
@@ -365,8 +367,16 @@ def _cell(row: dict, column: str) -> str:
     return escape(text)
 
 
+def _empty_statement(request: Request, query: CannedQuery, bound: dict) -> str | None:
+    """A yes/no answer in words for a known value with no rows ("no release of Alexei Navalny is recorded")."""
+    labels = site(request).labels
+    given = {name: labels.get(str(term.value), str(term.value)) for name, term in bound.items()
+             if query.param(name) and (query.param(name).default is None or name in request.query_params)}
+    return query.empty_statement(given)
+
+
 def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: dict | None = None,
-                error: str | None = None, evidence_cut: bool = False) -> str:
+                error: str | None = None, evidence_cut: bool = False, statement: str | None = None) -> str:
     params = {k: v for k, v in raw.items() if k != "format" and v}
     parts = [f"<p><a href='/queries'>All questions</a></p><h1>{escape(query.title)}</h1>",
              f"<p>{escape(query.description)}</p>", _form(request, query, raw)]
@@ -381,6 +391,8 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'json'}))}'>JSON</a>",
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'sparql-json'}))}'>SPARQL JSON</a>",
         ]
+        if statement:
+            parts.append(f"<p class=statement>{escape(statement)}.</p>")
         parts.append(f"<p>{len(rows)} rows{' (truncated)' if truncated else ''} · {' · '.join(links)}</p>")
         if evidence_cut:
             parts.append("<p class=muted>Evidence is shown for the first rows only: narrow the question to see "

@@ -153,6 +153,7 @@ def load_exchanges(request: Request) -> dict[str, Exchange]:
         SELECT DISTINCT ?x ?r ?person ?personLabel ?group ?groupLabel ?count ?by ?byLabel ?to ?toLabel WHERE {{
           ?x a sg:Exchange .
           {{ ?r sg:inExchange ?x }} UNION {{ ?r sg:inExchange ?leg . ?leg sg:partOf ?x }}
+          ?r sg:status sg:done .
           OPTIONAL {{ ?r sg:releasedPerson ?person OPTIONAL {{ ?person rdfs:label ?personLabel }} }}
           OPTIONAL {{ ?r sg:releasedGroup ?group OPTIONAL {{ ?group rdfs:label ?groupLabel }}
                      OPTIONAL {{ ?group sg:count ?count }} }}

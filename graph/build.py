@@ -21,7 +21,8 @@ from loaders.errors import LoadError, LoadIssue
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTED_CLASSES = ("Exchange", "ExchangeLeg", "Detainee", "Release", "State", "Mediator", "Venue",
-                   "Negotiation", "DetaineeGroup", "Person", "Organization", "Claim", "Document", "Evidence")
+                   "Negotiation", "DetaineeGroup", "Person", "Organization", "Claim", "Document", "Evidence",
+                   "CountClaim", "Statement", "RankingClaim", "Position", "LifeEvent", "Contribution")
 
 
 class BuildError(Exception):

@@ -23,7 +23,7 @@ README_START = "<!-- queries:start -->"
 README_END = "<!-- queries:end -->"
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
-HEADER_KEYS = ("title", "description", "param", "default", "allowed", "example")
+HEADER_KEYS = ("title", "description", "param", "default", "allowed", "example", "empty")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 VAR_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 HEADER_RE = re.compile(r"^#\s*([A-Za-z_-]+)\s*:\s?(.*)$")
@@ -124,6 +124,7 @@ class CannedQuery:
     columns: tuple[str, ...]
     params: tuple[Param, ...] = ()
     example: str | None = None
+    empty: str | None = None  # the plain statement for an empty answer, `{param}` replaced by its label
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -137,7 +138,17 @@ class CannedQuery:
             "parameters": [p.as_dict() for p in self.params],
             "columns": list(self.columns),
             "example": f"/queries/{self.name}" + (f"?{self.example}" if self.example else ""),
+            **({"empty": self.empty} if self.empty else {}),
         }
+
+    def empty_statement(self, labels: dict[str, str]) -> str | None:
+        """The plain statement for an empty answer, when every parameter it names was given."""
+        if not self.empty:
+            return None
+        try:
+            return self.empty.format(**labels)
+        except (KeyError, IndexError, ValueError):
+            return None
 
 
 # ---------------------------------------------------------------- terms
@@ -237,7 +248,7 @@ class _FileParser:
             self.issue(1, f"file name {name!r} must be lower-case words joined by hyphens")
         text = self.path.read_text(encoding="utf-8")
         entries = self.header(text.splitlines())
-        title = description = example = None
+        title = description = example = empty = None
         params: dict[str, dict] = {}
         for line, key, value in entries:
             if key == "title":
@@ -248,6 +259,8 @@ class _FileParser:
                 description = value if description is None else description + " " + value
             elif key == "example":
                 example = value.lstrip("?")
+            elif key == "empty":
+                empty = value
             elif key == "param":
                 self._param(line, value, params)
             else:  # default, allowed: NAME rest
@@ -279,7 +292,7 @@ class _FileParser:
         if self.issues or columns is None:
             return None
         return CannedQuery(name=name, path=self.path, title=title, description=description, sparql=text,
-                           columns=tuple(columns), params=tuple(built), example=example)
+                           columns=tuple(columns), params=tuple(built), example=example, empty=empty)
 
     def _param(self, line: int, value: str, params: dict) -> None:
         words = value.split()

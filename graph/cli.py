@@ -1,4 +1,4 @@
-"""The `swapgraph` command: build, validate, query, export, stats, serve."""
+"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve."""
 
 import argparse
 import csv
@@ -14,9 +14,11 @@ import pyoxigraph as ox
 
 from graph.build import BuildError, SourcePaths, build, build_store, class_counts, graph_sizes
 from graph.catalog import Catalog, CatalogError, ParameterError
+from graph.coverage import corpus_coverage, report_lines, summary_line, totals
 from graph.rules import RuleError
 from graph.store import StoreLayout, open_current
 from graph.vocab import PREFIXES
+from loaders.corpus import load_corpus
 from loaders.errors import LoadError
 
 EXPORT_FORMATS = {
@@ -66,7 +68,33 @@ def cmd_build(args) -> int:
     progress.finish()
     print(report.summary())
     print(f"serving build: {report.build_dir}")
+    _warn_uncovered(_sources(args))
     return 0
+
+
+def _coverage(paths: SourcePaths):
+    return corpus_coverage(load_corpus(paths.documents, paths.annotations, paths.registry), paths.annotations)
+
+
+def _warn_uncovered(paths: SourcePaths) -> None:
+    results = _coverage(paths)
+    for result in results:
+        if result.unexplained or result.stale:
+            print(f"warning: {result.document}: {len(result.unexplained)} sentences neither cited by a fact nor "
+                  f"explained, {len(result.stale)} stale reasons (see `swapgraph coverage`)", file=sys.stderr)
+    print(summary_line(results), file=sys.stderr)
+
+
+def cmd_coverage(args) -> int:
+    paths = _sources(args)
+    results = _coverage(paths)
+    if args.format == "json":
+        print(json.dumps({"totals": totals(results), "documents": [r.as_dict() for r in results]},
+                         indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(report_lines(results, paths.annotations)))
+    unexplained = totals(results)["unexplained"] + totals(results)["staleReasons"]
+    return 1 if args.strict and unexplained else 0
 
 
 def cmd_validate(args) -> int:
@@ -194,11 +222,16 @@ def _union_turtle(store: ox.Store) -> bytes:
 def cmd_stats(args) -> int:
     store = open_current(_layout(args))
     sizes, counts = graph_sizes(store), class_counts(store)
+    coverage = _coverage(_sources(args))
     if args.format == "json":
-        print(json.dumps({"triples": sizes, "instances": counts}, indent=2))
+        print(json.dumps({"triples": sizes, "instances": counts, "coverage": totals(coverage)}, indent=2))
     else:
         print("triples per graph: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
         print("instances: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        print(summary_line(coverage) + " (from the sources)")
+        for result in coverage:
+            print(f"  {result.document}: {result.sentences} sentences, {result.cited} cited, "
+                  f"{len(result.explained)} explained, {len(result.unexplained)} unexplained")
     return 0
 
 
@@ -234,7 +267,14 @@ def parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
     stats = verbs.add_parser("stats", help="triples per graph and instances per class")
     stats.add_argument("--format", choices=("table", "json"), default="table")
+    stats.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
     stats.set_defaults(run=cmd_stats)
+    coverage = verbs.add_parser("coverage", help="per document, the sentences no fact cites and their reasons")
+    coverage.add_argument("--format", choices=("table", "json"), default="table")
+    coverage.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    coverage.add_argument("--strict", action="store_true",
+                          help="exit 1 if a sentence has neither a fact nor a reason, or a reason is stale")
+    coverage.set_defaults(run=cmd_coverage)
     serve = verbs.add_parser("serve", help="serve the current build over HTTP (a newer build is picked up live)")
     serve.add_argument("--host", help="interface to bind (default: SWAPGRAPH_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: SWAPGRAPH_PORT or 8000)")

@@ -76,6 +76,53 @@ class SG(DefinedNamespace):
     category: URIRef
     minimumCount: URIRef
     approximate: URIRef
+    Status: URIRef
+    done: URIRef
+    agreed: URIRef
+    expected: URIRef
+    announced: URIRef
+    status: URIRef
+    subgroupOf: URIRef
+    hasSubgroup: URIRef
+    sameCohortAs: URIRef
+    memberOf: URIRef
+    hasMember: URIRef
+    transitPlace: URIRef
+    arrivalPlace: URIRef
+    transitPurpose: URIRef
+    Statement: URIRef
+    statedBy: URIRef
+    reportedBy: URIRef
+    channel: URIRef
+    content: URIRef
+    timing: URIRef
+    statementKind: URIRef
+    saysInitiatedBy: URIRef
+    RankingClaim: URIRef
+    rankedEvent: URIRef
+    superlative: URIRef
+    Position: URIRef
+    holder: URIRef
+    holds: URIRef
+    office: URIRef
+    officeOf: URIRef
+    former: URIRef
+    asOf: URIRef
+    LifeEvent: URIRef
+    Arrest: URIRef
+    Charge: URIRef
+    Trial: URIRef
+    Sentencing: URIRef
+    Pardon: URIRef
+    Death: URIRef
+    eventOf: URIRef
+    byAgent: URIRef
+    eventPlace: URIRef
+    claimedIdentity: URIRef
+    Contribution: URIRef
+    contributor: URIRef
+    contributedTo: URIRef
+    contributionRole: URIRef
     mediatorAgent: URIRef
     actsAsMediator: URIRef
     mediatedExchange: URIRef
@@ -158,6 +205,7 @@ PREFIXES = {
     "group": str(ID) + "group/",
     "role": str(ID) + "role/",
     "claim": str(ID) + "claim/",
+    "event": str(ID) + "event/",
     "doc": str(ID) + "document/",
     "rule": str(RULE),
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",

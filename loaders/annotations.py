@@ -143,7 +143,8 @@ class CuratedAnnotations:
         issues: list[LoadIssue] = []
         if not isinstance(data, dict):
             raise LoadError([LoadIssue(source, 1, "expected a mapping with document, metadata, entities, facts")])
-        unknown = set(data) - {"document", "metadata", "entities", "facts"}
+        # `uncited`: reasons for the sentences no fact cites, read by graph/coverage.py.
+        unknown = set(data) - {"document", "metadata", "entities", "facts", "uncited"}
         if unknown:
             issues.append(LoadIssue(source, data.line, f"unknown top-level keys {sorted(unknown)}"))
         if data.get("document") != document.name:

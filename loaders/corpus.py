@@ -22,6 +22,7 @@ from loaders.documents import Document, read_documents
 from loaders.errors import LoadError, LoadIssue
 
 SG_TERMS = {str(term) for term in sg_terms()}
+STATUS_VALUES = {str(SG.done), str(SG.agreed), str(SG.expected), str(SG.announced)}
 ALLOWED_FOREIGN_PREDICATES = {RDF.type, RDFS.label, SKOS.altLabel}
 # Facts the rules derive; stating them by hand would hide a missing Release or role node.
 DERIVED_ONLY = {
@@ -95,7 +96,9 @@ def check_triple(s, p, o) -> str | None:
         return f"{p} is a class, not a property"
     if p == RDF.type and (str(o) not in SG_TERMS or not str(o).rpartition("#")[2][:1].isupper()):
         return f"type {o} is not a class of the ontology"
-    if isinstance(o, URIRef) and p != RDF.type and not str(o).startswith(str(ID)):
+    # sg:status takes one of the ontology's sg:Status individuals, the only non-entity object allowed.
+    if isinstance(o, URIRef) and p != RDF.type and not str(o).startswith(str(ID)) and not (
+            p == SG.status and str(o) in STATUS_VALUES):
         return f"object {o} is not an entity IRI (id: namespace)"
     return None
 
@@ -145,6 +148,7 @@ class _Builder:
         node = ID["document/" + doc.stem]
         g = self.out.provenance
         g.add((node, RDF.type, SG.Document))
+        self.typed_in_facts.add(node)  # a corpus document may be the object of a fact (its contributors)
         g.add((node, RDFS.label, Literal(extraction.metadata.get("title") or doc.name)))
         g.add((node, SG.fileName, Literal(doc.name)))
         g.add((node, SG.sha256, Literal(doc.sha256)))

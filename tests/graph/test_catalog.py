@@ -64,7 +64,7 @@ def test_required_names_and_leading_columns(catalog, name):
 
 
 def test_required_parameters(catalog):
-    assert {p.name for p in catalog.get("releases").params} == {"person", "exchange", "releasedBy", "releasedTo"}
+    assert {p.name for p in catalog.get("releases").params} == {"person", "exchange", "releasedBy", "releasedTo", "status"}
     assert {p.name for p in catalog.get("exchanges").params} == {"state", "venue", "year"}
     assert [p.name for p in catalog.get("detainee").params] == ["person"]
     profile = set(catalog.get("detainee").columns)

@@ -200,6 +200,29 @@ def test_sg_sum_of_legs():
             ?p rdf:subject {leg_claim} ; rdf:predicate sg:count ; rdf:object {count} }} }}""")
 
 
+def test_sg_member_release():
+    store = infer("""
+        person:a sg:memberOf group:small .
+        person:b sg:memberOf group:shared .
+        group:small sg:subgroupOf group:big .
+        release:small a sg:Release ; sg:status sg:done ; sg:releasedGroup group:small ;
+            sg:releasingState state:RU ; sg:receivingState state:US ; sg:inExchange exchange:e .
+        release:shared a sg:Release ; sg:status sg:done ; sg:releasedGroup group:shared ;
+            sg:releasingState state:US , state:DE ; sg:receivingState state:RU ; sg:inExchange exchange:e .
+        release:planned a sg:Release ; sg:status sg:agreed ; sg:releasedGroup group:small ;
+            sg:releasingState state:BY ; sg:receivingState state:DE ; sg:inExchange exchange:later .""")
+    assert derived_by(store, "person:a sg:releasedTo state:US", "sg-member-release")
+    assert derived_by(store, "person:a sg:releasedBy state:RU", "sg-member-release")
+    assert derived_by(store, "person:a sg:releasedIn exchange:e", "sg-member-release")
+    assert inferred(store, "person:a sg:memberOf group:big")  # a member of a subgroup is a member of the group
+    assert derived_by(store, "person:b sg:releasedTo state:RU", "sg-member-release")
+    # released collectively by two states: the text does not say which let this member go
+    assert not inferred(store, "person:b sg:releasedBy ?state")
+    # an agreed release is not a release
+    assert not inferred(store, "person:a sg:releasedIn exchange:later")
+    assert not inferred(store, "person:a sg:releasedTo state:DE")
+
+
 def test_every_rule_file_has_a_test_named_after_it():
     names = {name for name in globals() if name.startswith("test_")}
     missing = [r.id for r in RULES if "test_" + r.id.replace("-", "_") not in names]

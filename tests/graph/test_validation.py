@@ -157,7 +157,7 @@ def test_ReleaseExchangeShape():
 
 
 def test_ReleaseSingleExchangeShape():
-    report = check(add="""exchange:2010-07 a sg:Exchange ; sg:date "2010"^^xsd:gYear .
+    report = check(add="""exchange:2010-07 a sg:Exchange ; sg:status sg:done ; sg:date "2010"^^xsd:gYear .
                           release:2030-03-01-ann sg:inExchange exchange:2010-07 .""")
     caught(report, "ReleaseSingleExchangeShape", "release:2030-03-01-ann", Q2)
     assert shapes_of(report) == {"ReleaseSingleExchangeShape"}
@@ -209,14 +209,14 @@ def test_LegCountsShape():
 
 def test_LegCountsShape_ignores_approximate_counts_and_other_sides():
     # "Nearly 30" on day 2 is approximate: not summed, so 8 + 10 = 18 stays within the 20 of claim 1.
-    report = check(add="""claim:x-day1-xb a sg:CountClaim ; sg:aboutExchange exchange:2030-03-01 ;
+    report = check(add="""claim:x-day1-xb a sg:CountClaim ; sg:status sg:done ; sg:aboutExchange exchange:2030-03-01 ;
                               sg:side state:XB ; sg:count 400 .""")
     assert report.conforms, report.text()
 
 
 def test_LegCountsShape_takes_the_modest_reading_of_a_contested_leg():
     # Day 1: 8 against a conflicting 13 (recorded) counts as 8, so the sum stays 18 <= 20.
-    contested = """claim:x-day1-xa a sg:CountClaim ; sg:aboutExchange exchange:2030-03-01 ;
+    contested = """claim:x-day1-xa a sg:CountClaim ; sg:status sg:done ; sg:aboutExchange exchange:2030-03-01 ;
                        sg:side state:XA ; sg:count 13 ."""
     assert check(add=contested + " claim:x-day1-xa sg:conflictsWith claim:1-day1-xa .").conforms
     # Unrecorded, the larger count is taken: 13 + 10 = 23 > 20.
@@ -403,3 +403,29 @@ def test_fixture_has_every_store_graph(graph_name):
     dataset = Dataset()
     dataset.parse(FIXTURE, format="trig")
     assert len(dataset.graph(graph_name)) > 0 and str(graph_name).startswith(str(GRAPH))
+
+
+def test_StatusShape():
+    report = check(remove="claim:1-day1-xa sg:status sg:done .")
+    caught(report, "StatusShape", "claim:1-day1-xa")
+    report = check(add="group:2030-03-02-ten sg:status sg:agreed .")
+    caught(report, "StatusShape", "group:2030-03-02-ten")
+
+
+def test_StatusValueShape():
+    report = check(add="release:2030-03-01-ann sg:status sg:Release .", remove="release:2030-03-01-ann sg:status sg:done .")
+    caught(report, "StatusValueShape", "release:2030-03-01-ann")
+
+
+def test_MemberOfShape():
+    report = check(add="person:ann-example sg:memberOf release:2030-03-02-ten .")
+    caught(report, "MemberOfShape", "person:ann-example")
+    report = check(add="group:2030-03-02-ten sg:memberOf group:2030-03-02-ten .")
+    caught(report, "MemberSubjectShape", "group:2030-03-02-ten")
+
+
+def test_SubgroupShape():
+    report = check(add="group:2030-03-02-ten sg:subgroupOf person:ann-example .")
+    caught(report, "SubgroupShape", "group:2030-03-02-ten")
+    report = check(add="person:ann-example sg:sameCohortAs group:2030-03-02-ten .")
+    caught(report, "SubgroupSubjectShape", "person:ann-example")
