@@ -1,4 +1,4 @@
-"""The `swapgraph` command: build, validate, query, export, stats, serve."""
+"""The `swapgraph` command: build, validate, query, export, stats, serve, add-document, extract, review."""
 
 import argparse
 import csv
@@ -202,6 +202,18 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_add_document(args) -> int:
+    from loaders.intake import add_document
+
+    added = add_document(Path(args.file), _sources(args).documents.parent, args.source, licence=args.licence,
+                         attribution=args.attribution, kind=args.kind, language=args.language,
+                         title=args.title, date=args.date)
+    print(f"added {added.document}\nannotation file {added.annotation}")
+    for key, value in added.metadata.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from api.run import serve
     from api.settings import Settings
@@ -235,6 +247,17 @@ def parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=("table", "json"), default="table")
     stats.set_defaults(run=cmd_stats)
     verbs.add_parser("serve", help="serve the current build over HTTP").set_defaults(run=cmd_serve)
+    add = verbs.add_parser("add-document", help="copy a text into the corpus with its metadata and an empty annotation file")
+    add.add_argument("file")
+    add.add_argument("--source", required=True, help="address the text was taken from")
+    add.add_argument("--licence", help="licence of the text: an address or CC-BY-SA-4.0, CC-BY-4.0, CC0-1.0")
+    add.add_argument("--attribution", help="to whom the text is credited (Wikipedia sources: Wikipedia contributors)")
+    add.add_argument("--kind", help="encyclopedia or news (Wikipedia sources: encyclopedia)")
+    add.add_argument("--language", help="language code (Wikipedia sources: from the address)")
+    add.add_argument("--title", help="the title as it appears in the text (MediaWiki text: its = Title = line)")
+    add.add_argument("--date", help="publication date YYYY-MM-DD, only where the text fixes it")
+    add.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    add.set_defaults(run=cmd_add_document)
     return top
 
 

@@ -12,9 +12,21 @@ from loaders.yamlfile import LineDict, LineList, read_yaml
 ENTITY_TYPES = ("Person", "State", "Organization", "Place", "Venue", "Exchange", "ExchangeLeg", "Negotiation")
 # Named things whose labels must be names found in the documents; event labels are descriptive.
 NAMED_TYPES = ("Person", "State", "Organization", "Place", "Venue")
-METADATA_KEYS = ("title", "publisher", "author", "kind", "language", "date")
+METADATA_KEYS = ("title", "publisher", "author", "kind", "language", "date", "source", "licence", "attribution")
 VERBATIM_METADATA = ("title", "publisher", "author")
 DOCUMENT_KINDS = ("encyclopedia", "news")
+# Licence names accepted in metadata, and the address each stands for.
+LICENCES = {
+    "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+
+
+def licence_address(licence: str) -> str | None:
+    """The address of a licence given by name (SPDX) or by address; None if it is neither."""
+    address = LICENCES.get(licence, licence)
+    return address if address.startswith(("http://", "https://")) else None
 
 
 @dataclass(frozen=True)

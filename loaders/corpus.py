@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
-from rdflib.namespace import SKOS, XSD
+from rdflib.namespace import DCTERMS, SKOS, XSD, Namespace
 
 from graph.vocab import ID, SG, TURTLE_PREFIXES, expand_iri, sg_terms
 from loaders.annotations import (
@@ -15,7 +15,9 @@ from loaders.annotations import (
     EntityDecl,
     Extraction,
     Extractor,
+    LICENCES,
     Fact,
+    licence_address,
     read_registry,
 )
 from loaders.documents import Document, read_documents
@@ -31,6 +33,8 @@ DERIVED_ONLY = {
     SG.evidence, SG.derivation, SG.premise, SG.rule,
 }
 HEADER_LINES = TURTLE_PREFIXES.count("\n")
+CC = Namespace("http://creativecommons.org/ns#")  # Creative Commons Rights Expression Language
+
 
 
 @dataclass
@@ -163,8 +167,24 @@ class _Builder:
             g.add((node, SG.language, Literal(meta["language"])))
         if meta.get("date"):
             g.add((node, SG.publicationDate, Literal(str(meta["date"]), datatype=XSD.date)))
+        self._add_rights(node, extraction)
         for fact in extraction.facts:
             self.add_fact(fact, node)
+
+    def _add_rights(self, node: URIRef, extraction: Extraction):
+        """Where the text was taken from, under which licence, credited to whom (documents added later)."""
+        g, meta = self.out.provenance, extraction.metadata
+        if meta.get("source"):
+            g.add((node, DCTERMS.source, URIRef(str(meta["source"]))))
+        if meta.get("licence"):
+            address = licence_address(str(meta["licence"]))
+            if address is None:
+                self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines["licence"],
+                                             f"licence must be an address or one of {sorted(LICENCES)}"))
+            else:
+                g.add((node, DCTERMS.license, URIRef(address)))
+        if meta.get("attribution"):
+            g.add((node, CC.attributionName, Literal(str(meta["attribution"]))))
 
     def add_fact(self, fact: Fact, doc_node: URIRef):
         try:
