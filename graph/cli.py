@@ -16,7 +16,7 @@ from graph.build import BuildError, SourcePaths, build, build_store, class_count
 from graph.catalog import Catalog, CatalogError, ParameterError
 from graph.rules import RuleError
 from graph.store import StoreLayout, open_current
-from graph.vocab import PREFIXES
+from graph.vocab import PREFIXES, Graphs
 from loaders.errors import LoadError
 
 EXPORT_FORMATS = {
@@ -94,6 +94,15 @@ def _syntax_error(source: str, exc: SyntaxError) -> str:
     return f"{source}:{line}: column {column}: {message.splitlines()[0][:300]}"
 
 
+def _dataset(store: ox.Store, candidates: bool) -> dict:
+    """The default graph of a query: every named graph, the candidates only if asked for."""
+    wanted = ox.NamedNode(str(Graphs.CANDIDATES))
+    if candidates or not store.contains_named_graph(wanted):
+        return {"use_default_graph_as_union": True}
+    graphs = list(store.named_graphs())
+    return {"default_graph": [g for g in graphs if g != wanted], "named_graphs": graphs}
+
+
 def cmd_query(args) -> int:
     store = open_current(_layout(args))
     catalog = Catalog.load()
@@ -105,7 +114,7 @@ def cmd_query(args) -> int:
         return 1
     source, text = _query_source(args.query)
     try:
-        result = store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
+        result = store.query(text, prefixes=PREFIXES, **_dataset(store, args.candidates))
     except SyntaxError as exc:
         print(_syntax_error(source, exc), file=sys.stderr)
         return 1
@@ -214,6 +223,25 @@ def cmd_add_document(args) -> int:
     return 0
 
 
+def cmd_extract(args) -> int:
+    from loaders.candidates import document_for, dump_candidates
+    from loaders.extraction import RuleExtractor, known_entities, load_pipeline
+
+    paths = _sources(args)
+    documents = [document_for(name, paths.documents) for name in args.documents]
+    decls, dates = known_entities(paths.registry, paths.annotations, paths.documents)
+    extractor = RuleExtractor(decls, load_pipeline(use_model=not args.blank), dates)
+    paths.candidates.mkdir(exist_ok=True)
+    for document in documents:
+        started = time.perf_counter()
+        extraction = extractor.extract(document)
+        target = paths.candidates / f"{document.stem}.yaml"
+        target.write_text(dump_candidates(extraction, extractor.version), encoding="utf-8")
+        print(f"{document.name}: {len(extraction.facts)} candidate facts -> {target} "
+              f"({time.perf_counter() - started:.2f}s)")
+    return 0
+
+
 def cmd_serve(args) -> int:
     from api.run import serve
     from api.settings import Settings
@@ -238,6 +266,8 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("query")
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument("--candidates", action="store_true",
+                       help="include the extractor's unreviewed candidate facts in the default graph")
     query.set_defaults(run=cmd_query)
     export = verbs.add_parser("export", help="dump the store with its named graphs")
     export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="trig")
@@ -258,6 +288,11 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--date", help="publication date YYYY-MM-DD, only where the text fixes it")
     add.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
     add.set_defaults(run=cmd_add_document)
+    extract = verbs.add_parser("extract", help="propose candidate facts for documents (corpus/candidates/)")
+    extract.add_argument("documents", nargs="+", metavar="DOC", help="document file name, stem or number (005)")
+    extract.add_argument("--blank", action="store_true", help="rules on a blank spaCy pipeline, without the model")
+    extract.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    extract.set_defaults(run=cmd_extract)
     return top
 
 

@@ -81,6 +81,11 @@ def _syntax_error_line(message: str) -> int | None:
     return int(match.group(1)) - HEADER_LINES if match else None
 
 
+def _is_status(p, o) -> bool:
+    """The modality of a statement (sg:status sg:done ...) names an individual of the ontology."""
+    return str(p) == str(SG) + "status" and str(o) in SG_TERMS
+
+
 def check_triple(s, p, o) -> str | None:
     for node in (s, o):
         if isinstance(node, BNode):
@@ -97,12 +102,13 @@ def check_triple(s, p, o) -> str | None:
         return f"{p} is a class, not a property"
     if p == RDF.type and (str(o) not in SG_TERMS or not str(o).rpartition("#")[2][:1].isupper()):
         return f"type {o} is not a class of the ontology"
-    if isinstance(o, URIRef) and p != RDF.type and not str(o).startswith(str(ID)):
+    if isinstance(o, URIRef) and p != RDF.type and not str(o).startswith(str(ID)) and not _is_status(p, o):
         return f"object {o} is not an entity IRI (id: namespace)"
     return None
 
 
 class _Builder:
+    evidence_base = "evidence"  # candidate facts get their own evidence IRIs (loaders/candidates.py)
     def __init__(self):
         self.out = CorpusGraphs()
         self.issues: list[LoadIssue] = []
@@ -194,7 +200,7 @@ class _Builder:
             line, message = (exc.args if len(exc.args) == 2 else (fact.line, exc.args[0]))
             self.issues.append(LoadIssue(fact.source, line, message))
             return
-        evidence = ID[f"evidence/{fact.document.stem}/{start}-{end}"]
+        evidence = ID[f"{self.evidence_base}/{fact.document.stem}/{start}-{end}"]
         prov = self.out.provenance
         prov.add((evidence, RDF.type, SG.Evidence))
         prov.add((evidence, SG.document, doc_node))
