@@ -242,6 +242,83 @@ def cmd_extract(args) -> int:
     return 0
 
 
+def _numbers(values: list[str]) -> list[int]:
+    return [int(n) for value in values for n in value.split(",") if n.strip()]
+
+
+def cmd_review(args) -> int:
+    import yaml
+
+    from loaders.candidates import document_for
+    from loaders.review import Review, in_words
+
+    paths = _sources(args)
+    review = Review(document_for(args.document, paths.documents), paths.candidates, paths.annotations, paths.registry)
+    from loaders.extraction import known_entities
+
+    known, _ = known_entities(paths.registry, paths.annotations, paths.documents)
+    labels = {decl.curie: decl.label for decl in known if decl.label} | {
+        curie: entity.label for curie, entity in review.proposed.items()}
+    accept = {n: {} for n in _numbers(args.accept)}
+    for edit in args.edit:
+        number, _, path = edit.partition("=")
+        accept[int(number)] = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    reject = {n: args.reason for n in _numbers(args.reject)}
+    new_labels = dict(pair.partition("=")[::2] for pair in args.label)
+    if not accept and not reject:
+        if sys.stdin.isatty() and not args.list:
+            accept, reject = _ask(review, labels)
+        else:
+            for item in review.items:
+                _show(review, item, labels, in_words)
+            return 0
+    for line in review.decide(accept, reject, new_labels, lambda: build_store(ox.Store(), paths)):
+        print(line)
+    print(f"{len(review.items) - len(accept) - len(reject)} candidates left in {review.path}")
+    return 0
+
+
+def _show(review, item, labels, in_words) -> None:
+    sentence, start, end = review.sentence(item)
+    quote = item.fact.quote
+    marked = sentence.replace(quote, f"[[{quote}]]", 1) if quote in sentence else f"[[{quote}]]"
+    fact = item.fact
+    print(f"#{item.number}  {fact.kind}  rule {fact.rule}  confidence {fact.confidence}  modality {fact.modality}"
+          f"  chars {start}-{end}" + (f"  NOTE: {fact.note}" if fact.note else ""))
+    print(f"   {marked}")
+    for line in in_words(fact.turtle, labels):
+        print(f"   · {line}")
+    print()
+
+
+def _ask(review, labels) -> tuple[dict, dict]:
+    """Interactive review: a(ccept), r(eject), e(dit the Turtle), s(kip), q(uit and apply)."""
+    import os
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    from loaders.review import in_words
+
+    accept, reject = {}, {}
+    for item in review.items:
+        _show(review, item, labels, in_words)
+        answer = input("   [a]ccept [r]eject [e]dit [s]kip [q]uit: ").strip().lower()[:1]
+        if answer == "q":
+            break
+        if answer == "a":
+            accept[item.number] = {}
+        elif answer == "r":
+            reject[item.number] = input("   why (optional): ").strip() or "rejected by the reviewer"
+        elif answer == "e":
+            with tempfile.NamedTemporaryFile("w+", suffix=".yaml", delete=False, encoding="utf-8") as handle:
+                yaml.safe_dump({"quote": item.fact.quote, "turtle": item.fact.turtle}, handle, allow_unicode=True)
+            subprocess.run([os.environ.get("EDITOR", "vi"), handle.name], check=False)
+            accept[item.number] = yaml.safe_load(Path(handle.name).read_text(encoding="utf-8"))
+    return accept, reject
+
+
 def cmd_serve(args) -> int:
     from api.run import serve
     from api.settings import Settings
@@ -293,6 +370,18 @@ def parser() -> argparse.ArgumentParser:
     extract.add_argument("--blank", action="store_true", help="rules on a blank spaCy pipeline, without the model")
     extract.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
     extract.set_defaults(run=cmd_extract)
+    review = verbs.add_parser("review", help="list, accept, reject or edit a document's candidate facts")
+    review.add_argument("document", metavar="DOC", help="document file name, stem or number (005)")
+    review.add_argument("--list", action="store_true", help="only list the candidates (the default without a terminal)")
+    review.add_argument("--accept", action="append", default=[], metavar="N[,N...]", help="accept candidates as they are")
+    review.add_argument("--edit", action="append", default=[], metavar="N=FILE",
+                        help="accept candidate N as corrected in FILE (YAML with quote and turtle)")
+    review.add_argument("--reject", action="append", default=[], metavar="N[,N...]")
+    review.add_argument("--reason", default="rejected by the reviewer", help="why, kept with the rejected candidates")
+    review.add_argument("--label", action="append", default=[], metavar="CURIE=LABEL",
+                        help="the label of a proposed entity, if the extractor's is not right")
+    review.add_argument("--sources", help="project folder holding corpus/ and ontology/ (default: this checkout)")
+    review.set_defaults(run=cmd_review)
     return top
 
 

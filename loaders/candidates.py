@@ -86,8 +86,9 @@ def load_candidates(documents_dir: Path, annotations_dir: Path, candidates_dir: 
             extractions.append(candidates.extract(document))
         except LoadError as exc:
             issues += exc.issues
-    for extraction in extractions:
-        builder.add_entities(extraction.entities)
+    for extraction in extractions:  # a reviewed declaration wins over the extractor's proposal
+        builder.add_entities([decl for decl in extraction.entities
+                              if URIRef(expand_iri(decl.curie) or "") not in builder.declared])
     for extraction in extractions:
         builder.add_document(extraction)
     builder.check_references()

