@@ -265,17 +265,26 @@ def cmd_review(args) -> int:
         accept[int(number)] = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     reject = {n: args.reason for n in _numbers(args.reject)}
     new_labels = dict(pair.partition("=")[::2] for pair in args.label)
-    if not accept and not reject:
+    added = [fact for path in args.add for fact in _facts_file(Path(path))]
+    if not accept and not reject and not added:
         if sys.stdin.isatty() and not args.list:
             accept, reject = _ask(review, labels)
         else:
             for item in review.items:
                 _show(review, item, labels, in_words)
             return 0
-    for line in review.decide(accept, reject, new_labels, lambda: build_store(ox.Store(), paths)):
+    for line in review.decide(accept, reject, new_labels, lambda: build_store(ox.Store(), paths), added):
         print(line)
     print(f"{len(review.items) - len(accept) - len(reject)} candidates left in {review.path}")
     return 0
+
+
+def _facts_file(path: Path) -> list[dict]:
+    """Facts a reviewer adds: a YAML list (or one mapping) of quote, turtle and optional entities."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, list) else [data]
 
 
 def _show(review, item, labels, in_words) -> None:
@@ -377,6 +386,8 @@ def parser() -> argparse.ArgumentParser:
     review.add_argument("--edit", action="append", default=[], metavar="N=FILE",
                         help="accept candidate N as corrected in FILE (YAML with quote and turtle)")
     review.add_argument("--reject", action="append", default=[], metavar="N[,N...]")
+    review.add_argument("--add", action="append", default=[], metavar="FILE",
+                        help="facts the extractor missed (YAML: quote, turtle, entities), validated with the rest")
     review.add_argument("--reason", default="rejected by the reviewer", help="why, kept with the rejected candidates")
     review.add_argument("--label", action="append", default=[], metavar="CURIE=LABEL",
                         help="the label of a proposed entity, if the extractor's is not right")

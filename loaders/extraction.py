@@ -39,6 +39,8 @@ STATUS = str(SG) + "status"
 SG_TERMS = {str(term) for term in sg_terms()}
 STATUS_KINDS = ("release", "release-person", "date", "party")
 DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|conducted|carried out|realized|completed)\b")
+ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
+NOT_THE_DATE = re.compile(r"\b(?:since|after|before|until|by|broke out in|began in)\s+(?:on\s+|in\s+)?$", re.I)
 SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
@@ -74,11 +76,15 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
     return rules, modality, triggers
 
 
-def known_entities(registry: Path, annotations: Path, documents: Path) -> tuple[list[EntityDecl], dict]:
-    """Entities of the registry and of every reviewed file (for linking), and each document's date."""
+def known_entities(registry: Path, annotations: Path, documents: Path,
+                   leave_out: str | None = None) -> tuple[list[EntityDecl], dict]:
+    """Entities of the registry and of every reviewed file (for linking), and each document's date;
+    `leave_out` names a document whose own reviewed entities are not used (to score on it honestly)."""
     decls, dates = list(read_registry(registry)), {}
     reviewed = CuratedAnnotations(annotations)
     for document in read_documents(documents):
+        if document.name == leave_out:
+            continue
         try:
             extraction = reviewed.extract(document)
         except LoadError:
@@ -397,12 +403,14 @@ class _Run:
 
     def _date(self, rule: Rule, match: re.Match, sentence: _Sentence):
         """The full date nearest to an exchange word, if close; a range `from X to Y` gives start and end."""
-        dates = [d for d in sentence.dates if d.datatype != "unresolved"]
+        dates = [d for d in sentence.dates if d.datatype != "unresolved"
+                 and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 12):d.start])]
         if not dates or any(c.rule == rule.id and c.start >= sentence.start and c.end <= sentence.start + len(
                 sentence.text) for c in self.candidates):
             return
         first = min(dates, key=lambda d: min(abs(d.start - match.end()), abs(match.start() - d.end)))
-        if min(abs(first.start - match.end()), abs(match.start() - first.end)) > 100:
+        distance = min(abs(first.start - match.end()), abs(match.start() - first.end))
+        if distance > 100 or (distance > 30 and not DATE_VERBS.search(sentence.text)):
             return  # a date far from the exchange word is about something else
         later = [d for d in dates if d.start > first.end]
         if later and sentence.text[first.end:later[0].start].strip() in ("to", "-", "–", "until", "and"):
@@ -412,6 +420,8 @@ class _Run:
         else:
             turtle = f"{self.exchange} a sg:Exchange ; sg:date {_date_literal(first)} .\n"
             end = first.end
+        if ENDING_VERBS.search(sentence.text[first.start:first.end + 60]):
+            return  # the day something ended is not the exchange's date
         confidence = rule.confidence + (0.15 if DATE_VERBS.search(sentence.text) else 0) - (0.2 if first.flag else 0)
         self.add(rule, sentence, min(first.start, match.start()), max(end, match.end()), turtle, confidence,
                  note=first.flag)

@@ -73,6 +73,9 @@ class Review:
             for curie in CURIE.findall(turtle):
                 if curie in known or curie in needed:
                     continue
+                if curie in getattr(self, "proposed_extra", {}):
+                    needed[curie] = dict(self.proposed_extra[curie])
+                    continue
                 entity = self.proposed.get(curie)
                 if entity is None:
                     raise LoadError([LoadIssue(self.path, 0, f"{curie} is neither known nor proposed: declare it")])
@@ -80,16 +83,24 @@ class Review:
                                  **({"iso": entity.iso} if entity.iso else {})}
         return needed
 
-    def decide(self, accept: dict[int, dict], reject: dict[int, str], labels: dict[str, str], validate) -> list[str]:
-        """Apply the decisions: accepted facts (possibly edited) are appended and validated, else nothing changes."""
-        accepted = []
+    def decide(self, accept: dict[int, dict], reject: dict[int, str], labels: dict[str, str], validate,
+               added: list[dict] = ()) -> list[str]:
+        """Apply the decisions: accepted facts (possibly edited) and facts the reviewer adds (ones the extractor
+        missed) are appended and validated together; if they do not validate, nothing changes."""
+        accepted, declared = [], {}
         for number, edit in sorted(accept.items()):
             item = self.item(number)
-            accepted.append({"quote": edit.get("quote", item.fact.quote), "turtle": edit.get("turtle", item.fact.turtle)})
+            accepted.append({"quote": edit.get("quote", item.fact.quote), "turtle": edit.get("turtle", item.fact.turtle),
+                             **({"occurrence": edit["occurrence"]} if "occurrence" in edit else {})})
+            declared.update(edit.get("entities") or {})
+        for fact in added:
+            accepted.append({key: fact[key] for key in ("quote", "turtle", "occurrence") if key in fact})
+            declared.update(fact.get("entities") or {})
         for number in reject:
             self.item(number)
         before = self.annotation.read_text(encoding="utf-8")
         if accepted:
+            self.proposed_extra = declared
             entities = self.entities_for([fact["turtle"] for fact in accepted], labels)
             self.annotation.write_text(append_reviewed(before, accepted, entities, self.document.text),
                                        encoding="utf-8")
@@ -101,7 +112,8 @@ class Review:
         self._keep_negatives([(self.item(n), reason) for n, reason in reject.items()])
         done = set(accept) | set(reject)
         self._rewrite_candidates([item for item in self.items if item.number not in done])
-        return [f"accepted {n}" for n in sorted(accept)] + [f"rejected {n}" for n in sorted(reject)]
+        return ([f"accepted {n}" for n in sorted(accept)] + [f"rejected {n}" for n in sorted(reject)]
+                + [f"added: {fact['quote'][:60]}" for fact in added])
 
     def _keep_negatives(self, rejected: list[tuple[Item, str]]):
         """Rejected candidates are kept, with the reason, as negative examples for the extractor's tests."""
@@ -135,10 +147,16 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
+def _yaml_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_quoted(str(v)) for v in value) + "]"
+    return _quoted(str(value))
+
+
 def append_reviewed(text: str, facts: list[dict], entities: dict[str, dict], document_text: str) -> str:
     """The reviewed file's text with entities added to its `entities:` and facts appended to its `facts:`."""
     if entities:
-        block = "".join(f"  {curie}:\n" + "".join(f"    {k}: {_quoted(str(v))}\n" for k, v in body.items())
+        block = "".join(f"  {curie}:\n" + "".join(f"    {k}: {_yaml_value(v)}\n" for k, v in body.items())
                         for curie, body in entities.items())
         if re.search(r"^entities: \{\}\s*$", text, re.M):
             text = re.sub(r"^entities: \{\}\s*$", "entities:\n" + block.rstrip("\n"), text, count=1, flags=re.M)
