@@ -330,7 +330,8 @@ class _Run:
         if count is None:
             return
         category = match.group("category")
-        agent = self._arg(match, "agent", sentence, "agent")
+        agents = self._agents(match, sentence)
+        agent = agents[0] if len(agents) == 1 else None
         receiver = self._arg(match, "receiver", sentence, "agent")
         demonym = self.linker.demonym_state(category.split()[0])
         key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
@@ -345,14 +346,26 @@ class _Run:
             self._note_entity(demonym)
         lines[1] += " ."
         release = [f"release:{key} a sg:Release ; sg:releasedGroup group:{key} ;"]
-        if agent is not None and agent.type == "State":
-            release.append(f"    sg:releasingState {agent.curie} ;")
+        states = [a for a in agents if a.type == "State"]
+        if states:
+            release.append(f"    sg:releasingState {', '.join(a.curie for a in states)} ;")
         if receiver is not None and receiver.type == "State":
             release.append(f"    sg:receivingState {receiver.curie} ;")
         release.append(f"    sg:inExchange {self.exchange} .")
-        confidence = self._confidence(rule, agent, receiver) - (0.15 if agent is None or agent.type != "State" else 0)
+        confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
         self.add(rule, sentence, match.start(), match.end(), "\n".join(lines + release) + "\n", confidence,
-                 note=None if agent is not None and agent.type == "State" else "no releasing state in the quote")
+                 note=None if states else "no releasing state in the quote")
+
+    def _agents(self, match: re.Match, sentence: _Sentence) -> list[Entity]:
+        """The releasing parties named before the verb: one name or a list (`A, B, and C`)."""
+        if match.groupdict().get("agent") is None:
+            return []
+        found, text, base = [], match.group("agent"), match.start("agent")
+        for name in re.finditer(NAME, text):
+            entity = self.entity(name.group(0), sentence, base + name.start(), "agent")
+            if entity is not None:
+                found.append(entity)
+        return found
 
     def _note_entity(self, entity: Entity):
         if not entity.known:
@@ -459,6 +472,15 @@ class _Run:
             self._note_entity(state)
         self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + " .\n",
                  self._confidence(rule, person, employer))
+
+    def _citizenship(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        state = self.linker.demonym_state(match.group("demonym"))
+        if state is None:
+            return
+        self._note_entity(state)
+        for person, _, end in self.people(match.group("people"), sentence, match.start("people")):
+            self.add(rule, sentence, match.start(), end, f"{person.curie} sg:citizenship {state.curie} .\n",
+                     self._confidence(rule, person))
 
     def _excluded(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for person, _, end in self.people(match.group("people"), sentence, match.start("people")):
