@@ -127,7 +127,9 @@ def class_counts(store: ox.Store) -> dict:
     counts = {}
     for name in COUNTED_CLASSES:
         query = f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{SG[name]}> }}"
-        counts[name] = int(next(iter(store.query(query, use_default_graph_as_union=True)))["n"].value)
+        # The reviewed graphs only: candidates (graph/candidates) are never counted as facts.
+        reviewed = [ox.NamedNode(str(graph)) for graph in Graphs.ALL]
+        counts[name] = int(next(iter(store.query(query, default_graph=reviewed)))["n"].value)
     return counts
 
 

@@ -126,7 +126,7 @@ def _run_canned(store: ox.Store, catalog: Catalog, args) -> int:
     canned = catalog.get(args.query)
 
     def run(sparql: str) -> list[dict]:
-        solutions = store.query(sparql, use_default_graph_as_union=True)
+        solutions = store.query(sparql, **_dataset(store, args.candidates))
         return [{v.value: s[v] for v in solutions.variables if s[v] is not None} for s in solutions]
 
     raw = dict(pair.partition("=")[::2] for pair in args.param)
@@ -136,7 +136,7 @@ def _run_canned(store: ox.Store, catalog: Catalog, args) -> int:
         print(f"query {canned.name}: {exc}", file=sys.stderr)
         return 1
     substitutions = {ox.Variable(name): term for name, term in bound.items()}
-    result = store.query(canned.sparql, use_default_graph_as_union=True, substitutions=substitutions)
+    result = store.query(canned.sparql, substitutions=substitutions, **_dataset(store, args.candidates))
     write_result(result, args.format, sys.stdout)
     return 0
 

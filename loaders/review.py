@@ -96,6 +96,7 @@ class Review:
         for fact in added:
             accepted.append({key: fact[key] for key in ("quote", "turtle", "occurrence") if key in fact})
             declared.update(fact.get("entities") or {})
+        accepted = _merge_same_quotes(accepted)
         for number in reject:
             self.item(number)
         before = self.annotation.read_text(encoding="utf-8")
@@ -141,6 +142,18 @@ class Review:
                 "facts": facts}
         self.path.write_text("# Candidate facts still to review (swapgraph review).\n"
                              + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=110), encoding="utf-8")
+
+
+def _merge_same_quotes(facts: list[dict]) -> list[dict]:
+    """Facts citing the same span are one fact: one quote, the Turtle of all of them."""
+    merged: dict[tuple, dict] = {}
+    for fact in facts:
+        key = (fact["quote"], fact.get("occurrence"))
+        if key in merged:
+            merged[key]["turtle"] = merged[key]["turtle"].rstrip("\n") + "\n" + fact["turtle"]
+        else:
+            merged[key] = dict(fact)
+    return list(merged.values())
 
 
 def _quoted(text: str) -> str:

@@ -67,3 +67,12 @@ def test_a_broken_candidate_file_is_named_by_file_and_line(project, tmp_path, ca
     path.write_text(path.read_text(encoding="utf-8").replace("status: candidate", "status: maybe", 1), encoding="utf-8")
     assert main(["validate", "--sources", str(broken)]) == 1
     assert f"{path.name}:" in capsys.readouterr().err
+
+
+def test_counts_and_canned_questions_leave_candidates_out(store):
+    from graph.build import class_counts
+
+    reviewed = ox.Store()
+    for graph in Graphs.ALL:
+        reviewed.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(str(graph))))
+    assert class_counts(store) == class_counts(reviewed)
