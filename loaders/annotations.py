@@ -105,7 +105,7 @@ def parse_entities(mapping: LineDict, source: Path, issues: list[LoadIssue]) -> 
 
 
 FACT_KEYS = {"quote", "occurrence", "turtle"}
-CANDIDATE_KEYS = {"status", "confidence", "rule", "modality", "kind", "note", "start", "end"}
+CANDIDATE_KEYS = {"number", "status", "confidence", "rule", "modality", "kind", "note", "start", "end"}
 MODALITIES = ("done", "agreed", "expected", "announced")
 
 

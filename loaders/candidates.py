@@ -20,8 +20,8 @@ yaml.SafeDumper.add_representer(_Block, lambda dumper, text: dumper.represent_sc
     "tag:yaml.org,2002:str", text, style="|"))
 
 
-def candidate_item(fact: Fact, start: int, end: int) -> dict:
-    item = {"quote": fact.quote}
+def candidate_item(number: int, fact: Fact, start: int, end: int) -> dict:
+    item = {"number": number, "quote": fact.quote}
     if fact.occurrence:
         item["occurrence"] = fact.occurrence
     item.update({"start": start, "end": end, "turtle": _Block(fact.turtle), "status": "candidate",
@@ -37,7 +37,7 @@ def dump_candidates(extraction: Extraction, version: str) -> str:
 
     entities = {e.curie: {"type": e.type, "label": e.label, **({"iso": e.iso} if e.iso else {})}
                 for e in extraction.entities}
-    facts = [candidate_item(fact, *locate(fact)) for fact in extraction.facts]
+    facts = [candidate_item(number, fact, *locate(fact)) for number, fact in enumerate(extraction.facts, start=1)]
     body = {"document": extraction.document.name, "extractor": version, "entities": entities, "facts": facts}
     header = ("# Candidate facts proposed by the extractor: not reviewed, never in the reviewed graph.\n"
               "# Review them with `swapgraph review DOCUMENT` (docs/annotation-guide.md).\n")

@@ -18,7 +18,7 @@ CURIE = re.compile(r"\b((?:person|state|org|place|exchange|negotiation):[\w-]+)"
 
 @dataclass
 class Item:
-    """One candidate of a candidate file, numbered from 1 in file order."""
+    """One candidate of a candidate file, with the number the extractor gave it (kept until decided)."""
 
     number: int
     data: dict  # the YAML mapping as read (quote, turtle, rule, confidence, ...)
@@ -39,7 +39,7 @@ class Review:
         self.extraction = CandidateAnnotations(candidates).extract(document)
         raw = read_yaml(self.path)
         self.raw = {key: raw[key] for key in raw}
-        self.items = [Item(n, dict(data), fact) for n, (data, fact)
+        self.items = [Item(data.get("number", n), dict(data), fact) for n, (data, fact)
                       in enumerate(zip(raw.get("facts") or [], self.extraction.facts), start=1)]
         self.proposed = {e.curie: e for e in self.extraction.entities}
 
@@ -47,7 +47,8 @@ class Review:
         for item in self.items:
             if item.number == number:
                 return item
-        raise LoadError([LoadIssue(self.path, 0, f"no candidate number {number} (1 to {len(self.items)})")])
+        numbers = ", ".join(str(item.number) for item in self.items) or "none left"
+        raise LoadError([LoadIssue(self.path, 0, f"no candidate number {number} (candidates: {numbers})")])
 
     def sentence(self, item: Item) -> tuple[str, int, int]:
         """The sentence around the quote (from the previous line break or full stop), and the quote's place in it."""

@@ -51,6 +51,7 @@ def test_accept_and_reject(project, capsys):
     assert [(r["quote"], r["reason"]) for r in rejected["rejected"]] == [(facts[reject - 1]["quote"], "not the venue")]
     left = candidates(root, stem)
     assert len(left) == len(facts) - 3 and facts[accept - 1] not in left
+    assert {fact["number"] for fact in left} == set(range(1, len(facts) + 1)) - {accept, date, reject}  # kept
 
 
 def test_an_edit_that_does_not_validate_changes_nothing(project, tmp_path, capsys):
