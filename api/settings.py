@@ -38,6 +38,7 @@ class Settings:
     max_connections: int = 2048  # connections and requests at once; beyond, uvicorn answers 503
     reload_interval: float = 2.0  # seconds between looks for a new <data_dir>/current build (0: never)
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
+    review: bool = False  # serve /review, which writes annotation files: only with a loopback host
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
 
     @classmethod

@@ -16,6 +16,7 @@ from graph.rules import load_rules
 from graph.store import StoreLayout
 from graph.terms import PROVENANCE, reification, to_ox, to_rdflib
 from graph.vocab import SG, Graphs
+from loaders.candidates import load_candidates
 from loaders.corpus import CorpusGraphs, load_corpus
 from loaders.errors import LoadError, LoadIssue
 
@@ -34,6 +35,7 @@ class SourcePaths:
     documents: Path = ROOT / "corpus/documents"
     annotations: Path = ROOT / "corpus/annotations"
     registry: Path = ROOT / "corpus/entities.yaml"
+    candidates: Path = ROOT / "corpus/candidates"  # the extractor's proposals, one file per document
     ontology: Path = ROOT / "ontology/swapgraph.ttl"
     shapes: Path = ROOT / "ontology/shapes.ttl"
     rules: Path = ROOT / "ontology/rules"
@@ -54,11 +56,13 @@ class BuildReport:
     step_seconds: dict = field(default_factory=dict)
     seconds: float = 0.0
     build_dir: Path | None = None
+    candidates: int = 0  # triples in the candidates graph (the extractor's unreviewed proposals)
 
     def summary(self) -> str:
         lines = [f"documents: {self.documents}   facts (quotes): {self.facts}"]
         lines.append("triples per graph: " + ", ".join(f"{name} {n}" for name, n in self.graph_sizes.items()))
         lines.append("instances: " + ", ".join(f"{name} {n}" for name, n in self.class_counts.items()))
+        lines.append(f"candidates (unreviewed, graph/candidates): {self.candidates} triples")
         if self.inference:
             lines.append(f"inference: {self.inference.inferred} triples in {self.inference.rounds} rounds "
                          f"({self.inference.seconds:.2f}s); by rule: "
@@ -136,7 +140,9 @@ def class_counts(store: ox.Store) -> dict:
     counts = {}
     for name in COUNTED_CLASSES:
         query = f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{SG[name]}> }}"
-        counts[name] = int(next(iter(store.query(query, use_default_graph_as_union=True)))["n"].value)
+        # The reviewed graphs only: candidates (graph/candidates) are never counted as facts.
+        reviewed = [ox.NamedNode(str(graph)) for graph in Graphs.ALL]
+        counts[name] = int(next(iter(store.query(query, default_graph=reviewed)))["n"].value)
     return counts
 
 
@@ -193,6 +199,12 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     report.graph_sizes = graph_sizes(store)
     report.class_counts = class_counts(store)
+    step("candidates")  # last: inference, validation and the counts above are of reviewed facts only
+    candidates = load_candidates(paths.documents, paths.annotations, paths.candidates, paths.registry)
+    if len(candidates):
+        load_graph(store, candidates, Graphs.CANDIDATES)
+    report.candidates = len(candidates)
+    done("candidates")
     report.seconds = time.perf_counter() - started
     return report
 

@@ -1,4 +1,4 @@
-"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve."""
+"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve, add-document, extract, review."""
 
 import argparse
 import csv
@@ -17,7 +17,7 @@ from graph.catalog import Catalog, CatalogError, ParameterError
 from graph.coverage import corpus_coverage, report_lines, summary_line, totals
 from graph.rules import RuleError
 from graph.store import StoreLayout, open_current
-from graph.vocab import PREFIXES
+from graph.vocab import PREFIXES, Graphs
 from loaders.corpus import load_corpus
 from loaders.errors import LoadError
 
@@ -122,6 +122,15 @@ def _syntax_error(source: str, exc: SyntaxError) -> str:
     return f"{source}:{line}: column {column}: {message.splitlines()[0][:300]}"
 
 
+def _dataset(store: ox.Store, candidates: bool) -> dict:
+    """The default graph of a query: every named graph, the candidates only if asked for."""
+    wanted = ox.NamedNode(str(Graphs.CANDIDATES))
+    if candidates or not store.contains_named_graph(wanted):
+        return {"use_default_graph_as_union": True}
+    graphs = list(store.named_graphs())
+    return {"default_graph": [g for g in graphs if g != wanted], "named_graphs": graphs}
+
+
 def cmd_query(args) -> int:
     store = open_current(_layout(args))
     catalog = Catalog.load()
@@ -133,7 +142,7 @@ def cmd_query(args) -> int:
         return 1
     source, text = _query_source(args.query)
     try:
-        result = store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
+        result = store.query(text, prefixes=PREFIXES, **_dataset(store, args.candidates))
     except SyntaxError as exc:
         print(_syntax_error(source, exc), file=sys.stderr)
         return 1
@@ -145,7 +154,7 @@ def _run_canned(store: ox.Store, catalog: Catalog, args) -> int:
     canned = catalog.get(args.query)
 
     def run(sparql: str) -> list[dict]:
-        solutions = store.query(sparql, use_default_graph_as_union=True)
+        solutions = store.query(sparql, **_dataset(store, args.candidates))
         return [{v.value: s[v] for v in solutions.variables if s[v] is not None} for s in solutions]
 
     raw = dict(pair.partition("=")[::2] for pair in args.param)
@@ -155,7 +164,7 @@ def _run_canned(store: ox.Store, catalog: Catalog, args) -> int:
         print(f"query {canned.name}: {exc}", file=sys.stderr)
         return 1
     substitutions = {ox.Variable(name): term for name, term in bound.items()}
-    result = store.query(canned.sparql, use_default_graph_as_union=True, substitutions=substitutions)
+    result = store.query(canned.sparql, substitutions=substitutions, **_dataset(store, args.candidates))
     write_result(result, args.format, sys.stdout)
     return 0
 
@@ -235,6 +244,123 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_add_document(args) -> int:
+    from loaders.intake import add_document
+
+    added = add_document(Path(args.file), _sources(args).documents.parent, args.source, licence=args.licence,
+                         attribution=args.attribution, kind=args.kind, language=args.language,
+                         title=args.title, date=args.date)
+    print(f"added {added.document}\nannotation file {added.annotation}")
+    for key, value in added.metadata.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_extract(args) -> int:
+    from loaders.candidates import document_for, dump_candidates
+    from loaders.extraction import RuleExtractor, known_entities, load_pipeline
+
+    paths = _sources(args)
+    documents = [document_for(name, paths.documents) for name in args.documents]
+    decls, dates = known_entities(paths.registry, paths.annotations, paths.documents)
+    extractor = RuleExtractor(decls, load_pipeline(use_model=not args.blank), dates)
+    paths.candidates.mkdir(exist_ok=True)
+    for document in documents:
+        started = time.perf_counter()
+        extraction = extractor.extract(document)
+        target = paths.candidates / f"{document.stem}.yaml"
+        target.write_text(dump_candidates(extraction, extractor.version), encoding="utf-8")
+        print(f"{document.name}: {len(extraction.facts)} candidate facts -> {target} "
+              f"({time.perf_counter() - started:.2f}s)")
+    return 0
+
+
+def _numbers(values: list[str]) -> list[int]:
+    return [int(n) for value in values for n in value.split(",") if n.strip()]
+
+
+def cmd_review(args) -> int:
+    import yaml
+
+    from loaders.candidates import document_for
+    from loaders.review import Review, in_words
+
+    paths = _sources(args)
+    review = Review(document_for(args.document, paths.documents), paths.candidates, paths.annotations, paths.registry)
+    from loaders.extraction import known_entities
+
+    known, _ = known_entities(paths.registry, paths.annotations, paths.documents)
+    labels = {decl.curie: decl.label for decl in known if decl.label} | {
+        curie: entity.label for curie, entity in review.proposed.items()}
+    accept = {n: {} for n in _numbers(args.accept)}
+    for edit in args.edit:
+        number, _, path = edit.partition("=")
+        accept[int(number)] = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    reject = {n: args.reason for n in _numbers(args.reject)}
+    new_labels = dict(pair.partition("=")[::2] for pair in args.label)
+    added = [fact for path in args.add for fact in _facts_file(Path(path))]
+    if not accept and not reject and not added:
+        if sys.stdin.isatty() and not args.list:
+            accept, reject = _ask(review, labels)
+        else:
+            for item in review.items:
+                _show(review, item, labels, in_words)
+            return 0
+    for line in review.decide(accept, reject, new_labels, lambda: build_store(ox.Store(), paths), added):
+        print(line)
+    print(f"{len(review.items) - len(accept) - len(reject)} candidates left in {review.path}")
+    return 0
+
+
+def _facts_file(path: Path) -> list[dict]:
+    """Facts a reviewer adds: a YAML list (or one mapping) of quote, turtle and optional entities."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, list) else [data]
+
+
+def _show(review, item, labels, in_words) -> None:
+    sentence, start, end = review.sentence(item)
+    quote = item.fact.quote
+    marked = sentence.replace(quote, f"[[{quote}]]", 1) if quote in sentence else f"[[{quote}]]"
+    fact = item.fact
+    print(f"#{item.number}  {fact.kind}  rule {fact.rule}  confidence {fact.confidence}  modality {fact.modality}"
+          f"  chars {start}-{end}" + (f"  NOTE: {fact.note}" if fact.note else ""))
+    print(f"   {marked}")
+    for line in in_words(fact.turtle, labels):
+        print(f"   · {line}")
+    print()
+
+
+def _ask(review, labels) -> tuple[dict, dict]:
+    """Interactive review: a(ccept), r(eject), e(dit the Turtle), s(kip), q(uit and apply)."""
+    import os
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    from loaders.review import in_words
+
+    accept, reject = {}, {}
+    for item in review.items:
+        _show(review, item, labels, in_words)
+        answer = input("   [a]ccept [r]eject [e]dit [s]kip [q]uit: ").strip().lower()[:1]
+        if answer == "q":
+            break
+        if answer == "a":
+            accept[item.number] = {}
+        elif answer == "r":
+            reject[item.number] = input("   why (optional): ").strip() or "rejected by the reviewer"
+        elif answer == "e":
+            with tempfile.NamedTemporaryFile("w+", suffix=".yaml", delete=False, encoding="utf-8") as handle:
+                yaml.safe_dump({"quote": item.fact.quote, "turtle": item.fact.turtle}, handle, allow_unicode=True)
+            subprocess.run([os.environ.get("EDITOR", "vi"), handle.name], check=False)
+            accept[item.number] = yaml.safe_load(Path(handle.name).read_text(encoding="utf-8"))
+    return accept, reject
+
+
 def cmd_serve(args) -> int:
     from api.run import serve
     from api.settings import Settings
@@ -260,6 +386,8 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("query")
     query.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query.add_argument("--candidates", action="store_true",
+                       help="include the extractor's unreviewed candidate facts in the default graph")
     query.set_defaults(run=cmd_query)
     export = verbs.add_parser("export", help="dump the store with its named graphs")
     export.add_argument("--format", choices=tuple(EXPORT_FORMATS), default="trig")
@@ -282,6 +410,36 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS,
                        help="where builds are kept (default: SWAPGRAPH_DATA_DIR or ./data)")
     serve.set_defaults(run=cmd_serve)
+    add = verbs.add_parser("add-document", help="copy a text into the corpus with its metadata and an empty annotation file")
+    add.add_argument("file")
+    add.add_argument("--source", required=True, help="address the text was taken from")
+    add.add_argument("--licence", help="licence of the text: an address or CC-BY-SA-4.0, CC-BY-4.0, CC0-1.0")
+    add.add_argument("--attribution", help="to whom the text is credited (Wikipedia sources: Wikipedia contributors)")
+    add.add_argument("--kind", help="encyclopedia or news (Wikipedia sources: encyclopedia)")
+    add.add_argument("--language", help="language code (Wikipedia sources: from the address)")
+    add.add_argument("--title", help="the title as it appears in the text (MediaWiki text: its = Title = line)")
+    add.add_argument("--date", help="publication date YYYY-MM-DD, only where the text fixes it")
+    add.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    add.set_defaults(run=cmd_add_document)
+    extract = verbs.add_parser("extract", help="propose candidate facts for documents (corpus/candidates/)")
+    extract.add_argument("documents", nargs="+", metavar="DOC", help="document file name, stem or number (005)")
+    extract.add_argument("--blank", action="store_true", help="rules on a blank spaCy pipeline, without the model")
+    extract.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    extract.set_defaults(run=cmd_extract)
+    review = verbs.add_parser("review", help="list, accept, reject or edit a document's candidate facts")
+    review.add_argument("document", metavar="DOC", help="document file name, stem or number (005)")
+    review.add_argument("--list", action="store_true", help="only list the candidates (the default without a terminal)")
+    review.add_argument("--accept", action="append", default=[], metavar="N[,N...]", help="accept candidates as they are")
+    review.add_argument("--edit", action="append", default=[], metavar="N=FILE",
+                        help="accept candidate N as corrected in FILE (YAML with quote and turtle)")
+    review.add_argument("--reject", action="append", default=[], metavar="N[,N...]")
+    review.add_argument("--add", action="append", default=[], metavar="FILE",
+                        help="facts the extractor missed (YAML: quote, turtle, entities), validated with the rest")
+    review.add_argument("--reason", default="rejected by the reviewer", help="why, kept with the rejected candidates")
+    review.add_argument("--label", action="append", default=[], metavar="CURIE=LABEL",
+                        help="the label of a proposed entity, if the extractor's is not right")
+    review.add_argument("--sources", help="project folder holding corpus/ and ontology/ (default: this checkout)")
+    review.set_defaults(run=cmd_review)
     return top
 
 

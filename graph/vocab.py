@@ -189,6 +189,8 @@ class Graphs:
     PROVENANCE = GRAPH.provenance  # documents, evidence spans, reified statements, derivations, rules
 
     ALL = (ONTOLOGY, ENTITIES, ASSERTED, INFERRED, PROVENANCE)
+    # The extractor's unreviewed proposals: not in ALL, not in the default graph of queries; asked for by name.
+    CANDIDATES = GRAPH.candidates
 
 
 # Prefixes shared by annotation files, canned queries and serialisations.

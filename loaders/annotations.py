@@ -1,5 +1,6 @@
 """The curated annotation layer: one reviewed YAML file of facts and quotes per document."""
 
+import dataclasses
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +13,21 @@ from loaders.yamlfile import LineDict, LineList, read_yaml
 ENTITY_TYPES = ("Person", "State", "Organization", "Place", "Venue", "Exchange", "ExchangeLeg", "Negotiation")
 # Named things whose labels must be names found in the documents; event labels are descriptive.
 NAMED_TYPES = ("Person", "State", "Organization", "Place", "Venue")
-METADATA_KEYS = ("title", "publisher", "author", "kind", "language", "date")
+METADATA_KEYS = ("title", "publisher", "author", "kind", "language", "date", "source", "licence", "attribution")
 VERBATIM_METADATA = ("title", "publisher", "author")
 DOCUMENT_KINDS = ("encyclopedia", "news")
+# Licence names accepted in metadata, and the address each stands for.
+LICENCES = {
+    "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+
+
+def licence_address(licence: str) -> str | None:
+    """The address of a licence given by name (SPDX) or by address; None if it is neither."""
+    address = LICENCES.get(licence, licence)
+    return address if address.startswith(("http://", "https://")) else None
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,13 @@ class Fact:
     line: int
     turtle_line: int  # file line of the snippet's first line
     extractor: str
+    # Candidate facts (an extractor's proposals, kept apart until reviewed) say how they were found.
+    status: str = "reviewed"  # reviewed | candidate
+    confidence: float | None = None
+    rule: str | None = None
+    modality: str | None = None  # done | agreed | expected | announced
+    kind: str | None = None  # the kind of fact (release, party, mediator, ...), for review and scoring
+    note: str | None = None  # why a candidate is partial (a date without year, no releasing state)
 
 
 @dataclass
@@ -50,6 +70,7 @@ class Extraction:
     metadata: dict = field(default_factory=dict)
     metadata_lines: dict = field(default_factory=dict)
     source: Path | None = None
+    extractor: str | None = None  # name and version of the extractor that made candidate facts
 
 
 class Extractor(Protocol):
@@ -83,11 +104,17 @@ def parse_entities(mapping: LineDict, source: Path, issues: list[LoadIssue]) -> 
     return decls
 
 
-def _parse_fact(item, line: int, document: Document, source: Path, issues: list[LoadIssue]) -> Fact | None:
+FACT_KEYS = {"quote", "occurrence", "turtle"}
+CANDIDATE_KEYS = {"number", "status", "confidence", "rule", "modality", "kind", "note", "start", "end"}
+MODALITIES = ("done", "agreed", "expected", "announced")
+
+
+def _parse_fact(item, line: int, document: Document, source: Path, issues: list[LoadIssue],
+                allowed: set = FACT_KEYS) -> Fact | None:
     if not isinstance(item, dict):
         issues.append(LoadIssue(source, line, "a fact must be a mapping with quote and turtle"))
         return None
-    unknown = set(item) - {"quote", "occurrence", "turtle"}
+    unknown = set(item) - allowed
     if unknown:
         issues.append(LoadIssue(source, line, f"unknown keys in fact: {sorted(unknown)}"))
     quote, turtle = item.get("quote"), item.get("turtle")
@@ -103,7 +130,29 @@ def _parse_fact(item, line: int, document: Document, source: Path, issues: list[
         return None
     # A block scalar's node starts at its indicator ('|'); its text begins on the next line.
     turtle_line = item.value_lines["turtle"] + (1 if "turtle" in item.block_keys else 0)
-    return Fact(document, quote, occurrence, turtle, source, line, turtle_line, "curated")
+    if allowed is FACT_KEYS:
+        return Fact(document, quote, occurrence, turtle, source, line, turtle_line, "curated")
+    return _candidate_fact(item, Fact(document, quote, occurrence, turtle, source, line, turtle_line, "candidate"),
+                           issues)
+
+
+def _candidate_fact(item, fact: Fact, issues: list[LoadIssue]) -> Fact | None:
+    problems = []
+    if item.get("status") != "candidate":
+        problems.append("status: must be candidate")
+    confidence = item.get("confidence")
+    if not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+        problems.append("confidence: must be a number from 0 to 1")
+    if not isinstance(item.get("rule"), str):
+        problems.append("rule: must name the pattern that made the fact")
+    if item.get("modality") not in MODALITIES:
+        problems.append(f"modality: must be one of {MODALITIES}")
+    for problem in problems:
+        issues.append(LoadIssue(fact.source, fact.line, problem))
+    if problems:
+        return None
+    return dataclasses.replace(fact, status="candidate", confidence=float(confidence), rule=item["rule"],
+                               modality=item["modality"], kind=item.get("kind"), note=item.get("note"))
 
 
 def _section(data: LineDict, key: str, kind: type, issues: list[LoadIssue], source: Path):
@@ -128,6 +177,9 @@ class CuratedAnnotations:
     """Reads `<annotations>/<document stem>.yaml`, the reviewed facts of each document."""
 
     name = "curated"
+    fact_keys = FACT_KEYS
+    # `uncited`: reasons for the sentences no fact cites, read by graph/coverage.py.
+    top_keys = {"document", "metadata", "entities", "facts", "uncited"}
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -143,8 +195,7 @@ class CuratedAnnotations:
         issues: list[LoadIssue] = []
         if not isinstance(data, dict):
             raise LoadError([LoadIssue(source, 1, "expected a mapping with document, metadata, entities, facts")])
-        # `uncited`: reasons for the sentences no fact cites, read by graph/coverage.py.
-        unknown = set(data) - {"document", "metadata", "entities", "facts", "uncited"}
+        unknown = set(data) - self.top_keys
         if unknown:
             issues.append(LoadIssue(source, data.line, f"unknown top-level keys {sorted(unknown)}"))
         if data.get("document") != document.name:
@@ -163,12 +214,29 @@ class CuratedAnnotations:
             extraction.entities = parse_entities(entities, source, issues)
         facts = _section(data, "facts", LineList, issues, source)
         for item, line in zip(facts or [], getattr(facts, "item_lines", [])):
-            fact = _parse_fact(item, line, document, source, issues)
+            fact = _parse_fact(item, line, document, source, issues, self.fact_keys)
             if fact:
                 extraction.facts.append(fact)
+        self.check_file(data, extraction, source, issues)
         if issues:
             raise LoadError(issues)
         return extraction
+
+    def check_file(self, data: LineDict, extraction: Extraction, source: Path, issues: list[LoadIssue]) -> None:
+        """What a file of this layer must say besides its facts (nothing, for reviewed files)."""
+
+
+class CandidateAnnotations(CuratedAnnotations):
+    """Reads `<candidates>/<document stem>.yaml`, an extractor's proposals: facts with confidence and rule."""
+
+    name = "candidates"
+    fact_keys = FACT_KEYS | CANDIDATE_KEYS
+    top_keys = {"document", "extractor", "entities", "facts"}
+
+    def check_file(self, data: LineDict, extraction: Extraction, source: Path, issues: list[LoadIssue]) -> None:
+        if not isinstance(data.get("extractor"), str):
+            issues.append(LoadIssue(source, data.line, "extractor: must name the extractor and its version"))
+        extraction.extractor = data.get("extractor")
 
 
 def read_registry(path: Path) -> list[EntityDecl]:

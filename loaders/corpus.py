@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
-from rdflib.namespace import SKOS, XSD
+from rdflib.namespace import DCTERMS, SKOS, XSD, Namespace
 
 from graph.vocab import ID, SG, TURTLE_PREFIXES, expand_iri, sg_terms
 from loaders.annotations import (
@@ -15,7 +15,9 @@ from loaders.annotations import (
     EntityDecl,
     Extraction,
     Extractor,
+    LICENCES,
     Fact,
+    licence_address,
     read_registry,
 )
 from loaders.documents import Document, read_documents
@@ -34,6 +36,8 @@ DERIVED_ONLY = {
 HEADER_LINES = TURTLE_PREFIXES.count("\n")
 # The store refuses a term of 16 MiB or more ("Reached the buffer maximal size"): refuse it here, at its line.
 MAX_LITERAL_BYTES = 16 * 1024 * 1024 - 1024
+CC = Namespace("http://creativecommons.org/ns#")  # Creative Commons Rights Expression Language
+
 
 
 @dataclass
@@ -104,6 +108,8 @@ def check_triple(s, p, o) -> str | None:
 
 
 class _Builder:
+    evidence_base = "evidence"  # candidate facts get their own evidence IRIs (loaders/candidates.py)
+
     def __init__(self, max_literal_bytes: int = MAX_LITERAL_BYTES):
         self.max_literal_bytes = max_literal_bytes
         self.out = CorpusGraphs()
@@ -170,6 +176,7 @@ class _Builder:
             g.add((node, SG.language, Literal(meta["language"])))
         if meta.get("date"):
             g.add((node, SG.publicationDate, Literal(str(meta["date"]), datatype=XSD.date)))
+        self._add_rights(node, extraction)
         for fact in extraction.facts:
             self.add_fact(fact, node)
 
@@ -178,6 +185,21 @@ class _Builder:
         if size > self.max_literal_bytes:
             return f"literal too large: {size} bytes, the store takes at most {self.max_literal_bytes}"
         return None
+
+    def _add_rights(self, node: URIRef, extraction: Extraction):
+        """Where the text was taken from, under which licence, credited to whom (documents added later)."""
+        g, meta = self.out.provenance, extraction.metadata
+        if meta.get("source"):
+            g.add((node, DCTERMS.source, URIRef(str(meta["source"]))))
+        if meta.get("licence"):
+            address = licence_address(str(meta["licence"]))
+            if address is None:
+                self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines["licence"],
+                                             f"licence must be an address or one of {sorted(LICENCES)}"))
+            else:
+                g.add((node, DCTERMS.license, URIRef(address)))
+        if meta.get("attribution"):
+            g.add((node, CC.attributionName, Literal(str(meta["attribution"]))))
 
     def add_fact(self, fact: Fact, doc_node: URIRef):
         problem = self._too_large(fact.quote)
@@ -191,7 +213,7 @@ class _Builder:
             line, message = (exc.args if len(exc.args) == 2 else (fact.line, exc.args[0]))
             self.issues.append(LoadIssue(fact.source, line, message))
             return
-        evidence = ID[f"evidence/{fact.document.stem}/{start}-{end}"]
+        evidence = ID[f"{self.evidence_base}/{fact.document.stem}/{start}-{end}"]
         prov = self.out.provenance
         prov.add((evidence, RDF.type, SG.Evidence))
         prov.add((evidence, SG.document, doc_node))

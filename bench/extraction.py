@@ -1,0 +1,177 @@
+"""Extraction benchmark: the rule extractor's candidates scored against the reviewed facts, and its speed.
+
+`python -m bench.extraction [--blank] [--documents 005 006]` runs the extractor on every document that has
+reviewed facts and prints precision and recall per kind of fact, per document and overall, then speed
+(documents and sentences per second, model load time) for the model pipeline and the blank pipeline side by
+side in the same run. Facts are compared as keys that do not depend on the IRIs chosen for events: an
+exchange date is its value, a release of a person is the person's name, a release by a state is the pair
+(who, state) where a group stands for its count, and so on (`fact_keys`).
+"""
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from rdflib import RDF, RDFS, Graph, URIRef
+
+from graph.build import SourcePaths
+from graph.vocab import SG, TURTLE_PREFIXES, expand_iri
+from loaders.annotations import CuratedAnnotations
+from loaders.documents import read_documents
+from loaders.errors import LoadError
+from loaders.extraction import RuleExtractor, known_entities, load_pipeline
+from loaders.linking import fold
+
+KINDS = ("exchange-date", "venue", "mediator", "party", "release-person", "release-by", "release-to", "count",
+         "citizenship", "occupation", "employer", "sentence", "exchanged-for", "left-out")
+
+
+def fact_graph(extraction, labels: dict) -> Graph:
+    graph = Graph()
+    for fact in extraction.facts:
+        graph.parse(data=TURTLE_PREFIXES + fact.turtle, format="turtle")
+    for decl in extraction.entities:
+        iri = URIRef(expand_iri(decl.curie))
+        labels.setdefault(iri, decl.label)
+        if decl.type:
+            graph.add((iri, RDF.type, SG[decl.type]))
+    return graph
+
+
+def fact_keys(graph: Graph, labels: dict) -> set[tuple]:
+    """The facts of a graph as comparable keys, one set for all kinds (the first item names the kind)."""
+
+    def name(node) -> str:
+        label = labels.get(node) or graph.value(node, RDFS.label)
+        return fold(str(label)) if label is not None and "/person/" in str(node) else str(node)
+
+    def who(release) -> object | None:
+        person = graph.value(release, SG.releasedPerson)
+        if person is not None:
+            return name(person)
+        group = graph.value(release, SG.releasedGroup)
+        if group is None:
+            return None
+        count = graph.value(group, SG.count) or graph.value(group, SG.minimumCount)
+        return ("group", int(count)) if count is not None else None
+
+    keys = set()
+    for predicate in (SG.date, SG.startDate, SG.endDate):
+        for node, value in graph.subject_objects(predicate):
+            if (node, RDF.type, SG.Exchange) in graph or (node, RDF.type, SG.ExchangeLeg) in graph \
+                    or "/exchange/" in str(node):
+                keys.add(("exchange-date", str(value)))
+    for venue in graph.objects(None, SG.venue):
+        keys.add(("venue", fold(str(labels.get(venue, venue)))))
+    for agent in graph.objects(None, SG.mediatorAgent):
+        keys.add(("mediator", str(agent)))
+    for agent in graph.objects(None, SG.party):
+        keys.add(("party", str(agent)))
+    for release in graph.subjects(RDF.type, SG.Release):
+        subject = who(release)
+        if subject is None:
+            continue
+        if graph.value(release, SG.releasedPerson) is not None:
+            keys.add(("release-person", subject))
+        for state in graph.objects(release, SG.releasingState):
+            keys.add(("release-by", subject, str(state)))
+        for state in graph.objects(release, SG.receivingState):
+            keys.add(("release-to", subject, str(state)))
+    for predicate in (SG.count, SG.minimumCount):
+        for value in graph.objects(None, predicate):
+            keys.add(("count", int(value)))
+    for person, state in graph.subject_objects(SG.citizenship):
+        if "/person/" in str(person):
+            keys.add(("citizenship", name(person), str(state)))
+    for person, value in graph.subject_objects(SG.occupation):
+        keys.add(("occupation", name(person), fold(str(value))))
+    for person, employer in graph.subject_objects(SG.employer):
+        keys.add(("employer", name(person), str(employer)))
+    for person, value in graph.subject_objects(SG.sentence):
+        keys.add(("sentence", name(person), fold(str(value))))
+    for a, b in graph.subject_objects(SG.exchangedFor):
+        keys.add(("exchanged-for", *sorted((name(a), name(b)))))
+    for person in graph.subjects(SG.excludedFrom, None):
+        keys.add(("left-out", name(person)))
+    return keys
+
+
+def score(gold: set, found: set) -> tuple[int, int, int]:
+    return len(gold & found), len(found), len(gold)
+
+
+def ratio(a: int, b: int) -> str:
+    return f"{a / b:.2f}" if b else "  - "
+
+
+def table(rows: list[tuple[str, int, int, int]], title: str) -> str:
+    lines = [title, f"{'':24} {'P':>5} {'R':>5} {'found':>6} {'gold':>5} {'right':>6}"]
+    for label, right, found, gold in rows:
+        lines.append(f"{label:24} {ratio(right, found):>5} {ratio(right, gold):>5} {found:>6} {gold:>5} {right:>6}")
+    return "\n".join(lines)
+
+
+def run(paths: SourcePaths, only: list[str], blank: bool) -> int:
+    started = time.perf_counter()
+    nlp = load_pipeline(use_model=not blank)
+    load_seconds = time.perf_counter() - started
+    decls, dates = known_entities(paths.registry, paths.annotations, paths.documents)
+    labels = {URIRef(expand_iri(d.curie)): d.label for d in decls if d.label}
+    reviewed = CuratedAnnotations(paths.annotations)
+    per_kind, per_document = defaultdict(lambda: [0, 0, 0]), []
+    seconds, sentences, documents = 0.0, 0, 0
+    for document in read_documents(paths.documents):
+        if only and not any(document.stem.startswith(o) for o in only):
+            continue
+        try:
+            gold_extraction = reviewed.extract(document)
+        except LoadError:
+            continue
+        if not gold_extraction.facts:
+            continue  # nothing reviewed yet: nothing to score against
+        gold = fact_keys(fact_graph(gold_extraction, labels), labels)
+        # Leave the document out: its own reviewed entities would tell the linker the answers.
+        extractor = RuleExtractor(known_entities(paths.registry, paths.annotations, paths.documents,
+                                                 leave_out=document.name)[0], nlp, dates)
+        began = time.perf_counter()
+        extraction = extractor.extract(document)
+        seconds += time.perf_counter() - began
+        sentences += len(extractor.sentences(document))  # outside the timed part
+        found = fact_keys(fact_graph(extraction, dict(labels)), labels)
+        documents += 1
+        for kind in KINDS:
+            got = score({k for k in gold if k[0] == kind}, {k for k in found if k[0] == kind})
+            per_kind[kind] = [a + b for a, b in zip(per_kind[kind], got)]
+        per_document.append((document.stem[:24], *score(gold, found)))
+    overall = [sum(values[i] for values in per_kind.values()) for i in range(3)]
+    pipeline = "blank pipeline" if blank else "en_core_web_sm 3.8.0"
+    print(table([(kind, *per_kind[kind]) for kind in KINDS] + [("overall", *overall)],
+                f"extraction ({pipeline}): per kind of fact"))
+    print()
+    print(table(per_document, "per document"))
+    print()
+    print(f"speed: {documents} documents, {sentences} sentences in {seconds:.2f}s "
+          f"({documents / seconds:.1f} documents/s, {sentences / seconds:.0f} sentences/s, "
+          f"{seconds / max(documents, 1):.3f}s per document); "
+          f"pipeline load {load_seconds:.2f}s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.extraction", description=__doc__.splitlines()[0])
+    parser.add_argument("--blank", action="store_true", help="only the blank pipeline (no model)")
+    parser.add_argument("--documents", nargs="*", default=[], help="document stems or numbers (default: all)")
+    parser.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    args = parser.parse_args(argv)
+    paths = SourcePaths.under(Path(args.sources)) if args.sources else SourcePaths()
+    run(paths, args.documents, blank=True)
+    if not args.blank:
+        print("\n" + "=" * 72 + "\n")
+        run(paths, args.documents, blank=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

