@@ -19,6 +19,7 @@ from api.layout import page
 from api.linked_data import site
 from api.negotiation import negotiate
 from api.results import SPARQL_JSON
+from api.screening import _TOKEN as SPARQL_TOKEN
 from api.sparql import TRUNCATED_HEADER
 from graph.catalog import CannedQuery, Catalog, ParameterError, UnknownQuery
 from graph.vocab import SPARQL_PREFIXES, Graphs
@@ -233,17 +234,40 @@ def _evidence(request: Request, data: dict) -> tuple[list[list[dict] | None], bo
     return out, cut or covered < len(bindings)
 
 
+def _where_brace(sparql: str) -> int | None:
+    """Offset just after the `{` opening the query's WHERE clause, read token by token (so a `WHERE {`
+    inside a comment, a string or an IRI is never taken for it); None when there is no WHERE keyword."""
+    after_where = False
+    for match in SPARQL_TOKEN.finditer(sparql):
+        kind, text = match.lastgroup, match.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind == "word" and text.upper() == "WHERE":
+            after_where = True
+        elif after_where and text == "{":
+            return match.end()
+        else:
+            after_where = False
+    return None
+
+
 def editor_query(query: CannedQuery, bound: dict) -> str:
-    """The query text for the SPARQL editor, with the parameters bound by a VALUES clause."""
+    """The query text for the SPARQL editor, the parameters bound by a VALUES block opening its WHERE clause.
+
+    Placed first in the WHERE group, the VALUES block binds the parameters before any OPTIONAL or FILTER
+    is evaluated, as the canned question's substitution does (a trailing VALUES clause would join only at
+    the end, after an OPTIONAL had left the variable unbound). The offset comes from the tokens, not a
+    text search: the question's header comments contain `WHERE {` too.
+    """
     if not bound:
         return query.sparql
     names = " ".join(f"?{name}" for name in bound)
     terms = " ".join(str(term) for term in bound.values())
-    values = f"\n  VALUES ({names}) {{ ({terms}) }}  # parameters of /queries/{query.name}"
-    match = re.search(r"\bWHERE\s*\{", query.sparql, flags=re.IGNORECASE)
-    if match is None:
-        return query.sparql
-    return query.sparql[: match.end()] + values + query.sparql[match.end():]
+    values = f"\n  VALUES ({names}) {{ ({terms}) }}  # the parameters of /queries/{query.name}\n"
+    offset = _where_brace(query.sparql)
+    if offset is None:  # the catalogue only accepts queries with a WHERE clause; kept total anyway
+        return f"{query.sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+    return query.sparql[:offset] + values + query.sparql[offset:]
 
 
 def _link(path: str, params: dict) -> str:

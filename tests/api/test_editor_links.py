@@ -1,0 +1,64 @@
+"""Every canned question's `sparql` and `editor` links, run on the graph built from the corpus."""
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from graph.build import SourcePaths, build
+from graph.catalog import Catalog
+from graph.store import StoreLayout
+
+SPARQL_JSON = "application/sparql-results+json"
+QUESTIONS = Catalog.load(Settings().queries_dir)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    data = tmp_path_factory.mktemp("links-data")
+    build(StoreLayout(data), SourcePaths())
+    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _example(query) -> str:
+    return f"/queries/{query.name}" + (f"?{query.example}&format=json" if query.example else "?format=json")
+
+
+def _rows(response) -> list[dict]:
+    assert response.status_code == 200, response.text[:500]
+    return response.json()["results"]["bindings"]
+
+
+@pytest.mark.parametrize("query", list(QUESTIONS), ids=lambda q: q.name)
+def test_the_sparql_link_runs_and_answers_what_the_question_answers(client, query):
+    answer = client.get(_example(query))
+    assert answer.status_code == 200, answer.text[:300]
+    body = answer.json()
+    rows = _rows(client.get(body["sparql"], headers={"Accept": SPARQL_JSON}))
+    assert len(rows) == len(body["rows"])
+    if query.params and body["parameters"]:
+        # the bound parameter restricts the rows: every row carries the bound value
+        name, value = next(iter(body["parameters"].items()))
+        assert all(row[name]["value"] == value for row in rows if name in row)
+
+
+@pytest.mark.parametrize("query", list(QUESTIONS), ids=lambda q: q.name)
+def test_the_editor_link_opens_the_bound_query_and_it_runs(client, query):
+    body = client.get(_example(query)).json()
+    editor = client.get(body["editor"], headers={"Accept": "text/html"})
+    assert editor.status_code == 200
+    sent = parse_qs(urlsplit(body["editor"]).query)["query"][0]
+    config = editor.text.split('<script type="application/json" id="editor-config">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(config)["query"] == sent
+    rows = _rows(client.post("/sparql", data={"query": sent}, headers={"Accept": SPARQL_JSON}))
+    assert len(rows) == len(body["rows"])
+
+
+def test_the_parameterised_questions_have_examples_to_run():
+    """The two tests above bind a parameter only through a question's example: most questions have one."""
+    with_params = [q for q in QUESTIONS if q.params]
+    assert with_params and all(q.example for q in with_params if any(p.required for p in q.params))
