@@ -383,10 +383,23 @@ def _cell(row: dict, column: str) -> str:
     if value is None:
         return ""
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if isinstance(value, str) and re.match(r"^https?://", value):
+    if _is_link(value):
         label = row.get(column + "Label") or text
         return f"<a href='{escape(text)}' title='{escape(text)}'>{escape(str(label))}</a>"
     return escape(text)
+
+
+def _label_shown_as_link(column: str, columns: list[str], rows: list[dict]) -> bool:
+    """Whether `<col>Label` is already shown as the text of `<col>`'s links: only when every row holding
+    a label also holds the IRI (an unbound parameter column, e.g. ?venue, must not hide ?venueLabel)."""
+    base = column[:-len("Label")] if column.endswith("Label") else None
+    if base not in columns:
+        return False
+    return all(_is_link(row.get(base)) for row in rows if row.get(column) is not None)
+
+
+def _is_link(value) -> bool:
+    return isinstance(value, str) and re.match(r"^https?://", value) is not None
 
 
 def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: dict | None = None,
@@ -398,7 +411,7 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
         parts.append(f"<p class=error>{escape(error)}</p>")
     if result is not None:
         columns, rows, truncated = result
-        shown = [c for c in columns if not (c.endswith("Label") and c[:-5] in columns)]
+        shown = [c for c in columns if not _label_shown_as_link(c, columns, rows)]
         links = [
             f"<a href='{escape(_link('/editor', {'query': editor_query(query, bound or {})}))}'>open in the SPARQL editor</a>",
             f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'csv'}))}'>CSV</a>",

@@ -1,6 +1,8 @@
-"""Every canned question's `sparql` and `editor` links, run on the graph built from the corpus."""
+"""Canned-question pages on the graph built from the corpus: every `sparql` and `editor` link runs, tables."""
 
 import json
+import re
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -62,3 +64,15 @@ def test_the_parameterised_questions_have_examples_to_run():
     """The two tests above bind a parameter only through a question's example: most questions have one."""
     with_params = [q for q in QUESTIONS if q.params]
     assert with_params and all(q.example for q in with_params if any(p.required for p in q.params))
+
+
+def test_a_label_column_is_shown_when_its_iri_column_is_an_unbound_parameter(client):
+    """exchanges.rq projects ?venue (a parameter, unbound here) and ?venueLabel (the venues' names)."""
+    listed = client.get("/queries/exchanges?format=json").json()
+    venues = {row["venueLabel"] for row in listed["rows"] if row["venueLabel"]}
+    assert venues and all(row["venue"] is None for row in listed["rows"])
+    html = client.get("/queries/exchanges", headers={"Accept": "text/html"}).text
+    headings = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+    assert "venueLabel" in headings or "Venue" in headings, headings
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert venues <= {unescape(cell) for cell in cells}
