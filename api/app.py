@@ -88,6 +88,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         summary="An open knowledge graph of prisoner exchanges: SPARQL endpoint and canned questions.",
         version="0.1.0",
         lifespan=lifespan,
+        # /docs is served by api.site from the project's own Swagger UI assets; ReDoc would need a CDN
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's OpenTelemetry hooks: the service exports no telemetry, so skip their per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )

@@ -7,6 +7,7 @@ from html import escape
 from pathlib import Path
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -21,10 +22,12 @@ router = APIRouter(tags=["Pages"])
 
 STATIC = Path(__file__).parent / "static"
 YASGUI_BUILD = STATIC / "node_modules" / "@zazuko" / "yasgui" / "build"  # installed by `make assets`
+SWAGGER_UI = STATIC / "node_modules" / "swagger-ui-dist"  # the same, for /docs
 # The editor is YASGUI, served from the project's own assets (no outside requests).
 # /static/yasgui: the installed YASGUI build; /static: the project's own scripts. Mounted without a
 # check so the app starts before `make assets` has run (the editor page then says so).
 router.mount("/static/yasgui", StaticFiles(directory=YASGUI_BUILD, check_dir=False), name="yasgui")
+router.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI, check_dir=False), name="swagger-ui")
 router.mount("/static", StaticFiles(directory=STATIC / "public", check_dir=False), name="static")
 
 EXCHANGE = PREFIXES["exchange"]
@@ -518,3 +521,20 @@ API documentation: <a href="/docs">/docs</a> · Questions: <a href="/queries">/q
 def editor(request: Request, query: str | None = None) -> HTMLResponse:
     """The SPARQL editor (YASGUI) on this server's /sparql, optionally opened with a query."""
     return HTMLResponse(editor_page(str(request.url_for("sparql_get")), request.app.state.catalog, query))
+
+
+# --- the API documentation ------------------------------------------------------------------------
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI on /openapi.json, from the project's own assets (FastAPI's default loads it from a CDN)."""
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title="Swapgraph API",
+        swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        # no badge fetched from validator.swagger.io
+        swagger_ui_parameters={"validatorUrl": None, "deepLinking": True, "defaultModelsExpandDepth": -1},
+    )

@@ -211,3 +211,14 @@ def test_the_static_assets_are_served_and_make_no_outside_requests(client):
     assert not re.search(r"url\(\s*['\"]?https?://", css)
     assert client.get("/static/../pyproject.toml").status_code == 404
     assert client.get("/static/package.json").status_code == 404
+
+
+def test_the_api_docs_are_swagger_ui_from_local_assets(client):
+    page = get_page(client, "/docs")
+    assert_local_only(page)
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in page.sources
+    for asset in page.sources:
+        response = client.get(asset)
+        assert response.status_code == 200 and response.content, asset
+    assert "validator.swagger.io" not in client.get("/docs").text
+    assert client.get("/redoc").status_code == 404  # ReDoc would load from a CDN: not offered

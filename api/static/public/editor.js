@@ -35,10 +35,16 @@
     return tab;
   }
 
+  // A shared query opens, however it was shared: `/editor?query=` (the server puts it in the config),
+  // YASGUI's share link `/editor#query=...&tabTitle=...`, or `/sparql#query=`. Only the query and its
+  // title are taken from a link: the endpoint stays this server's, so a link cannot send queries elsewhere.
+  var shared = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+  var search = new URLSearchParams(window.location.search);
+  var sharedQuery = shared.get("query") || config.query || search.get("query");
   var first = yasgui.getTab();
-  if (config.query) {
-    first.setQuery(config.query);
-    first.setName("Query");
+  if (sharedQuery) {
+    first.setQuery(sharedQuery);
+    first.setName(shared.get("tabTitle") || "Query");
   } else {
     first.setName("Start here");
   }
