@@ -47,6 +47,13 @@ def local_path(iri: str) -> str | None:
     return "/" + iri[len(BASE):] if iri.startswith(BASE) else None
 
 
+def service_base(request) -> str:
+    """Where this service is reached, without a trailing slash: the public_base_url setting, else the
+    scheme and host the request came to (so links work on a laptop, offline, and behind a proxy)."""
+    configured = request.app.state.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 def link(iri: str, label: str | None = None) -> str:
     text = escape(label or iri)
     target = local_path(iri) or iri

@@ -19,7 +19,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 
 from api import results
 from api.errors import ApiError, not_acceptable
-from api.layout import link, local_path, page
+from api.layout import link, local_path, page, service_base
 from api.negotiation import negotiate
 from api.sparql import TRUNCATED_HEADER
 from graph.explain import (
@@ -1011,7 +1011,8 @@ def ontology_version(version: str, request: Request):
 # --- /void --------------------------------------------------------------------------------------
 
 
-def void_graph(current: Site) -> Graph:
+def void_graph(current: Site, service: str) -> Graph:
+    """The VoID description; `service` is where this service is reached (its endpoint and dumps)."""
     counts = current.counts
     g = Graph()
     g.bind("void", VOID)
@@ -1031,12 +1032,12 @@ def void_graph(current: Site) -> Graph:
     g.add((ds, VOID.distinctObjects, Literal(counts["objects"], datatype=XSD.integer)))
     g.add((ds, VOID.uriSpace, Literal(str(ID))))
     g.add((ds, VOID.vocabulary, URIRef(str(ONTOLOGY_IRI))))
-    g.add((ds, VOID.sparqlEndpoint, URIRef(BASE + "sparql")))
+    g.add((ds, VOID.sparqlEndpoint, URIRef(service + "/sparql")))
     g.add((ds, VOID.rootResource, URIRef(str(ONTOLOGY_IRI))))
     g.add((ds, VOID.exampleResource, ID["person/evan-gershkovich"]))
     g.add((ds, VOID.exampleResource, ID["exchange/2024-08-01-ankara"]))
     for name in DUMPS:
-        g.add((ds, VOID.dataDump, URIRef(BASE + "dumps/" + name)))
+        g.add((ds, VOID.dataDump, URIRef(service + "/dumps/" + name)))
     if current.dataset is not None and getattr(current.dataset, "built_at", None):
         g.add((ds, DCTERMS.modified, Literal(current.dataset.built_at, datatype=XSD.dateTime)))
     for doc, title, file_name in counts["documents"]:
@@ -1104,7 +1105,7 @@ def void(request: Request):
     current = site(request)
     if media_type == HTML:
         return respond(request, void_page(current), HTML)
-    nt_body = void_graph(current).serialize(format="nt", encoding="utf-8")
+    nt_body = void_graph(current, service_base(request)).serialize(format="nt", encoding="utf-8")
     return respond(request, rdf_body(nt_body, media_type, current.context, str(DATASET)), media_type)
 
 

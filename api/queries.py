@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from rdflib.namespace import XSD
 
 from api.errors import ApiError
-from api.layout import page
+from api.layout import local_path, page
 from api.linked_data import site
 from api.negotiation import negotiate
 from api.results import SPARQL_JSON
@@ -383,9 +383,9 @@ def _cell(row: dict, column: str) -> str:
     if value is None:
         return ""
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if _is_link(value):
+    if _is_link(value):  # to this server's page of the IRI (the IRI itself in the title)
         label = row.get(column + "Label") or text
-        return f"<a href='{escape(text)}' title='{escape(text)}'>{escape(str(label))}</a>"
+        return f"<a href='{escape(local_path(text) or text)}' title='{escape(text)}'>{escape(str(label))}</a>"
     return escape(text)
 
 

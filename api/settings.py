@@ -24,6 +24,7 @@ class Settings:
     queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
     worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
+    public_base_url: str = ""  # where the service is reached (VoID endpoint, dumps); empty: the request's host
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
 
     @classmethod

@@ -16,7 +16,7 @@ from api.flow_svg import Entity
 from api.layout import link, page
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
-from graph.vocab import PREFIXES, SG, SPARQL_PREFIXES, Graphs
+from graph.vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["Pages"])
 
@@ -468,6 +468,7 @@ def editor_page(endpoint: str, catalog: Catalog, query: str | None = None) -> st
     examples = [{"name": name, "title": title, "query": sparql} for name, title, _, sparql in canned_questions(catalog)]
     config = {
         "endpoint": endpoint,
+        "base": BASE,  # IRIs under it are linked to this server's own pages
         "prefixes": PREFIXES,
         "defaultQuery": default_query(),
         "query": query,

@@ -325,10 +325,21 @@ def test_void_counts_match_the_store(web, store):
             store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
     assert (dataset, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")) in g
     assert len(set(g.objects(dataset, DCTERMS.source))) == 5
-    assert (dataset, VOID.sparqlEndpoint, URIRef(BASE + "sparql")) in g
+    # the endpoint and dumps are where this service is reached (here the test client's host), not w3id
+    assert (dataset, VOID.sparqlEndpoint, URIRef("http://testserver/sparql")) in g
     assert {str(d) for d in g.objects(dataset, VOID.dataDump)} == {
-        BASE + "dumps/swapgraph.trig.gz", BASE + "dumps/swapgraph.nq.gz"}
+        "http://testserver/dumps/swapgraph.trig.gz", "http://testserver/dumps/swapgraph.nq.gz"}
     assert g.value(dataset, VOID.uriSpace) == Literal(str(ID))
+
+
+def test_void_points_at_the_public_base_url_when_set(executor):
+    settings = Settings(workers=3, query_timeout=30.0, public_base_url="https://swapgraph.example.org/")
+    with TestClient(create_app(settings, executor=executor)) as client:
+        g = Graph().parse(data=client.get("/void", headers={"Accept": "text/turtle"}).text, format="turtle")
+    dataset = URIRef(BASE + "void#dataset")
+    assert (dataset, VOID.sparqlEndpoint, URIRef("https://swapgraph.example.org/sparql")) in g
+    assert (dataset, VOID.dataDump, URIRef("https://swapgraph.example.org/dumps/swapgraph.nq.gz")) in g
+    assert (dataset, VOID.uriSpace, Literal(str(ID))) in g  # data IRIs stay the persistent ones
 
 
 def test_void_as_json_ld_and_html(web):

@@ -76,3 +76,14 @@ def test_a_label_column_is_shown_when_its_iri_column_is_an_unbound_parameter(cli
     assert "venueLabel" in headings or "Venue" in headings, headings
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
     assert venues <= {unescape(cell) for cell in cells}
+
+
+@pytest.mark.parametrize("query", list(QUESTIONS), ids=lambda q: q.name)
+def test_question_tables_link_to_this_servers_pages(client, query):
+    page = client.get(_example(query).replace("format=json", "format=html"))
+    assert page.status_code == 200
+    hrefs = re.findall(r"href='([^']*)'", page.text) + re.findall(r'href="([^"]*)"', page.text)
+    assert not [h for h in hrefs if h.startswith("https://w3id.org/")], query.name
+    for href in hrefs:
+        if href.startswith("/id/"):
+            assert client.get(unescape(href), headers={"Accept": "text/html"}).status_code == 200, href

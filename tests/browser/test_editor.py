@@ -73,3 +73,15 @@ def test_the_api_docs_render_offline(browser, server):
     assert "/sparql" in {o.text.replace("\u200b", "") for o in operations}
     screenshot(browser, "browser-docs")
     assert_no_outside_requests(browser)
+
+
+def test_result_links_go_to_this_servers_pages(browser, server):
+    query = "SELECT ?exchange WHERE { ?exchange a sg:Exchange } LIMIT 5"
+    visit(browser, server + "/editor?query=" + quote(query))
+    _editor_ready(browser)
+    browser.set_script_timeout(WAIT)
+    assert browser.execute_async_script(RUN)["rows"] == 5
+    links = WebDriverWait(browser, WAIT).until(
+        lambda d: [a.get_attribute("href") for a in d.find_elements(By.CSS_SELECTOR, ".yasr a[title^='https://w3id.org/']")])
+    assert len(links) >= 5 and all(href.startswith(server + "/id/exchange/") for href in links), links
+    assert not browser.find_elements(By.CSS_SELECTOR, ".yasr a[href^='https://w3id.org/']")

@@ -30,6 +30,26 @@
   });
   window.swapgraphEditor = yasgui;
 
+  // Result links to IRIs under the public base (https://w3id.org/swapgraph/...) go to this server's
+  // page for them, which serves the same path; the IRI itself stays the link's title. A MutationObserver
+  // catches every redraw (new results, table pages, plugins).
+  function localLinks(scope) {
+    var anchors = scope.querySelectorAll ? scope.querySelectorAll('a[href^="' + config.base + '"]') : [];
+    Array.prototype.forEach.call(anchors, function (a) {
+      var iri = a.getAttribute("href");
+      a.setAttribute("href", "/" + iri.slice(config.base.length));
+      a.setAttribute("title", iri);
+      a.removeAttribute("target");
+    });
+  }
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      Array.prototype.forEach.call(change.addedNodes, function (node) {
+        if (node.nodeType === 1) { localLinks(node); if (node.matches && node.matches("a")) { localLinks(node.parentNode); } }
+      });
+    });
+  }).observe(root, { childList: true, subtree: true });
+
   function openQuery(name, query) {
     var tab = yasgui.addTab(true, { name: name, yasqe: { value: query }, requestConfig: { endpoint: endpoint } });
     return tab;
