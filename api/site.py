@@ -192,6 +192,20 @@ def _when(x: Exchange) -> str:
     return _time(x.when) + (f" – {_time(x.until)}" if x.until else "")
 
 
+def human_span(first: str | None, last: str | None) -> str:
+    """`1 August 2024`, or `1 – 2 May 2025` / `30 April – 2 May 2025` for an exchange over several days."""
+    if not last:
+        return human_date(first)
+    start, end = human_date(first), human_date(last)
+    start_words, end_words = start.split(" "), end.split(" ")
+    if len(start_words) == len(end_words) == 3:
+        if start_words[1:] == end_words[1:]:
+            return f"{start_words[0]} – {end}"
+        if start_words[2] == end_words[2]:
+            return f"{' '.join(start_words[:2])} – {end}"
+    return f"{start} – {end}"
+
+
 def _entity_links(entities, empty: str = "—") -> str:
     items = sorted(entities, key=lambda e: e.label)
     return ", ".join(link(e.iri, e.label) for e in items) if items else f'<span class="muted">{empty}</span>'
@@ -242,6 +256,9 @@ SITE_STYLE = """<style>
 .facts dd{margin:0}.facts .wide{grid-column:1/-1}
 figure.picture{margin:1rem 0;padding:.5rem;background:#fff;border:1px solid var(--line);border-radius:.4rem;overflow-x:auto}
 figure.picture figcaption{color:var(--muted);font-size:.9rem;margin-top:.4rem}
+figure.picture .scroll-hint{display:none}
+@media (max-width:56rem){figure.picture svg.flow{max-width:none!important;width:880px;height:auto}
+figure.picture .scroll-hint{display:block;color:var(--muted);font-size:.85rem}}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:1rem;padding:0;list-style:none}
 .cards li{background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.6rem .8rem}
 .numbers td.n,.numbers th.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -290,11 +307,12 @@ def exchange_page(key: str, request: Request) -> HTMLResponse:
         return _not_found(key)
     whole = exchanges.get(x.whole) if x.whole else None
     diagram = x.diagram()
+    claims = load_count_claims(request, [x, *x.legs])
     title = f"Who was released by whom to whom: {x.label}"
     svg = flow_svg.render(
         diagram, title=title, venue=min(x.all_venues, default=None), mediators=tuple(sorted(x.mediators)),
-        date=human_date(x.when) or None, ident=f"flow-{key}",
-    )
+        date=human_span(x.when, x.until) or None, ident=f"flow-{key}",
+    ) if diagram.flows else ""
     facts = [
         ("Date", (_when(x)) or '<span class="muted">not stated</span>'),
         ("Venue", _entity_links(x.all_venues, "not stated")),
@@ -315,6 +333,8 @@ def exchange_page(key: str, request: Request) -> HTMLResponse:
         f"Left: the states that released people; right: the states that received them. A band's width is the "
         f"number of people it carries; named detainees are listed along it.{rolled}"
     )
+    if x.when:
+        caption += " Date: " + _when(x) + "."
     if x.all_venues:
         caption += " Venue: " + _entity_links(x.all_venues) + "."
     if x.mediators:
@@ -328,11 +348,85 @@ def exchange_page(key: str, request: Request) -> HTMLResponse:
     body = (
         f'<p><a href="/exchanges">Exchanges</a></p><h1>{escape(x.label)}</h1>'
         f'<dl class="facts">{rows}</dl>'
-        f'<figure class="picture">{svg}<figcaption>{caption}</figcaption></figure>'
-        f"<h2>Releases</h2>{table}"
+        # on a narrow screen the picture keeps its size (labels stay legible) and scrolls sideways
+        + (f'<figure class="picture"><p class="scroll-hint">Scroll sideways to see the whole picture.</p>{svg}'
+           f'<figcaption>{caption}</figcaption></figure>' if svg else
+           '<p class="muted">No picture: the documents record no release in this exchange.</p>')
+        + f"<h2>Releases</h2>{table}"
+        f'<h2 id="counts">What the documents say about the numbers</h2>{_claims_table(claims, x)}'
         f"<p>All facts about this exchange, with the sentences they come from: {link(iri, 'the exchange’s page')}.</p>"
     )
     return HTMLResponse(page(x.label, body, head=SITE_STYLE))
+
+
+@dataclass
+class CountClaim:
+    """A number of people a document gives for an exchange (or one of its legs), as the text gives it."""
+
+    iri: str
+    exchange: Entity
+    number: str  # "16", "about 1,000", "at least 200"
+    side: Entity | None
+    status: str | None  # sg:status: done, agreed, expected, announced
+    claimed_by: Entity | None
+    sources: list[tuple[Entity, str]] = field(default_factory=list)  # (document, quote) stating the claim
+
+
+def load_count_claims(request: Request, exchanges: list[Exchange]) -> list[CountClaim]:
+    """The count claims about these exchanges, each with the quote that makes it."""
+    if not exchanges:
+        return []
+    values = " ".join(f"<{x.iri}>" for x in exchanges)  # IRIs read from the store
+    rows = _select(request, f"""
+        SELECT ?claim ?x ?xLabel ?count ?minimum ?approximate ?side ?sideLabel ?statusLabel ?by ?byLabel ?doc ?docLabel ?quote
+        WHERE {{
+          VALUES ?x {{ {values} }}
+          ?claim a sg:CountClaim ; sg:aboutExchange ?x .
+          OPTIONAL {{ ?x rdfs:label ?xLabel }}
+          OPTIONAL {{ ?claim sg:count ?count }} OPTIONAL {{ ?claim sg:minimumCount ?minimum }}
+          OPTIONAL {{ ?claim sg:approximate ?approximate }}
+          OPTIONAL {{ ?claim sg:side ?side OPTIONAL {{ ?side rdfs:label ?sideLabel }} }}
+          OPTIONAL {{ ?claim sg:claimedBy ?by OPTIONAL {{ ?by rdfs:label ?byLabel }} }}
+          OPTIONAL {{ ?claim sg:status ?status OPTIONAL {{ ?status rdfs:label ?statusLabel }} }}
+          OPTIONAL {{ ?st rdf:subject ?claim ; rdf:predicate rdf:type ; sg:evidence ?ev .
+                     ?ev sg:document ?doc ; sg:quote ?quote OPTIONAL {{ ?doc rdfs:label ?docLabel }} }}
+        }} ORDER BY ?x ?claim""")
+    claims: dict[str, CountClaim] = {}
+    for row in rows:
+        claim = claims.get(row["claim"]) or claims.setdefault(row["claim"], CountClaim(
+            row["claim"], _entity(row, "x"), _claimed_number(row), _entity(row, "side"), row.get("statusLabel"),
+            _entity(row, "by")))
+        source = (_entity(row, "doc"), row["quote"]) if row.get("quote") else None
+        if source and source not in claim.sources:
+            claim.sources.append(source)
+    return list(claims.values())
+
+
+def _claimed_number(row: dict) -> str:
+    if row.get("count"):
+        number = f"{int(float(row['count'])):,}"
+        return f"about {number}" if row.get("approximate") in ("true", "1") else number
+    if row.get("minimum"):
+        return f"at least {int(float(row['minimum'])):,}"
+    return "a number not given"
+
+
+def _claims_table(claims: list[CountClaim], whole: Exchange) -> str:
+    if not claims:
+        return '<p class="muted">No document gives a number of people for this exchange.</p>'
+    rows = []
+    for c in claims:
+        status = f' <span class="badge">{escape(c.status)}</span>' if c.status else ""
+        leg = "" if c.exchange.iri == whole.iri else f' <span class="muted">({link(c.exchange.iri, c.exchange.label)})</span>'
+        source = "<br>".join(f'“{escape(quote)}” <span class="muted">{link(doc.iri, doc.label)}</span>'
+                             for doc, quote in c.sources)
+        rows.append(
+            f'<tr><td class="n">{escape(c.number)}{status}{leg}</td><td>{_entity_links([c.side] if c.side else [], "all sides")}</td>'
+            f'<td>{_entity_links([c.claimed_by] if c.claimed_by else [], "not stated")}</td><td>{source}</td></tr>')
+    return ('<div class="table-wrap"><table class="numbers"><caption class="muted">Numbers of people the documents '
+            'give, each as its source states it (they may disagree, and overlap with the releases above)</caption>'
+            '<thead><tr><th scope="col" class="n">People</th><th scope="col">Side</th><th scope="col">Claimed by</th>'
+            f'<th scope="col">Source</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def _not_found(key: str) -> HTMLResponse:

@@ -222,3 +222,45 @@ def test_the_api_docs_are_swagger_ui_from_local_assets(client):
         assert response.status_code == 200 and response.content, asset
     assert "validator.swagger.io" not in client.get("/docs").text
     assert client.get("/redoc").status_code == 404  # ReDoc would load from a CDN: not offered
+
+
+def _select(client, query: str) -> list[dict]:
+    response = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    return [{k: v["value"] for k, v in b.items()} for b in response.json()["results"]["bindings"]]
+
+
+def test_a_two_day_exchange_gives_both_days_in_the_picture_and_caption(client):
+    words = svg_words(picture(client, "2025-05-1000-for-1000"))
+    assert "23 – 24 May 2025" in words
+    html = client.get("/exchanges/2025-05-1000-for-1000", headers=BROWSER).text
+    caption = html.split("<figcaption>", 1)[1].split("</figcaption>", 1)[0]
+    assert "23 May 2025" in caption and "24 May 2025" in caption
+
+
+def test_an_exchange_without_release_flows_shows_no_empty_picture(client):
+    keys = [row["x"].rsplit("/", 1)[1] for row in _select(client, """
+        PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        SELECT ?x WHERE { ?x a sg:Exchange
+          FILTER NOT EXISTS { { ?r sg:inExchange ?x } UNION { ?r sg:inExchange ?leg . ?leg sg:partOf ?x } } }""")]
+    assert keys, "the corpus has no exchange without releases: nothing to check"
+    for key in keys:
+        html = client.get(f"/exchanges/{key}", headers=BROWSER).text
+        assert "<svg" not in html and "<figcaption>" not in html and "band" not in html, key
+        assert "No picture" in html
+
+
+def test_an_exchange_page_shows_every_count_claim_with_its_quote(client):
+    claims = _select(client, """
+        PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        SELECT ?x ?quote ?minimum WHERE { ?claim a sg:CountClaim ; sg:aboutExchange ?x .
+          OPTIONAL { ?claim sg:minimumCount ?minimum }
+          ?st rdf:subject ?claim ; rdf:predicate rdf:type ; sg:evidence/sg:quote ?quote }""")
+    assert claims
+    pages: dict[str, str] = {}
+    for claim in claims:
+        key = claim["x"].rsplit("/", 1)[1]
+        words = pages.setdefault(key, get_page(client, f"/exchanges/{key}").words)
+        assert re.sub(r"\s+", " ", claim["quote"]) in words, (key, claim["quote"])
+        if "minimum" in claim:
+            assert f"at least {int(claim['minimum']):,}" in words
