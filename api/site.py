@@ -443,14 +443,32 @@ def canned_questions(catalog: Catalog) -> list[tuple[str, str, str, str]]:
     return [(q.name, q.title, q.description, q.sparql) for q in catalog]
 
 
+def site_texts(request: Request):
+    """The source documents' texts (read once per app, by the linked-data site)."""
+    from api.linked_data import site  # here: api.linked_data imports api.sparql, which imports this module
+
+    return site(request).texts
+
+
+def untitled(kind: str | None, text: str | None, words: int = 12) -> str | None:
+    """A name for a document without a title: its kind and its opening words, quoted (never made up)."""
+    if not text:
+        return None
+    opening = " ".join(text.split()[:words])
+    return f"{(kind or 'document').capitalize()} beginning “{opening}…”"
+
+
 @router.get("/", response_class=HTMLResponse, summary="The home page (HTML).")
 def home(request: Request) -> HTMLResponse:
     """The home page: what the graph holds, its sources, the main questions and where to go next."""
+    # ?record: the class is typed only in the provenance graph (evidence, derivations, rules, documents):
+    # the graph's bookkeeping, listed after the things the graph is about
     classes = _select(request, f"""
-        SELECT ?class ?classLabel (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+        SELECT ?class ?classLabel (COUNT(DISTINCT ?s) AS ?n) ?record WHERE {{
           ?s a ?class FILTER(STRSTARTS(STR(?class), "{SG_NS}"))
           OPTIONAL {{ ?class rdfs:label ?classLabel }}
-        }} GROUP BY ?class ?classLabel ORDER BY DESC(?n) ?class""")
+          BIND(NOT EXISTS {{ GRAPH ?g {{ ?any a ?class }} FILTER(?g != {Graphs.PROVENANCE.n3()}) }} AS ?record)
+        }} GROUP BY ?class ?classLabel ?record ORDER BY ?record DESC(?n) ?class""")
     graphs = _select(request, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
     documents = _select(request, """
         SELECT ?doc (SAMPLE(?t) AS ?title) (SAMPLE(?k) AS ?kind) (SAMPLE(?pub) AS ?publisher)
@@ -469,18 +487,22 @@ def home(request: Request) -> HTMLResponse:
         seen.add(row["class"])
         name, label = _local(row["class"]), row.get("classLabel")
         described = f' <span class="muted">{escape(label)}</span>' if label and label.lower() != name.lower() else ""
-        class_rows.append(f'<tr><td>{link(row["class"], name)}{described}</td><td class="n">{int(row["n"]):,}</td></tr>')
+        record = ' <span class="badge">provenance</span>' if row.get("record") == "true" else ""
+        class_rows.append(f'<tr><td>{link(row["class"], name)}{described}{record}</td>'
+                          f'<td class="n">{int(row["n"]):,}</td></tr>')
     total = sum(int(r["n"]) for r in graphs)
     graph_rows = "".join(
         f'<tr><td>{link(r["g"], _local(r["g"]))}</td><td class="n">{int(r["n"]):,}</td></tr>' for r in graphs
     ) + f'<tr><th scope="row">all</th><th class="n">{total:,}</th></tr>'
     doc_items = []
     for d in documents:
-        title = d.get("title") or d.get("file") or _local(d["doc"])
+        title = d.get("title") or untitled(d.get("kind"), site_texts(request).text(d.get("file"))) or _local(d["doc"])
         meta = [escape(v) for v in (d.get("kind"), d.get("publisher"), d.get("author")) if v]
         if d.get("date"):
             meta.append(_time(d["date"]))
         meta.append(f'{int(d.get("quotes", 0))} quotes')
+        if not d.get("title") and d.get("file"):
+            meta.append(f'file {escape(d["file"])}, no title recorded')
         doc_items.append(
             f'<li>{link(d["doc"], title)} <span class="muted">({", ".join(meta)})</span></li>'
         )
@@ -505,7 +527,7 @@ state, in which exchange, who mediated what), and every inferred fact can be exp
 <li><a href="/docs"><strong>API</strong></a><br><span class="muted">the HTTP API, interactive (OpenAPI)</span></li>
 </ul></nav>
 <h2 id="holds">What the graph holds</h2>
-<div class="table-wrap" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 2rem">
+<div class="table-wrap" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:0 2rem;align-items:start">
 <table class="numbers"><caption class="muted">Instances per class</caption>
 <thead><tr><th scope="col">Class</th><th scope="col" class="n">Instances</th></tr></thead>
 <tbody>{"".join(class_rows)}</tbody></table>

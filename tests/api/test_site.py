@@ -264,3 +264,17 @@ def test_an_exchange_page_shows_every_count_claim_with_its_quote(client):
         assert re.sub(r"\s+", " ", claim["quote"]) in words, (key, claim["quote"])
         if "minimum" in claim:
             assert f"at least {int(claim['minimum']):,}" in words
+
+
+def test_the_home_page_lists_the_things_before_the_provenance_records_and_names_every_source(client):
+    html = client.get("/", headers=BROWSER).text
+    table = html.split("Instances per class", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><td><a href="/ontology#(\w+)">.*?</td><td class="n">', table)
+    records = [name for name in rows if f'/ontology#{name}">{name}</a>' in table and
+               re.search(rf'#{name}">{name}</a>(?:<span[^>]*>[^<]*</span>| )*<span class="badge">provenance', table)]
+    assert {"Evidence", "Derivation"} <= set(records)
+    assert rows[:len(rows) - len(records)] == [n for n in rows if n not in records]  # records come last
+    assert "align-items:start" in html  # the graph table is not stretched to the class table's height
+    sources = html.split('id="sources"', 1)[1].split("</ul>", 1)[0]
+    names = re.findall(r'<li><a href="/id/document/[^"]+">([^<]*)</a>', sources)
+    assert names and not [n for n in names if re.fullmatch(r"\d{3}_[0-9a-f]{16}(\.txt)?", n)], names
