@@ -49,3 +49,11 @@ def test_the_service_description_declares_the_prefixes(client):
     declared = {str(graph.value(d, SH.prefix)): str(graph.value(d, SH.namespace)) for d in graph.objects(None, SH.declare)}
     assert declared == DECLARED_PREFIXES
     assert any(str(c).startswith("Prefixes declared for you") for c in graph.objects(None, RDFS.comment))
+
+
+def test_the_readme_lists_every_declared_prefix():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("**Prefixes declared for you.**", 1)[1].split("\n\n", 1)[0]
+    assert all(f"`{prefix}:`" in section for prefix in DECLARED_PREFIXES)
