@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
-from api import explain, health, linked_data, site, sparql
+from api import explain, health, linked_data, search, site, sparql
 from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
 from api.executor import Executor
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     app.include_router(site.router)
     app.include_router(linked_data.router)
     app.include_router(explain.router)
+    app.include_router(search.router)
     queries_router = _queries_router()
     if queries_router is not None:
         app.include_router(queries_router)

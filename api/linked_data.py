@@ -19,7 +19,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 
 from api import results
 from api.errors import ApiError, not_acceptable
-from api.layout import link, local_path, page, service_base
+from api.layout import link, local_path, page, render, service_base
 from api.negotiation import negotiate
 from api.sparql import TRUNCATED_HEADER
 from graph.explain import (
@@ -203,6 +203,28 @@ class Site:
         if any(r["part"].value == "out" and r["p"] == RDF.type and r["o"] == SG.Document for r in rows):
             rows += [{**r, "x": URIRef(iri)} for r in self.source.select(inline(DOCUMENT_SPANS, iri))]
         return rows
+
+    # index pages
+
+    @property
+    def kinds(self) -> list[dict]:
+        """The kinds of IRI under id/ (exchange, person, ...) with how many of each, read once."""
+        return self._once("kinds", lambda: _kinds(self))
+
+    def index(self, kind: str) -> list[dict]:
+        """Every IRI under id/{kind}/ with its label and sg types, by label (at most INDEX_LIMIT), read once."""
+        def read() -> list[dict]:
+            prefix = f"{ID}{kind}/"  # kind is one of `kinds`, read from IRIs (which cannot hold a quote)
+            rows = self.source.select(
+                f'SELECT ?s (SAMPLE(?l) AS ?label) (GROUP_CONCAT(DISTINCT ?t; separator=" ") AS ?types) WHERE {{ '
+                f'?s ?p ?o FILTER(STRSTARTS(STR(?s), "{prefix}")) OPTIONAL {{ ?s rdfs:label ?l }} '
+                f'OPTIONAL {{ ?s a ?t FILTER(STRSTARTS(STR(?t), STR(sg:))) }} }} GROUP BY ?s LIMIT {INDEX_LIMIT}')
+            entries = [{"iri": str(r["s"]), "href": local_path(str(r["s"])),
+                        "label": str(r["label"]) if "label" in r else str(r["s"])[len(prefix):],
+                        "types": sorted(t[len(str(SG._NS)):] for t in str(r.get("types", "")).split() if t)}
+                       for r in rows]
+            return sorted(entries, key=lambda e: e["label"].casefold())
+        return self._once(("index", kind), read)
 
     # labels and the ontology
 
@@ -780,6 +802,60 @@ RDF_RESPONSES = {200: {"description": "The description, as HTML, Turtle, JSON-LD
                        "content": {HTML: {}, TURTLE: {}, JSON_LD: {}, N_TRIPLES: {}, RDF_XML: {}}},
                  404: {"description": "Unknown IRI, answered in the negotiated format"},
                  406: {"description": "No acceptable format"}}
+
+
+# What an index page of /id/{kind}/ calls each kind (the first path segment of the IRIs under id/).
+KIND_NAMES = {
+    "exchange": "Exchanges and legs", "person": "People", "state": "States", "org": "Organizations",
+    "place": "Places and venues", "negotiation": "Negotiations", "release": "Releases",
+    "group": "Groups of detainees", "claim": "Claims", "role": "Roles", "document": "Documents",
+    "evidence": "Evidence spans (quotes)", "statement": "Recorded statements", "derivation": "Derivations",
+}
+INDEX_LIMIT = 2000  # entries on one index page
+
+
+def _kinds(current: "Site") -> list[dict]:
+    rows = current.source.select(
+        f'SELECT ?kind (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{ID}")) '
+        f'BIND(STRBEFORE(STRAFTER(STR(?s), "{ID}"), "/") AS ?kind) FILTER(?kind != "") }} GROUP BY ?kind')
+    kinds = [{"kind": str(r["kind"]), "name": KIND_NAMES.get(str(r["kind"]), str(r["kind"])), "count": int(r["n"])}
+             for r in rows]
+    order = list(KIND_NAMES)
+    return sorted(kinds, key=lambda k: (order.index(k["kind"]) if k["kind"] in order else len(order), k["kind"]))
+
+
+def _index_format(request: Request) -> str:
+    """HTML or plain JSON (an index is a list for people and scripts, not an RDF description)."""
+    fmt = (request.query_params.get("format") or "").strip().lower()
+    if fmt:
+        if fmt not in ("html", "json"):
+            raise not_acceptable(["html", "json"])
+        return HTML if fmt == "html" else JSON
+    return negotiate(request.headers.get("accept"), [HTML, JSON])
+
+
+@router.get("/id/", response_class=Response, summary="Every kind of thing the graph names, with counts (HTML, JSON).")
+def kinds_index(request: Request):
+    """Every kind of thing the graph names (the IRIs under id/), with counts and links to their lists."""
+    kinds = site(request).kinds
+    if _index_format(request) == JSON:
+        return respond(request, json.dumps({"kinds": kinds}), JSON)
+    return respond(request, render("kinds.html", title="Everything, by kind", kinds=kinds), HTML)
+
+
+@router.get("/id/{kind}/", response_class=Response, summary="Every entity of one kind (HTML, JSON).")
+def kind_index(kind: str, request: Request):
+    """Every IRI under id/{kind}/, with its label and types, sorted by label."""
+    current = site(request)
+    known = {k["kind"]: k for k in current.kinds}
+    media_type = _index_format(request)
+    if kind not in known:
+        return not_found(request, media_type, f"{ID}{kind}/", "kind of entity")
+    entries = current.index(kind)
+    if media_type == JSON:
+        return respond(request, json.dumps({"kind": kind, "entities": entries}, ensure_ascii=False), JSON)
+    return respond(request, render("index.html", title=known[kind]["name"], kind=known[kind], entries=entries,
+                                   limit=INDEX_LIMIT), HTML)
 
 
 @router.api_route("/id/{path:path}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)

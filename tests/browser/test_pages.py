@@ -65,7 +65,7 @@ def test_editor_runs_a_query_and_shows_the_result(browser, server):
 
 def test_a_canned_question_form_is_submitted(browser, server):
     visit(browser, server + "/queries/who-mediated-which-swaps")
-    forms = browser.find_elements(By.TAG_NAME, "form")
+    forms = browser.find_elements(By.CSS_SELECTOR, "main form")
     assert forms, "the canned-question page has no form"
     Select(forms[0].find_element(By.NAME, "mediator")).select_by_visible_text("Turkey")
     forms[0].find_element(By.CSS_SELECTOR, "button, input[type=submit]").click()

@@ -30,7 +30,7 @@
   });
   window.swapgraphEditor = yasgui;
 
-  // Result links to IRIs under the public base (https://w3id.org/swapgraph/...) go to this server's
+  // Result links to IRIs under the public IRI base (config.base) go to this server's
   // page for them, which serves the same path; the IRI itself stays the link's title. A MutationObserver
   // catches every redraw (new results, table pages, plugins).
   function localLinks(scope) {
