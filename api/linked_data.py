@@ -56,7 +56,6 @@ FORMAT_NAMES = {
 }
 OX_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, N_TRIPLES: ox.RdfFormat.N_TRIPLES, RDF_XML: ox.RdfFormat.RDF_XML}
 RULES_DIR = Path(__file__).resolve().parents[1] / "ontology/rules"
-PUBLIC_CONTEXT = BASE + "context.jsonld"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 DATASET = URIRef(BASE + "void#dataset")
 DUMPS = {"swapgraph.trig.gz": TRIG, "swapgraph.nq.gz": N_QUADS}
@@ -456,8 +455,9 @@ def _literal_json(term: ox.Literal, coercion: str | None, terms: _Terms):
     return {"@value": term.value, "@type": terms.compact(datatype)}
 
 
-def to_jsonld(triples, context: dict, main: str | None = None, context_ref: bool = False) -> dict:
-    """Compacted JSON-LD of pyoxigraph triples with the project context (keys are context terms)."""
+def to_jsonld(triples, context: dict, main: str | None = None, context_url: str | None = None) -> dict:
+    """Compacted JSON-LD of pyoxigraph triples with the project context (keys are context terms): inline,
+    so that it parses offline, or referenced by `context_url` (this server's /context.jsonld)."""
     terms = _Terms(context)
     nodes: dict[str, dict] = {}
     order: list[str] = []
@@ -490,7 +490,7 @@ def to_jsonld(triples, context: dict, main: str | None = None, context_ref: bool
                 value.sort(key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
                 node[key] = value[0] if len(value) == 1 else value
         out_nodes.append(node)
-    document: dict = {"@context": PUBLIC_CONTEXT if context_ref else context}
+    document: dict = {"@context": context_url or context}
     if len(out_nodes) == 1:
         document.update(out_nodes[0])
     else:
@@ -527,13 +527,29 @@ def respond(request: Request, body: bytes | str, media_type: str, status: int = 
     return Response(content=body, status_code=status, headers=all_headers, media_type=content_type)
 
 
-def rdf_body(nt_body: bytes, media_type: str, context: dict, main: str | None = None) -> bytes:
+ALTERNATE_FORMATS = ((TURTLE, "ttl"), (JSON_LD, "jsonld"), (N_TRIPLES, "nt"), (RDF_XML, "rdfxml"), (HTML, "html"))
+
+
+def alternates_header(path: str, media_type: str) -> str:
+    """`Link` header value naming the resource's other formats (rel="alternate", with their types)."""
+    return ", ".join(f'<{path}?format={name}>; rel="alternate"; type="{other}"'
+                     for other, name in ALTERNATE_FORMATS if other != media_type)
+
+
+def respond_resource(request: Request, body: bytes | str, media_type: str) -> Response:
+    """A 200 for a linked-data resource, with Link headers to its other formats."""
+    return respond(request, body, media_type, headers={"Link": alternates_header(request.url.path, media_type)})
+
+
+def rdf_body(nt_body: bytes, media_type: str, context: dict, main: str | None = None,
+             context_url: str | None = None) -> bytes:
     if media_type == N_TRIPLES:
         return nt_body
     triples = list(ox.parse(nt_body, format=ox.RdfFormat.N_TRIPLES))
     triples.sort(key=lambda t: (t.subject.value != main, str(t.subject), str(t.predicate), str(t.object)))
     if media_type == JSON_LD:
-        return json.dumps(to_jsonld(triples, context, main), ensure_ascii=False, indent=1).encode("utf-8")
+        document = to_jsonld(triples, context, main, context_url)
+        return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
     fmt = OX_FORMATS[media_type]
     if media_type == N_TRIPLES:
         return ox.serialize(triples, format=fmt)
@@ -790,11 +806,18 @@ def _describe_response(request: Request, iri: str, extra_html=None) -> Response:
         html = entity_page(current, iri, rows)
         if extra_html is not None:
             html = html.replace("</main>", extra_html() + "\n</main>", 1)
-        return respond(request, html, HTML)
+        return respond_resource(request, html, HTML)
     body = current.describe(iri)
     if not body.strip():
         return not_found(request, media_type, iri)
-    return respond(request, rdf_body(body, media_type, current.context, iri), media_type)
+    return respond_resource(request, rdf_body(body, media_type, current.context, iri, context_url(request)), media_type)
+
+
+def context_url(request: Request) -> str | None:
+    """`?context=url`: JSON-LD that references this server's /context.jsonld instead of holding it inline."""
+    if request.query_params.get("context") == "url":
+        return service_base(request) + "/context.jsonld"
+    return None
 
 
 GET_HEAD = ["GET", "HEAD"]
@@ -1069,9 +1092,9 @@ def ontology(request: Request):
     media_type = choose(request, ONTOLOGY_OFFERS)
     current = site(request)
     if media_type == HTML:
-        return respond(request, ontology_page(current), HTML)
+        return respond_resource(request, ontology_page(current), HTML)
     body, _ = current.graph_body(str(Graphs.ONTOLOGY), media_type, str(ONTOLOGY_IRI), capped=False)
-    return respond(request, body, media_type)
+    return respond_resource(request, body, media_type)
 
 
 @router.api_route("/ontology/{version}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
@@ -1175,14 +1198,17 @@ def void_page(current: Site) -> str:
 
 
 @router.api_route("/void", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+@router.api_route("/.well-known/void", methods=GET_HEAD, response_class=Response, include_in_schema=False)
 def void(request: Request):
-    """The VoID description of the dataset: counts, named graphs, licence, sources, endpoint, dumps."""
+    """The VoID description of the dataset: counts, named graphs, licence, sources, endpoint, dumps
+    (also at /.well-known/void, where VoID's discovery convention looks)."""
     media_type = choose(request, ONTOLOGY_OFFERS)
     current = site(request)
     if media_type == HTML:
-        return respond(request, void_page(current), HTML)
+        return respond_resource(request, void_page(current), HTML)
     nt_body = void_graph(current, service_base(request)).serialize(format="nt", encoding="utf-8")
-    return respond(request, rdf_body(nt_body, media_type, current.context, str(DATASET)), media_type)
+    body = rdf_body(nt_body, media_type, current.context, str(DATASET), context_url(request))
+    return respond_resource(request, body, media_type)
 
 
 # --- /dumps, /context.jsonld --------------------------------------------------------------------

@@ -154,3 +154,22 @@ def test_pyld_expands_an_entity_page_to_the_full_iris(server, exchanges):
     node = next(n for n in expanded if n.get("@id") == iri)
     labels = node["http://www.w3.org/2000/01/rdf-schema#label"]
     assert label in {value["@value"] for value in labels}
+
+
+def test_pyld_resolves_the_local_context_url(server, exchanges):
+    """JSON-LD that references /context.jsonld expands, with pyld fetching the context from this server."""
+    iri, label = exchanges[0]
+    path = iri.split("https://w3id.org/swapgraph", 1)[1]
+    document = httpx.get(server + path + "?context=url", headers={"Accept": "application/ld+json"}).json()
+    assert document["@context"] == server + "/context.jsonld"
+    fetched = []
+
+    def loader(url, options=None):  # pyld's own loaders need `requests`; this one only reaches the server
+        assert url.startswith(server), url
+        fetched.append(url)
+        return {"contextUrl": None, "documentUrl": url, "document": httpx.get(url).json()}
+
+    expanded = jsonld.expand(document, {"documentLoader": loader})
+    assert fetched == [server + "/context.jsonld"]
+    inline = jsonld.expand(httpx.get(server + path, headers={"Accept": "application/ld+json"}).json())
+    assert expanded == inline

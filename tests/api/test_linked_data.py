@@ -422,3 +422,26 @@ def test_a_broken_rule_file_is_an_error_not_a_missing_rule(tmp_path, monkeypatch
     monkeypatch.setattr(linked_data, "RULES_DIR", tmp_path)
     with pytest.raises(RuleError):
         linked_data.rule_catalogue(Graph())
+
+
+def test_void_is_also_at_the_well_known_path(web):
+    for accept in ("text/turtle", BROWSER):
+        assert web.get("/.well-known/void", headers={"Accept": accept}).content == \
+            web.get("/void", headers={"Accept": accept}).content
+
+
+@pytest.mark.parametrize("path", ["/id/person/evan-gershkovich", "/ontology", "/void"])
+def test_a_resource_links_to_its_other_formats(web, path):
+    for accept in ("text/turtle", BROWSER):
+        response = web.get(path, headers={"Accept": accept})
+        links = response.headers["link"]
+        mine = response.headers["content-type"].split(";")[0]
+        for fmt, media in (("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples"),
+                           ("rdfxml", "application/rdf+xml"), ("html", "text/html")):
+            assert (f'<{path}?format={fmt}>; rel="alternate"; type="{media}"' in links) == (media != mine), (path, fmt)
+
+
+def test_json_ld_can_reference_the_local_context(web):
+    document = web.get("/id/person/evan-gershkovich?context=url", headers={"Accept": "application/ld+json"}).json()
+    assert document["@context"] == "http://testserver/context.jsonld"
+    assert web.get("/context.jsonld").status_code == 200
