@@ -10,7 +10,7 @@ from tests.browser.conftest import assert_no_outside_requests, requested_urls, s
 
 WAIT = 30
 PHONE_MEASURE = """
-const svg = document.querySelector("figure svg[role=img]");
+const svg = document.querySelector("figure svg[role=group]");
 const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
 const labels = Array.from(svg.querySelectorAll("text")).map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
 return {labels: labels, page: document.documentElement.scrollWidth, viewport: document.documentElement.clientWidth};
@@ -78,7 +78,7 @@ def test_a_canned_question_form_is_submitted(browser, server):
 
 def test_the_exchange_picture_names_the_states_and_counts(browser, server):
     visit(browser, server + "/exchanges/2024-08-01-ankara")
-    svg = browser.find_element(By.CSS_SELECTOR, "figure svg[role=img]")
+    svg = browser.find_element(By.CSS_SELECTOR, "figure svg[role=group]")
     words = svg.text
     for expected in ("Germany", "Russia", "Belarus", "United States", "13 to Germany", "3 to United States",
                      "10 to Russia (8 + 2)", "Vladimir Kara-Murza", "Ankara Esenboğa Airport", "Turkey"):

@@ -29,6 +29,7 @@
     yasr: { prefixes: config.prefixes }
   });
   window.swapgraphEditor = yasgui;
+  makeAccessible(yasgui);
 
   // Result links to IRIs under the public IRI base (config.base) go to this server's
   // page for them, which serves the same path; the IRI itself stays the link's title. A MutationObserver
@@ -61,6 +62,35 @@
   var shared = new URLSearchParams(window.location.hash.replace(/^#/, ""));
   var search = new URLSearchParams(window.location.search);
   var sharedQuery = shared.get("query") || config.query || search.get("query");
+  // What axe-core found in YASGUI's own markup, mended here: the "+" button sat inside the tablist (only
+  // tabs may), the endpoint field and CodeMirror's textarea had no label, the editor's scroll area was not
+  // reachable by keyboard.
+  function makeAccessible(editor) {
+    var tabs = editor.tabElements;
+    if (tabs && tabs.addTabEl && tabs._tabsListEl && tabs.addTabEl.parentNode === tabs._tabsListEl) {
+      tabs._tabsListEl.parentNode.insertBefore(tabs.addTabEl, tabs._tabsListEl.nextSibling);
+      tabs.addTabEl = null; // new tabs are then appended to the list, not put before the button
+    }
+    labelFields(document);
+    new MutationObserver(function () { labelFields(document); }).observe(root, { childList: true, subtree: true });
+  }
+
+  function labelFields(scope) {
+    Array.prototype.forEach.call(scope.querySelectorAll("input.autocomplete:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "SPARQL endpoint");
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll(".CodeMirror textarea:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "SPARQL query");
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll(".tab input[type=text]:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "Tab name");
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll('.CodeMirror-scroll:not([tabindex="0"])'), function (el) {
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("aria-label", "SPARQL query (scrollable)");
+    });
+  }
+
   var first = yasgui.getTab();
   if (sharedQuery) {
     first.setQuery(sharedQuery);
