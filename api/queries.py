@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
 from rdflib.namespace import XSD
 
 from api.errors import ApiError
+from api import charts
 from api.layout import local_path, render
 from api.linked_data import site
 from api.negotiation import negotiate
@@ -422,8 +424,32 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
         "json": _link(path, {**params, "format": "json"}),
         "sparql_json": _link(path, {**params, "format": "sparql-json"}),
     }
+    table = _table(*result) if result is not None else None
     return render(
         "question.html", title=query.title, query=query, fields=_fields(request, query, raw),
+        chart=Markup(_bar_chart(table)) if table else None,
         evidence=_truthy(raw.get("evidence")), error=error, links=links, evidence_cut=evidence_cut,
-        table=_table(*result) if result is not None else None,
+        table=table,
     )
+
+
+NOT_AMOUNTS = ("year", "ordinal", "date", "since", "start", "end")  # numbers that are not quantities
+MAX_BARS = 40
+
+
+def _bar_chart(table: dict) -> str:
+    """Bars of the table's first quantity column against its first text column, when it has both."""
+    rows, columns = table["rows"], table["columns"]
+    if not 1 < len(rows) <= MAX_BARS:
+        return ""
+    amount = next((i for i, c in enumerate(columns) if not any(w in c["name"].lower() for w in NOT_AMOUNTS)
+                   and all(r["cells"][i]["number"] or not r["cells"][i]["text"] for r in rows)
+                   and any(r["cells"][i]["number"] for r in rows)), None)
+    name = next((i for i, c in enumerate(columns) if i != amount and any(r["cells"][i]["text"] for r in rows)
+                 and not any(r["cells"][i]["number"] for r in rows)), None)
+    if amount is None or name is None:
+        return ""
+    items = [(r["cells"][name]["text"], r["cells"][name]["href"], float(r["cells"][amount]["text"]))
+             for r in rows if r["cells"][amount]["number"] and r["cells"][name]["text"]]
+    heading_amount, heading_name = columns[amount]["heading"], columns[name]["heading"]
+    return charts.bars(items, title=f"{heading_amount} by {heading_name.lower()}", unit=heading_amount.lower())

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 
-from api import flow_svg
+from api import charts, flow_svg
 from api.flow_svg import Entity
 from api.layout import human_date, render
 from api.results import SPARQL_JSON
@@ -187,7 +187,11 @@ def exchanges_page(request: Request) -> HTMLResponse:
     exchanges = load_exchanges(request)
     wholes = sorted((x for x in exchanges.values() if x.whole not in exchanges),
                     key=lambda x: (x.when or "9999", x.label))
-    return _html("exchanges.html", title="Exchanges", count=len(exchanges), wholes=wholes)
+    dated = [x for x in wholes if x.when]
+    chart = charts.timeline([charts.Event(x.label, f"/exchanges/{x.key}", x.when, x.until) for x in dated],
+                            title="The exchanges on a time axis")
+    return _html("exchanges.html", title="Exchanges", count=len(exchanges), wholes=wholes,
+                 chart=Markup(chart), undated=len(wholes) - len(dated))
 
 
 def _release_order(r: flow_svg.Release) -> tuple:

@@ -87,3 +87,11 @@ def test_question_tables_link_to_this_servers_pages(client, query):
     for href in hrefs:
         if href.startswith("/id/"):
             assert client.get(unescape(href), headers={"Accept": "text/html"}).status_code == 200, href
+
+
+def test_a_question_of_counts_has_a_bar_per_row(client):
+    listed = client.get("/queries/states-by-releases?format=json").json()
+    html = client.get("/queries/states-by-releases", headers={"Accept": "text/html"}).text
+    svg = re.search(r'<svg[^>]*class="chart bar-chart".*?</svg>', html, re.S)
+    assert svg, "no bar chart"
+    assert svg.group(0).count("<rect") == len([r for r in listed["rows"] if any(isinstance(v, int) for v in r.values())])

@@ -278,3 +278,14 @@ def test_the_home_page_lists_the_things_before_the_provenance_records_and_names_
     sources = html.split('id="sources"', 1)[1].split("</ul>", 1)[0]
     names = re.findall(r'<li><a href="/id/document/[^"]+">([^<]*)</a>', sources)
     assert names and not [n for n in names if re.fullmatch(r"\d{3}_[0-9a-f]{16}(\.txt)?", n)], names
+
+
+def test_the_timeline_page_draws_every_dated_exchange_on_a_time_axis(client):
+    html = client.get("/exchanges", headers=BROWSER).text
+    svg = ET.fromstring(re.search(r'<svg[^>]*class="chart timeline-chart".*?</svg>', html, re.S).group(0))
+    linked = {a.get("href") for a in svg.iter(SVG + "a")}
+    wholes = {r["x"].rsplit("/", 1)[1] for r in _select(client, """
+        PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        SELECT ?x WHERE { ?x a sg:Exchange FILTER NOT EXISTS { ?x sg:partOf ?whole }
+          FILTER(EXISTS { ?x sg:date ?d } || EXISTS { ?x sg:startDate ?s } || EXISTS { ?leg sg:partOf ?x ; sg:date ?l }) }""")}
+    assert linked == {f"/exchanges/{key}" for key in wholes}
