@@ -48,7 +48,10 @@ def timeline(events: list[Event], *, title: str) -> str:
     lanes: list[float] = []  # the right end of the last label in each lane
     placed = []
     for event in events:
-        x0, x1 = x(day(event.first)), x(day(event.last or event.first, end=True))
+        if event.last:  # over several days: a bar from the first to the last
+            x0, x1 = x(day(event.first)), x(day(event.last, end=True))
+        else:  # one day, or a month or year without the day: a mark in the middle of that period
+            x0 = x1 = (x(day(event.first)) + x(day(event.first, end=True))) / 2
         width = len(event.label) * CHAR
         anchor_x = min(x0, WIDTH - RIGHT - width)
         lane = next((i for i, end in enumerate(lanes) if end + 8 < anchor_x), None)
