@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
-from api import explain, health, linked_data, site, sparql
+from api import explain, health, linked_data, search, site, sparql
 from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
 from api.executor import Executor
@@ -96,6 +96,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         summary="An open knowledge graph of prisoner exchanges: SPARQL endpoint and canned questions.",
         version="0.1.0",
         lifespan=lifespan,
+        # /docs is served by api.site from the project's own Swagger UI assets; ReDoc would need a CDN
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's OpenTelemetry hooks: the service exports no telemetry, so skip their per-request checks.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         if not is_loopback(settings.host):
             raise ValueError(f"SWAPGRAPH_REVIEW needs a loopback host, not {settings.host!r}")
         app.include_router(review_router)
+    app.include_router(search.router)
     queries_router = _queries_router()
     if queries_router is not None:
         app.include_router(queries_router)

@@ -267,9 +267,10 @@ def render(
 
     colour = {source: PALETTE[i % len(PALETTE)] for i, source in enumerate(sources)}
     title_id, desc_id = escape(f"{ident}-title", quote=True), escape(f"{ident}-desc", quote=True)
+    # role=group, not img: the picture holds links, and an image's content cannot be interactive
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" viewBox="0 0 {WIDTH} {total_height:.0f}" '
-        f'width="{WIDTH}" height="{total_height:.0f}" role="img" aria-labelledby="{title_id} {desc_id}" '
+        f'width="{WIDTH}" height="{total_height:.0f}" role="group" aria-labelledby="{title_id} {desc_id}" '
         f'style="max-width:100%;height:auto" font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif" font-size="13">',
         f'<title id="{title_id}">{escape(title)}</title>',
         f'<desc id="{desc_id}">{escape(describe(diagram))}</desc>',

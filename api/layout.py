@@ -1,8 +1,15 @@
-"""The page shell every HTML page shares (navigation, styles), and public IRIs to local links."""
+"""The page shell: Jinja2 templates (api/templates, autoescaped, one base layout), and IRIs to local links."""
 
+from datetime import date as Date
 from html import escape
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from graph.vocab import BASE
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 NAV = (
     ("/", "Home"),
@@ -14,63 +21,61 @@ NAV = (
     ("/docs", "API"),
 )
 
-# Inline, so a page makes no request but its own.
-STYLE = """
-:root{--ink:#1d2430;--muted:#5b6575;--line:#d9dee7;--accent:#0b5cad;--bg:#fbfcfe;--mark:#fff2a8}
-*{box-sizing:border-box}
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);margin:0}
-header{border-bottom:1px solid var(--line);background:#fff}
-header nav{max-width:72rem;margin:0 auto;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:center}
-header nav a{color:var(--ink);text-decoration:none}
-header nav a.brand{font-weight:700;margin-right:1rem}
-main{max-width:72rem;margin:0 auto;padding:1rem}
-a{color:var(--accent)}
-h1{font-size:1.6rem;margin:.5rem 0 1rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1.5rem;font-size:.95rem}
-th,td{border-bottom:1px solid var(--line);padding:.35rem .5rem;text-align:left;vertical-align:top}
-th{background:#f1f4f9}
-.muted{color:var(--muted)}
-.error{color:#a00}
-.inferred{font-style:italic}
-.badge{display:inline-block;font-size:.75rem;padding:0 .4rem;border-radius:.6rem;background:#e8eef8;color:var(--muted)}
-blockquote{margin:.3rem 0;padding:.3rem .8rem;border-left:3px solid var(--line);background:#fff}
-mark{background:var(--mark)}
-label{display:inline-block;margin:.2rem 1rem .2rem 0}
-input,select,textarea,button{font:inherit}
-.table-wrap{overflow-x:auto}
-footer{max-width:72rem;margin:2rem auto;padding:1rem;color:var(--muted);font-size:.85rem;border-top:1px solid var(--line)}
-"""
-
 
 def local_path(iri: str) -> str | None:
     """`https://w3id.org/swapgraph/X` is served at `/X` on this server; other IRIs are not ours."""
     return "/" + iri[len(BASE):] if iri.startswith(BASE) else None
 
 
-def link(iri: str, label: str | None = None) -> str:
+def service_base(request) -> str:
+    """Where this service is reached, without a trailing slash: the public_base_url setting, else the
+    scheme and host the request came to (so links work on a laptop, offline, and behind a proxy)."""
+    configured = request.app.state.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def link(iri: str, label: str | None = None) -> Markup:
     text = escape(label or iri)
     target = local_path(iri) or iri
-    return f'<a href="{escape(target, quote=True)}">{text}</a>'
+    return Markup(f'<a href="{escape(target, quote=True)}">{text}</a>')
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+
+
+def human_date(value: str | None) -> str:
+    """`2024-08-01` → `1 August 2024`, `2022-04` → `April 2022`, `2010` → `2010`; anything else as given."""
+    if not value:
+        return ""
+    parts = value.split("-")
+    try:
+        if len(parts) == 3:
+            day = Date(int(parts[0]), int(parts[1]), int(parts[2][:2]))
+            return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+        if len(parts) == 2:
+            return f"{MONTHS[int(parts[1]) - 1]} {int(parts[0])}"
+    except (ValueError, IndexError):
+        return value
+    return value
+
+
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"], default_for_string=True),
+    undefined=StrictUndefined,  # a name missing from a page's data is an error, not an empty string
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.globals.update(nav=NAV[1:], search_query=None)
+templates.filters.update(local=lambda iri: local_path(str(iri)) or str(iri), human_date=human_date)
+
+
+def render(template: str, **context) -> str:
+    """A page from its template; the data passed is escaped unless it is Markup."""
+    return templates.get_template(template).render(**context)
 
 
 def page(title: str, body: str, *, head: str = "") -> str:
-    """A whole HTML document: shared header, the body given (already escaped), footer."""
-    nav = "".join(f'<a href="{href}">{escape(text)}</a>' for href, text in NAV[1:])
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} · Swapgraph</title>
-<style>{STYLE}</style>
-{head}
-</head>
-<body>
-<header><nav aria-label="Main"><a class="brand" href="/">Swapgraph</a>{nav}</nav></header>
-<main>
-{body}
-</main>
-<footer>Swapgraph: a knowledge graph of prisoner exchanges, every fact with its source sentence.</footer>
-</body>
-</html>
-"""
+    """A whole HTML document from markup built (and escaped) in Python, in the base layout."""
+    return render("page.html", title=title, body=Markup(body), head=Markup(head))

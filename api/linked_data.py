@@ -19,7 +19,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 
 from api import results
 from api.errors import ApiError, not_acceptable
-from api.layout import link, local_path, page
+from api.layout import link, local_path, page, render, service_base
 from api.negotiation import negotiate
 from api.sparql import TRUNCATED_HEADER
 from graph.explain import (
@@ -56,7 +56,6 @@ FORMAT_NAMES = {
 }
 OX_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, N_TRIPLES: ox.RdfFormat.N_TRIPLES, RDF_XML: ox.RdfFormat.RDF_XML}
 RULES_DIR = Path(__file__).resolve().parents[1] / "ontology/rules"
-PUBLIC_CONTEXT = BASE + "context.jsonld"
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 DATASET = URIRef(BASE + "void#dataset")
 DUMPS = {"swapgraph.trig.gz": TRIG, "swapgraph.nq.gz": N_QUADS}
@@ -203,6 +202,28 @@ class Site:
         if any(r["part"].value == "out" and r["p"] == RDF.type and r["o"] == SG.Document for r in rows):
             rows += [{**r, "x": URIRef(iri)} for r in self.source.select(inline(DOCUMENT_SPANS, iri))]
         return rows
+
+    # index pages
+
+    @property
+    def kinds(self) -> list[dict]:
+        """The kinds of IRI under id/ (exchange, person, ...) with how many of each, read once."""
+        return self._once("kinds", lambda: _kinds(self))
+
+    def index(self, kind: str) -> list[dict]:
+        """Every IRI under id/{kind}/ with its label and sg types, by label (at most INDEX_LIMIT), read once."""
+        def read() -> list[dict]:
+            prefix = f"{ID}{kind}/"  # kind is one of `kinds`, read from IRIs (which cannot hold a quote)
+            rows = self.source.select(
+                f'SELECT ?s (SAMPLE(?l) AS ?label) (GROUP_CONCAT(DISTINCT ?t; separator=" ") AS ?types) WHERE {{ '
+                f'?s ?p ?o FILTER(STRSTARTS(STR(?s), "{prefix}")) OPTIONAL {{ ?s rdfs:label ?l }} '
+                f'OPTIONAL {{ ?s a ?t FILTER(STRSTARTS(STR(?t), STR(sg:))) }} }} GROUP BY ?s LIMIT {INDEX_LIMIT}')
+            entries = [{"iri": str(r["s"]), "href": local_path(str(r["s"])),
+                        "label": str(r["label"]) if "label" in r else str(r["s"])[len(prefix):],
+                        "types": sorted(t[len(str(SG._NS)):] for t in str(r.get("types", "")).split() if t)}
+                       for r in rows]
+            return sorted(entries, key=lambda e: e["label"].casefold())
+        return self._once(("index", kind), read)
 
     # labels and the ontology
 
@@ -434,8 +455,9 @@ def _literal_json(term: ox.Literal, coercion: str | None, terms: _Terms):
     return {"@value": term.value, "@type": terms.compact(datatype)}
 
 
-def to_jsonld(triples, context: dict, main: str | None = None, context_ref: bool = False) -> dict:
-    """Compacted JSON-LD of pyoxigraph triples with the project context (keys are context terms)."""
+def to_jsonld(triples, context: dict, main: str | None = None, context_url: str | None = None) -> dict:
+    """Compacted JSON-LD of pyoxigraph triples with the project context (keys are context terms): inline,
+    so that it parses offline, or referenced by `context_url` (this server's /context.jsonld)."""
     terms = _Terms(context)
     nodes: dict[str, dict] = {}
     order: list[str] = []
@@ -468,7 +490,7 @@ def to_jsonld(triples, context: dict, main: str | None = None, context_ref: bool
                 value.sort(key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
                 node[key] = value[0] if len(value) == 1 else value
         out_nodes.append(node)
-    document: dict = {"@context": PUBLIC_CONTEXT if context_ref else context}
+    document: dict = {"@context": context_url or context}
     if len(out_nodes) == 1:
         document.update(out_nodes[0])
     else:
@@ -505,13 +527,29 @@ def respond(request: Request, body: bytes | str, media_type: str, status: int = 
     return Response(content=body, status_code=status, headers=all_headers, media_type=content_type)
 
 
-def rdf_body(nt_body: bytes, media_type: str, context: dict, main: str | None = None) -> bytes:
+ALTERNATE_FORMATS = ((TURTLE, "ttl"), (JSON_LD, "jsonld"), (N_TRIPLES, "nt"), (RDF_XML, "rdfxml"), (HTML, "html"))
+
+
+def alternates_header(path: str, media_type: str) -> str:
+    """`Link` header value naming the resource's other formats (rel="alternate", with their types)."""
+    return ", ".join(f'<{path}?format={name}>; rel="alternate"; type="{other}"'
+                     for other, name in ALTERNATE_FORMATS if other != media_type)
+
+
+def respond_resource(request: Request, body: bytes | str, media_type: str) -> Response:
+    """A 200 for a linked-data resource, with Link headers to its other formats."""
+    return respond(request, body, media_type, headers={"Link": alternates_header(request.url.path, media_type)})
+
+
+def rdf_body(nt_body: bytes, media_type: str, context: dict, main: str | None = None,
+             context_url: str | None = None) -> bytes:
     if media_type == N_TRIPLES:
         return nt_body
     triples = list(ox.parse(nt_body, format=ox.RdfFormat.N_TRIPLES))
     triples.sort(key=lambda t: (t.subject.value != main, str(t.subject), str(t.predicate), str(t.object)))
     if media_type == JSON_LD:
-        return json.dumps(to_jsonld(triples, context, main), ensure_ascii=False, indent=1).encode("utf-8")
+        document = to_jsonld(triples, context, main, context_url)
+        return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
     fmt = OX_FORMATS[media_type]
     if media_type == N_TRIPLES:
         return ox.serialize(triples, format=fmt)
@@ -768,11 +806,18 @@ def _describe_response(request: Request, iri: str, extra_html=None) -> Response:
         html = entity_page(current, iri, rows)
         if extra_html is not None:
             html = html.replace("</main>", extra_html() + "\n</main>", 1)
-        return respond(request, html, HTML)
+        return respond_resource(request, html, HTML)
     body = current.describe(iri)
     if not body.strip():
         return not_found(request, media_type, iri)
-    return respond(request, rdf_body(body, media_type, current.context, iri), media_type)
+    return respond_resource(request, rdf_body(body, media_type, current.context, iri, context_url(request)), media_type)
+
+
+def context_url(request: Request) -> str | None:
+    """`?context=url`: JSON-LD that references this server's /context.jsonld instead of holding it inline."""
+    if request.query_params.get("context") == "url":
+        return service_base(request) + "/context.jsonld"
+    return None
 
 
 GET_HEAD = ["GET", "HEAD"]
@@ -780,6 +825,60 @@ RDF_RESPONSES = {200: {"description": "The description, as HTML, Turtle, JSON-LD
                        "content": {HTML: {}, TURTLE: {}, JSON_LD: {}, N_TRIPLES: {}, RDF_XML: {}}},
                  404: {"description": "Unknown IRI, answered in the negotiated format"},
                  406: {"description": "No acceptable format"}}
+
+
+# What an index page of /id/{kind}/ calls each kind (the first path segment of the IRIs under id/).
+KIND_NAMES = {
+    "exchange": "Exchanges and legs", "person": "People", "state": "States", "org": "Organizations",
+    "place": "Places and venues", "negotiation": "Negotiations", "release": "Releases",
+    "group": "Groups of detainees", "claim": "Claims", "role": "Roles", "document": "Documents",
+    "evidence": "Evidence spans (quotes)", "statement": "Recorded statements", "derivation": "Derivations",
+}
+INDEX_LIMIT = 2000  # entries on one index page
+
+
+def _kinds(current: "Site") -> list[dict]:
+    rows = current.source.select(
+        f'SELECT ?kind (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{ID}")) '
+        f'BIND(STRBEFORE(STRAFTER(STR(?s), "{ID}"), "/") AS ?kind) FILTER(?kind != "") }} GROUP BY ?kind')
+    kinds = [{"kind": str(r["kind"]), "name": KIND_NAMES.get(str(r["kind"]), str(r["kind"])), "count": int(r["n"])}
+             for r in rows]
+    order = list(KIND_NAMES)
+    return sorted(kinds, key=lambda k: (order.index(k["kind"]) if k["kind"] in order else len(order), k["kind"]))
+
+
+def _index_format(request: Request) -> str:
+    """HTML or plain JSON (an index is a list for people and scripts, not an RDF description)."""
+    fmt = (request.query_params.get("format") or "").strip().lower()
+    if fmt:
+        if fmt not in ("html", "json"):
+            raise not_acceptable(["html", "json"])
+        return HTML if fmt == "html" else JSON
+    return negotiate(request.headers.get("accept"), [HTML, JSON])
+
+
+@router.get("/id/", response_class=Response, summary="Every kind of thing the graph names, with counts (HTML, JSON).")
+def kinds_index(request: Request):
+    """Every kind of thing the graph names (the IRIs under id/), with counts and links to their lists."""
+    kinds = site(request).kinds
+    if _index_format(request) == JSON:
+        return respond(request, json.dumps({"kinds": kinds}), JSON)
+    return respond(request, render("kinds.html", title="Everything, by kind", kinds=kinds), HTML)
+
+
+@router.get("/id/{kind}/", response_class=Response, summary="Every entity of one kind (HTML, JSON).")
+def kind_index(kind: str, request: Request):
+    """Every IRI under id/{kind}/, with its label and types, sorted by label."""
+    current = site(request)
+    known = {k["kind"]: k for k in current.kinds}
+    media_type = _index_format(request)
+    if kind not in known:
+        return not_found(request, media_type, f"{ID}{kind}/", "kind of entity")
+    entries = current.index(kind)
+    if media_type == JSON:
+        return respond(request, json.dumps({"kind": kind, "entities": entries}, ensure_ascii=False), JSON)
+    return respond(request, render("index.html", title=known[kind]["name"], kind=known[kind], entries=entries,
+                                   limit=INDEX_LIMIT), HTML)
 
 
 @router.api_route("/id/{path:path}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
@@ -993,9 +1092,9 @@ def ontology(request: Request):
     media_type = choose(request, ONTOLOGY_OFFERS)
     current = site(request)
     if media_type == HTML:
-        return respond(request, ontology_page(current), HTML)
+        return respond_resource(request, ontology_page(current), HTML)
     body, _ = current.graph_body(str(Graphs.ONTOLOGY), media_type, str(ONTOLOGY_IRI), capped=False)
-    return respond(request, body, media_type)
+    return respond_resource(request, body, media_type)
 
 
 @router.api_route("/ontology/{version}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
@@ -1011,7 +1110,8 @@ def ontology_version(version: str, request: Request):
 # --- /void --------------------------------------------------------------------------------------
 
 
-def void_graph(current: Site) -> Graph:
+def void_graph(current: Site, service: str) -> Graph:
+    """The VoID description; `service` is where this service is reached (its endpoint and dumps)."""
     counts = current.counts
     g = Graph()
     g.bind("void", VOID)
@@ -1031,12 +1131,12 @@ def void_graph(current: Site) -> Graph:
     g.add((ds, VOID.distinctObjects, Literal(counts["objects"], datatype=XSD.integer)))
     g.add((ds, VOID.uriSpace, Literal(str(ID))))
     g.add((ds, VOID.vocabulary, URIRef(str(ONTOLOGY_IRI))))
-    g.add((ds, VOID.sparqlEndpoint, URIRef(BASE + "sparql")))
+    g.add((ds, VOID.sparqlEndpoint, URIRef(service + "/sparql")))
     g.add((ds, VOID.rootResource, URIRef(str(ONTOLOGY_IRI))))
     g.add((ds, VOID.exampleResource, ID["person/evan-gershkovich"]))
     g.add((ds, VOID.exampleResource, ID["exchange/2024-08-01-ankara"]))
     for name in DUMPS:
-        g.add((ds, VOID.dataDump, URIRef(BASE + "dumps/" + name)))
+        g.add((ds, VOID.dataDump, URIRef(service + "/dumps/" + name)))
     if current.dataset is not None and getattr(current.dataset, "built_at", None):
         g.add((ds, DCTERMS.modified, Literal(current.dataset.built_at, datatype=XSD.dateTime)))
     for doc, title, file_name in counts["documents"]:
@@ -1098,14 +1198,17 @@ def void_page(current: Site) -> str:
 
 
 @router.api_route("/void", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
+@router.api_route("/.well-known/void", methods=GET_HEAD, response_class=Response, include_in_schema=False)
 def void(request: Request):
-    """The VoID description of the dataset: counts, named graphs, licence, sources, endpoint, dumps."""
+    """The VoID description of the dataset: counts, named graphs, licence, sources, endpoint, dumps
+    (also at /.well-known/void, where VoID's discovery convention looks)."""
     media_type = choose(request, ONTOLOGY_OFFERS)
     current = site(request)
     if media_type == HTML:
-        return respond(request, void_page(current), HTML)
-    nt_body = void_graph(current).serialize(format="nt", encoding="utf-8")
-    return respond(request, rdf_body(nt_body, media_type, current.context, str(DATASET)), media_type)
+        return respond_resource(request, void_page(current), HTML)
+    nt_body = void_graph(current, service_base(request)).serialize(format="nt", encoding="utf-8")
+    body = rdf_body(nt_body, media_type, current.context, str(DATASET), context_url(request))
+    return respond_resource(request, body, media_type)
 
 
 # --- /dumps, /context.jsonld --------------------------------------------------------------------

@@ -6,19 +6,21 @@ import csv
 import io
 import json
 import re
-from html import escape
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
 from rdflib.namespace import XSD
 
 from api.errors import ApiError
-from api.layout import page
+from api import charts
+from api.layout import local_path, render
 from api.linked_data import site
 from api.negotiation import negotiate
 from api.results import SPARQL_JSON
+from api.screening import _TOKEN as SPARQL_TOKEN
 from api.sparql import TRUNCATED_HEADER
 from graph.catalog import CannedQuery, Catalog, ParameterError, UnknownQuery
 from graph.vocab import SPARQL_PREFIXES, Graphs
@@ -233,17 +235,40 @@ def _evidence(request: Request, data: dict) -> tuple[list[list[dict] | None], bo
     return out, cut or covered < len(bindings)
 
 
+def _where_brace(sparql: str) -> int | None:
+    """Offset just after the `{` opening the query's WHERE clause, read token by token (so a `WHERE {`
+    inside a comment, a string or an IRI is never taken for it); None when there is no WHERE keyword."""
+    after_where = False
+    for match in SPARQL_TOKEN.finditer(sparql):
+        kind, text = match.lastgroup, match.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind == "word" and text.upper() == "WHERE":
+            after_where = True
+        elif after_where and text == "{":
+            return match.end()
+        else:
+            after_where = False
+    return None
+
+
 def editor_query(query: CannedQuery, bound: dict) -> str:
-    """The query text for the SPARQL editor, with the parameters bound by a VALUES clause."""
+    """The query text for the SPARQL editor, the parameters bound by a VALUES block opening its WHERE clause.
+
+    Placed first in the WHERE group, the VALUES block binds the parameters before any OPTIONAL or FILTER
+    is evaluated, as the canned question's substitution does (a trailing VALUES clause would join only at
+    the end, after an OPTIONAL had left the variable unbound). The offset comes from the tokens, not a
+    text search: the question's header comments contain `WHERE {` too.
+    """
     if not bound:
         return query.sparql
     names = " ".join(f"?{name}" for name in bound)
     terms = " ".join(str(term) for term in bound.values())
-    values = f"\n  VALUES ({names}) {{ ({terms}) }}  # parameters of /queries/{query.name}"
-    match = re.search(r"\bWHERE\s*\{", query.sparql, flags=re.IGNORECASE)
-    if match is None:
-        return query.sparql
-    return query.sparql[: match.end()] + values + query.sparql[match.end():]
+    values = f"\n  VALUES ({names}) {{ ({terms}) }}  # the parameters of /queries/{query.name}\n"
+    offset = _where_brace(query.sparql)
+    if offset is None:  # the catalogue only accepts queries with a WHERE clause; kept total anyway
+        return f"{query.sparql.rstrip()}\nVALUES ({names}) {{ ({terms}) }}\n"
+    return query.sparql[:offset] + values + query.sparql[offset:]
 
 
 def _link(path: str, params: dict) -> str:
@@ -327,44 +352,68 @@ def run_query(name: str, request: Request):
 
 
 def _catalog_page(items: list[dict]) -> str:
-    rows = "".join(
-        f"<tr><td><a href='{escape(q['url'])}'>{escape(q['title'])}</a></td><td>{escape(q['description'])}</td>"
-        f"<td>{escape(', '.join(p['name'] for p in q['parameters']) or '—')}</td></tr>" for q in items)
-    return page("Canned questions", "<h1>Canned questions</h1><p><a href='/sparql'>SPARQL editor</a> · "
-                 "<a href='/queries?format=json'>JSON</a></p><table><tr><th>Question</th><th>What it answers</th>"
-                 f"<th>Parameters</th></tr>{rows}</table>")
+    return render("catalog.html", title="Canned questions", items=items)
 
 
-def _form(request: Request, query: CannedQuery, raw: dict) -> str:
+def heading(column: str) -> str:
+    """A column name for people: `venueLabel` → `Venue`, `partyLabels` → `Parties`, `releasedCount` → `Released count`."""
+    name = column
+    plural = name.endswith("Labels")
+    if plural:
+        name = name[: -len("Labels")]
+    elif name.endswith("Label") and len(name) > len("Label"):
+        name = name[: -len("Label")]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+    if plural:
+        words = words[:-1] + "ies" if words.endswith("y") else words + "s"
+    return words[:1].upper() + words[1:]
+
+
+def _fields(request: Request, query: CannedQuery, raw: dict) -> list[dict]:
     catalog, run = _catalog(request), _runner(request)
     fields = []
     for param in query.params:
-        current = raw.get(param.name) or param.default or ""
         allowed = catalog.allowed(query, param, run)
-        label = escape(param.name) + ("" if param.required else " <span class=muted>(optional)</span>")
+        options = None
         if allowed:
-            options = [] if param.required else ["<option value=''>any</option>"]
-            for value in sorted(allowed, key=lambda a: a.label.casefold()):
-                selected = " selected" if current in (value.value, value.label) else ""
-                options.append(f"<option value='{escape(value.value)}'{selected}>{escape(value.label)}</option>")
-            field = f"<select name='{escape(param.name)}'>{''.join(options)}</select>"
-        else:
-            field = f"<input name='{escape(param.name)}' value='{escape(current)}'>"
-        fields.append(f"<label>{label} {field}</label>")
-    fields.append("<label><input type=checkbox name=evidence value=true"
-                  f"{' checked' if _truthy(raw.get('evidence')) else ''}> evidence</label>")
-    return f"<form method=get>{''.join(fields)}<button>Run</button></form>"
+            options = [(a.value, a.label) for a in sorted(allowed, key=lambda a: a.label.casefold())]
+        fields.append({"name": param.name, "heading": heading(param.name), "required": param.required,
+                       "current": raw.get(param.name) or param.default or "", "options": options})
+    return fields
 
 
-def _cell(row: dict, column: str) -> str:
+def _cell(row: dict, column: str) -> dict:
     value = row.get(column)
+    cell = {"text": "", "href": None, "iri": None, "number": False}
     if value is None:
-        return ""
+        return cell
+    if _is_link(value):  # to this server's page of the IRI (the IRI itself in the title)
+        return {**cell, "text": str(row.get(column + "Label") or value), "href": local_path(value) or value, "iri": value}
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if isinstance(value, str) and re.match(r"^https?://", value):
-        label = row.get(column + "Label") or text
-        return f"<a href='{escape(text)}' title='{escape(text)}'>{escape(str(label))}</a>"
-    return escape(text)
+    return {**cell, "text": text, "number": isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def _label_shown_as_link(column: str, columns: list[str], rows: list[dict]) -> bool:
+    """Whether `<col>Label` is already shown as the text of `<col>`'s links: only when every row holding
+    a label also holds the IRI (an unbound parameter column, e.g. ?venue, must not hide ?venueLabel)."""
+    base = column[:-len("Label")] if column.endswith("Label") else None
+    if base not in columns:
+        return False
+    return all(_is_link(row.get(base)) for row in rows if row.get(column) is not None)
+
+
+def _is_link(value) -> bool:
+    return isinstance(value, str) and re.match(r"^https?://", value) is not None
+
+
+def _table(columns: list[str], rows: list[dict], truncated: bool) -> dict:
+    shown = [c for c in columns if not _label_shown_as_link(c, columns, rows)]
+    return {
+        "columns": [{"name": c, "heading": heading(c)} for c in shown],
+        "rows": [{"cells": [_cell(row, c) for c in shown], "evidence": row.get("evidence") or ()} for row in rows],
+        "evidence": bool(rows) and "evidence" in rows[0],
+        "truncated": truncated,
+    }
 
 
 def _empty_statement(request: Request, query: CannedQuery, bound: dict) -> str | None:
@@ -378,35 +427,39 @@ def _empty_statement(request: Request, query: CannedQuery, bound: dict) -> str |
 def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: dict | None = None,
                 error: str | None = None, evidence_cut: bool = False, statement: str | None = None) -> str:
     params = {k: v for k, v in raw.items() if k != "format" and v}
-    parts = [f"<p><a href='/queries'>All questions</a></p><h1>{escape(query.title)}</h1>",
-             f"<p>{escape(query.description)}</p>", _form(request, query, raw)]
-    if error:
-        parts.append(f"<p class=error>{escape(error)}</p>")
-    if result is not None:
-        columns, rows, truncated = result
-        shown = [c for c in columns if not (c.endswith("Label") and c[:-5] in columns)]
-        links = [
-            f"<a href='{escape(_link('/editor', {'query': editor_query(query, bound or {})}))}'>open in the SPARQL editor</a>",
-            f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'csv'}))}'>CSV</a>",
-            f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'json'}))}'>JSON</a>",
-            f"<a href='{escape(_link(f'/queries/{query.name}', {**params, 'format': 'sparql-json'}))}'>SPARQL JSON</a>",
-        ]
-        if statement:
-            parts.append(f"<p class=statement>{escape(statement)}.</p>")
-        parts.append(f"<p>{len(rows)} rows{' (truncated)' if truncated else ''} · {' · '.join(links)}</p>")
-        if evidence_cut:
-            parts.append("<p class=muted>Evidence is shown for the first rows only: narrow the question to see "
-                         "the rest.</p>")
-        head = "".join(f"<th>{escape(c)}</th>" for c in shown)
-        if rows and "evidence" in rows[0]:
-            head += "<th>evidence</th>"
-        body = []
-        for row in rows:
-            cells = "".join(f"<td>{_cell(row, c)}</td>" for c in shown)
-            if "evidence" in row:
-                cells += "<td>" + "<br>".join(
-                    f"“{escape(e['quote'])}” <span class=muted>({escape(e['documentLabel'] or e['document'])})</span>"
-                    for e in row["evidence"] or ()) + "</td>"
-            body.append(f"<tr>{cells}</tr>")
-        parts.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
-    return page(query.title, "".join(parts))
+    path = f"/queries/{query.name}"
+    links = {
+        "editor": _link("/editor", {"query": editor_query(query, bound or {})}),
+        "csv": _link(path, {**params, "format": "csv"}),
+        "json": _link(path, {**params, "format": "json"}),
+        "sparql_json": _link(path, {**params, "format": "sparql-json"}),
+    }
+    table = _table(*result) if result is not None else None
+    return render(
+        "question.html", title=query.title, query=query, fields=_fields(request, query, raw),
+        chart=Markup(_bar_chart(table)) if table else None,
+        evidence=_truthy(raw.get("evidence")), error=error, links=links, evidence_cut=evidence_cut,
+        table=table, statement=statement,
+    )
+
+
+NOT_AMOUNTS = ("year", "ordinal", "date", "since", "start", "end")  # numbers that are not quantities
+MAX_BARS = 40
+
+
+def _bar_chart(table: dict) -> str:
+    """Bars of the table's first quantity column against its first text column, when it has both."""
+    rows, columns = table["rows"], table["columns"]
+    if not 1 < len(rows) <= MAX_BARS:
+        return ""
+    amount = next((i for i, c in enumerate(columns) if not any(w in c["name"].lower() for w in NOT_AMOUNTS)
+                   and all(r["cells"][i]["number"] or not r["cells"][i]["text"] for r in rows)
+                   and any(r["cells"][i]["number"] for r in rows)), None)
+    name = next((i for i, c in enumerate(columns) if i != amount and any(r["cells"][i]["text"] for r in rows)
+                 and not any(r["cells"][i]["number"] for r in rows)), None)
+    if amount is None or name is None:
+        return ""
+    items = [(r["cells"][name]["text"], r["cells"][name]["href"], float(r["cells"][amount]["text"]))
+             for r in rows if r["cells"][amount]["number"] and r["cells"][name]["text"]]
+    heading_amount, heading_name = columns[amount]["heading"], columns[name]["heading"]
+    return charts.bars(items, title=f"{heading_amount} by {heading_name.lower()}", unit=heading_amount.lower())

@@ -8,12 +8,16 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
 from api import results
 from api.dataset import DatasetInfo
+from graph.vocab import ALIGNED_PREFIXES, PREFIXES
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 ENTAILMENT = Namespace("http://www.w3.org/ns/entailment/")
 OWL_PROFILE = Namespace("http://www.w3.org/ns/owl-profile/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
 GRAPH_BASE = "https://w3id.org/swapgraph/graph/"
+# Declared for every query that uses them without a PREFIX line (api.sparql.with_declared_prefixes).
+DECLARED_PREFIXES = {**PREFIXES, **ALIGNED_PREFIXES}
 
 RESULT_FORMATS = (
     FORMATS.SPARQL_Results_JSON,
@@ -27,7 +31,7 @@ RESULT_FORMATS = (
     FORMATS.RDF_XML,
     FORMATS["JSON-LD"],
 )
-PREFIXES = ("sd", "formats", "void", "dcterms", "rdfs", "rdf", "xsd")
+WRITTEN_PREFIXES = ("sd", "formats", "void", "dcterms", "rdfs", "rdf", "xsd", "sh")
 
 DATASET_NOTE = (
     "The default graph is the union of all named graphs: asserted facts, inferred facts, entities, "
@@ -61,6 +65,17 @@ def build_description(endpoint: str, dataset: DatasetInfo) -> Graph:
         "the OWL 2 RL consequences of the asserted facts and the ontology, materialised at build time."
     )))
 
+    g.add((service, RDFS.comment, Literal(
+        "Prefixes declared for you: a query may use these prefixes without PREFIX lines (its own "
+        "declarations win): " + ", ".join(f"{p}: <{iri}>" for p, iri in DECLARED_PREFIXES.items())
+    )))
+    g.bind("sh", SH)
+    for prefix, namespace in DECLARED_PREFIXES.items():  # SHACL's vocabulary for prefix declarations
+        declaration = BNode(f"prefix-{prefix}")
+        g.add((service, SH.declare, declaration))
+        g.add((declaration, SH.prefix, Literal(prefix)))
+        g.add((declaration, SH.namespace, Literal(namespace, datatype=XSD.anyURI)))
+
     data = BNode("dataset")
     g.add((service, SD.defaultDataset, data))
     g.add((data, RDF.type, SD.Dataset))
@@ -90,7 +105,7 @@ def _cached(endpoint: str, dataset: DatasetInfo, media_type: str) -> bytes:
         return graph.serialize(format="turtle", encoding="utf-8")
     # everything else through pyoxigraph, which writes the triples into the default graph of N-Quads/TriG
     triples = ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    prefixes = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix in PREFIXES}
+    prefixes = {prefix: str(ns) for prefix, ns in graph.namespaces() if prefix in WRITTEN_PREFIXES}
     if media_type in (results.TRIG, results.RDF_XML):
         return ox.serialize(triples, format=results.GRAPH_FORMATS[media_type], prefixes=prefixes)
     return ox.serialize(triples, format=results.GRAPH_FORMATS[media_type])

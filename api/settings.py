@@ -39,6 +39,7 @@ class Settings:
     reload_interval: float = 2.0  # seconds between looks for a new <data_dir>/current build (0: never)
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
     review: bool = False  # serve /review, which writes annotation files: only with a loopback host
+    public_base_url: str = ""  # where the service is reached (VoID endpoint, dumps); empty: the request's host
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
 
     @classmethod

@@ -17,6 +17,7 @@ from starlette.datastructures import URL
 from api import results
 from api.dependencies import read_body
 from api.errors import (
+    ApiError,
     bad_request,
     method_not_allowed,
     not_acceptable,
@@ -26,8 +27,9 @@ from api.errors import (
 )
 from api.negotiation import negotiate
 from api.site import editor_page
-from api.screening import screen_cached
-from api.service_description import serialize_description
+from api.screening import _TOKEN as SPARQL_TOKEN
+from api.screening import screen_cached, unescape_codepoints
+from api.service_description import DECLARED_PREFIXES, serialize_description
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -38,7 +40,11 @@ HTML = "text/html"
 TRUNCATED_HEADER = "X-Swapgraph-Truncated"
 UPDATE_PARAMETERS = ("update", "using-graph-uri", "using-named-graph-uri")
 
-# `?format=` names; json and xml mean the RDF flavour for CONSTRUCT/DESCRIBE.
+# `?format=` names; json and xml mean the RDF flavour for CONSTRUCT/DESCRIBE. A format parameter may
+# also hold a media type (or a list of them, as SPARQLWrapper sends for TSV, RDF/XML and JSON-LD).
+# Clients name the parameter differently (Virtuoso `format`, Sesame `output`, SPARQLer `results`);
+# SPARQLWrapper sends all three, some twice: the values must agree, and then they are one choice.
+FORMAT_PARAMETERS = ("format", "output", "results")
 RESULT_NAMES = {
     "json": results.SPARQL_JSON,
     "xml": results.SPARQL_XML,
@@ -53,12 +59,21 @@ GRAPH_NAMES = {
     "trig": results.TRIG,
     "rdfxml": results.RDF_XML,
     "jsonld": results.JSON_LD,
+    "json-ld": results.JSON_LD,
     "json": results.JSON_LD,
     "xml": results.RDF_XML,
+    "rdf": results.RDF_XML,
+    "rdf+xml": results.RDF_XML,
+    "ntriples": results.N_TRIPLES,
+    "n-triples": results.N_TRIPLES,
+    "nquads": results.N_QUADS,
+    "n-quads": results.N_QUADS,
+    "n3": results.TURTLE,  # Turtle is N3 without its extensions: every N3 reader reads it
 }
 # Accept aliases some clients send: answered with the canonical type of the same body.
 RESULT_ALIASES = {"application/json": results.SPARQL_JSON, "application/xml": results.SPARQL_XML}
-GRAPH_ALIASES = {"application/json": results.JSON_LD, "application/xml": results.RDF_XML}
+GRAPH_ALIASES = {"application/json": results.JSON_LD, "application/xml": results.RDF_XML,
+                 "text/n3": results.TURTLE, "text/rdf+n3": results.TURTLE}
 RESULT_OFFERS = (*results.RESULT_TYPES, *RESULT_ALIASES)
 GRAPH_OFFERS = (*results.GRAPH_TYPES, *GRAPH_ALIASES)
 DESCRIPTION_OFFERS = (*results.GRAPH_TYPES, HTML)
@@ -153,17 +168,39 @@ def _url_params(request: Request) -> dict[str, list[str]]:
     return params
 
 
-def _choose_format(request: Request, kind: str, format_names: list[str]) -> str:
+def _format_values(params: dict[str, list[str]]) -> list[str]:
+    """Every non-empty value of the format parameters (format, output, results), in order."""
+    return [value.strip() for name in FORMAT_PARAMETERS for value in params.get(name, []) if value.strip()]
+
+
+def _named_format(value: str, names: dict[str, str], aliases: dict[str, str], offered: tuple[str, ...]) -> str:
+    key = value.lower()
+    if key in names:
+        return names[key]
+    if "/" in key:  # a media type, or a list of them: read as an Accept header
+        media_type = _best_offer(key, offered)
+        if media_type is not None:
+            return aliases.get(media_type, media_type)
+    raise not_acceptable(sorted(names))
+
+
+def _best_offer(accept: str, offered: tuple[str, ...]) -> str | None:
+    try:
+        return negotiate(accept, offered)
+    except ApiError:
+        return None
+
+
+def _choose_format(request: Request, kind: str, format_values: list[str]) -> str:
     names, aliases, offered = (
         (GRAPH_NAMES, GRAPH_ALIASES, GRAPH_OFFERS) if kind == "graph" else (RESULT_NAMES, RESULT_ALIASES, RESULT_OFFERS)
     )
-    if format_names:
-        if len(format_names) > 1:
-            raise bad_request("multiple_formats", "give format at most once")
-        chosen = names.get(format_names[0].strip().lower())
-        if chosen is None:
-            raise not_acceptable(sorted(names))
-        return chosen
+    if format_values:
+        chosen = {_named_format(value, names, aliases, offered) for value in format_values}
+        if len(chosen) > 1:
+            raise bad_request("multiple_formats", "the format parameters ask for different formats ("
+                              + ", ".join(format_values) + "): give one format")
+        return chosen.pop()
     media_type = negotiate(request.headers.get("accept"), offered)
     return aliases.get(media_type, media_type)
 
@@ -189,6 +226,45 @@ def _endpoint_url(scheme: str, server: tuple | None, path: str, host: str | None
     return str(URL(scope={"scheme": scheme, "server": server, "path": path, "headers": headers}))
 
 
+@lru_cache(maxsize=512)
+def with_declared_prefixes(query: str) -> str:
+    """The query with a PREFIX line for each project prefix it uses without declaring (as the Wikidata
+    Query Service does); an undeclared prefix the project does not know is a 400 naming it.
+
+    The declarations go in front of the query's first line, on that line, so that the line numbers of
+    the engine's error messages stay the user's.
+    """
+    declared: list[str] = []
+    used: dict[str, int] = {}  # prefix -> line of first use
+    after_prefix_keyword = False
+    text = unescape_codepoints(query)
+    for match in SPARQL_TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind == "pname":
+            prefix = token.split(":", 1)[0]
+            if after_prefix_keyword:
+                declared.append(prefix)
+            elif prefix != "_":  # _:b is a blank node label
+                used.setdefault(prefix, text.count("\n", 0, match.start()) + 1)
+        after_prefix_keyword = kind == "word" and token.upper() == "PREFIX"
+    missing = [prefix for prefix in used if prefix not in declared]
+    unknown = [prefix for prefix in missing if prefix not in DECLARED_PREFIXES]
+    if unknown:
+        raise bad_request("unknown_prefix", _unknown_prefix_message(unknown[0], used[unknown[0]], declared))
+    if not missing:
+        return query
+    return "".join(f"PREFIX {prefix}: <{DECLARED_PREFIXES[prefix]}> " for prefix in sorted(missing)) + query
+
+
+def _unknown_prefix_message(prefix: str, line: int, declared: list[str]) -> str:
+    own = ", ".join(f"{p}:" for p in declared) or "none"
+    project = ", ".join(f"{p}:" for p in DECLARED_PREFIXES)
+    return (f"unknown prefix {prefix}: (line {line}): declare it with `PREFIX {prefix}: <namespace IRI>`. "
+            f"Declared by the query: {own}. Declared for every query by this endpoint: {project}")
+
+
 def _respond(request: Request, body: bytes, media_type: str, headers: dict[str, str] | None = None) -> Response:
     headers = {"Vary": "Accept", **(headers or {})}
     content_type = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
@@ -200,7 +276,7 @@ def _respond(request: Request, body: bytes, media_type: str, headers: dict[str, 
 
 def _service_description(request: Request, dataset, format_names: list[str]) -> Response:
     endpoint = _endpoint(request)
-    if format_names and format_names[0].strip().lower() == "html":
+    if format_names and all(name.lower() == "html" for name in format_names):
         media_type = HTML
     elif format_names:
         media_type = _choose_format(request, "graph", format_names)
@@ -220,7 +296,7 @@ async def _answer(request: Request, params: dict[str, list[str]], *, get: bool) 
     queries = params.get("query", [])
     if not queries:
         if get:
-            return _service_description(request, dataset, params.get("format", []))
+            return _service_description(request, dataset, _format_values(params))
         raise bad_request("missing_query", "no query: send the query in the `query` parameter")
     if len(queries) > 1:
         raise bad_request("multiple_queries", "give the query parameter exactly once")
@@ -230,7 +306,8 @@ async def _answer(request: Request, params: dict[str, list[str]], *, get: bool) 
             "query_too_long", f"the query is longer than {settings.max_query_length} characters"
         )
     screening = screen_cached(query, settings.max_nesting_depth)
-    media_type = _choose_format(request, screening.kind, params.get("format", []))
+    query = with_declared_prefixes(query)
+    media_type = _choose_format(request, screening.kind, _format_values(params))
     result = await executor.arun(
         query,
         result_format=media_type,

@@ -94,7 +94,7 @@ def test_a_group_whose_parts_do_not_add_up_is_kept():
 def test_the_svg_is_accessible_and_names_states_counts_and_people():
     venue = Entity("https://w3id.org/swapgraph/id/place/ankara-esenboga-airport", "Ankara Esenboğa Airport")
     text, root = svg_of(ANKARA, venue=venue, mediators=(Entity(S + "TR", "Turkey"),), date="1 August 2024")
-    assert root.get("role") == "img"
+    assert root.get("role") == "group"
     title, desc = root.find(SVG + "title"), root.find(SVG + "desc")
     assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
     assert "Russia" in desc.text and "13" in desc.text

@@ -326,10 +326,21 @@ def test_void_counts_match_the_store(web, store):
     assert (dataset, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")) in g
     assert len(set(g.objects(dataset, DCTERMS.source))) == count(
         store, f"SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ GRAPH ?g {{ ?d a <{SG.Document}> }} }}")
-    assert (dataset, VOID.sparqlEndpoint, URIRef(BASE + "sparql")) in g
+    # the endpoint and dumps are where this service is reached (here the test client's host), not w3id
+    assert (dataset, VOID.sparqlEndpoint, URIRef("http://testserver/sparql")) in g
     assert {str(d) for d in g.objects(dataset, VOID.dataDump)} == {
-        BASE + "dumps/swapgraph.trig.gz", BASE + "dumps/swapgraph.nq.gz"}
+        "http://testserver/dumps/swapgraph.trig.gz", "http://testserver/dumps/swapgraph.nq.gz"}
     assert g.value(dataset, VOID.uriSpace) == Literal(str(ID))
+
+
+def test_void_points_at_the_public_base_url_when_set(executor):
+    settings = Settings(workers=3, query_timeout=30.0, public_base_url="https://swapgraph.example.org/")
+    with TestClient(create_app(settings, executor=executor)) as client:
+        g = Graph().parse(data=client.get("/void", headers={"Accept": "text/turtle"}).text, format="turtle")
+    dataset = URIRef(BASE + "void#dataset")
+    assert (dataset, VOID.sparqlEndpoint, URIRef("https://swapgraph.example.org/sparql")) in g
+    assert (dataset, VOID.dataDump, URIRef("https://swapgraph.example.org/dumps/swapgraph.nq.gz")) in g
+    assert (dataset, VOID.uriSpace, Literal(str(ID))) in g  # data IRIs stay the persistent ones
 
 
 def test_void_as_json_ld_and_html(web):
@@ -412,3 +423,26 @@ def test_a_broken_rule_file_is_an_error_not_a_missing_rule(tmp_path, monkeypatch
     monkeypatch.setattr(linked_data, "RULES_DIR", tmp_path)
     with pytest.raises(RuleError):
         linked_data.rule_catalogue(Graph())
+
+
+def test_void_is_also_at_the_well_known_path(web):
+    for accept in ("text/turtle", BROWSER):
+        assert web.get("/.well-known/void", headers={"Accept": accept}).content == \
+            web.get("/void", headers={"Accept": accept}).content
+
+
+@pytest.mark.parametrize("path", ["/id/person/evan-gershkovich", "/ontology", "/void"])
+def test_a_resource_links_to_its_other_formats(web, path):
+    for accept in ("text/turtle", BROWSER):
+        response = web.get(path, headers={"Accept": accept})
+        links = response.headers["link"]
+        mine = response.headers["content-type"].split(";")[0]
+        for fmt, media in (("ttl", "text/turtle"), ("jsonld", "application/ld+json"), ("nt", "application/n-triples"),
+                           ("rdfxml", "application/rdf+xml"), ("html", "text/html")):
+            assert (f'<{path}?format={fmt}>; rel="alternate"; type="{media}"' in links) == (media != mine), (path, fmt)
+
+
+def test_json_ld_can_reference_the_local_context(web):
+    document = web.get("/id/person/evan-gershkovich?context=url", headers={"Accept": "application/ld+json"}).json()
+    assert document["@context"] == "http://testserver/context.jsonld"
+    assert web.get("/context.jsonld").status_code == 200

@@ -132,7 +132,7 @@ def svg_words(root: ET.Element) -> str:
 
 def test_the_2024_exchange_picture_names_the_states_and_counts(client):
     root = picture(client, "2024-08-01-ankara")
-    assert root.get("role") == "img" and root.find(SVG + "title") is not None
+    assert root.get("role") == "group" and root.find(SVG + "title") is not None
     words = svg_words(root)
     for expected in ("Germany", "Russia", "Belarus", "United States", "13 to Germany", "3 to United States",
                      "10 to Russia", "Vladimir Kara-Murza", "Ilya Yashin", "Vadim Krasikov",
@@ -212,3 +212,81 @@ def test_the_static_assets_are_served_and_make_no_outside_requests(client):
     assert not re.search(r"url\(\s*['\"]?https?://", css)
     assert client.get("/static/../pyproject.toml").status_code == 404
     assert client.get("/static/package.json").status_code == 404
+
+
+def test_the_api_docs_are_swagger_ui_from_local_assets(client):
+    page = get_page(client, "/docs")
+    assert_local_only(page)
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in page.sources
+    for asset in page.sources:
+        response = client.get(asset)
+        assert response.status_code == 200 and response.content, asset
+    assert "validator.swagger.io" not in client.get("/docs").text
+    assert client.get("/redoc").status_code == 404  # ReDoc would load from a CDN: not offered
+
+
+def _select(client, query: str) -> list[dict]:
+    response = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    return [{k: v["value"] for k, v in b.items()} for b in response.json()["results"]["bindings"]]
+
+
+def test_a_two_day_exchange_gives_both_days_in_the_picture_and_caption(client):
+    words = svg_words(picture(client, "2025-05-1000-for-1000"))
+    assert "23 – 24 May 2025" in words
+    html = client.get("/exchanges/2025-05-1000-for-1000", headers=BROWSER).text
+    caption = html.split("<figcaption>", 1)[1].split("</figcaption>", 1)[0]
+    assert "23 May 2025" in caption and "24 May 2025" in caption
+
+
+def test_an_exchange_without_release_flows_shows_no_empty_picture(client):
+    keys = [row["x"].rsplit("/", 1)[1] for row in _select(client, """
+        PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        SELECT ?x WHERE { ?x a sg:Exchange
+          FILTER NOT EXISTS { { ?r sg:inExchange ?x } UNION { ?r sg:inExchange ?leg . ?leg sg:partOf ?x } } }""")]
+    assert keys, "the corpus has no exchange without releases: nothing to check"
+    for key in keys:
+        html = client.get(f"/exchanges/{key}", headers=BROWSER).text
+        assert "<svg" not in html and "<figcaption>" not in html and "band" not in html, key
+        assert "No picture" in html
+
+
+def test_an_exchange_page_shows_every_count_claim_with_its_quote(client):
+    claims = _select(client, """
+        PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        SELECT ?x ?quote ?minimum WHERE { ?claim a sg:CountClaim ; sg:aboutExchange ?x .
+          OPTIONAL { ?claim sg:minimumCount ?minimum }
+          ?st rdf:subject ?claim ; rdf:predicate rdf:type ; sg:evidence/sg:quote ?quote }""")
+    assert claims
+    pages: dict[str, str] = {}
+    for claim in claims:
+        key = claim["x"].rsplit("/", 1)[1]
+        words = pages.setdefault(key, get_page(client, f"/exchanges/{key}").words)
+        assert re.sub(r"\s+", " ", claim["quote"]) in words, (key, claim["quote"])
+        if "minimum" in claim:
+            assert f"at least {int(claim['minimum']):,}" in words
+
+
+def test_the_home_page_lists_the_things_before_the_provenance_records_and_names_every_source(client):
+    html = client.get("/", headers=BROWSER).text
+    table = html.split("Instances per class", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr><td><a href="/ontology#(\w+)">.*?</td><td class="n">', table)
+    records = [name for name in rows if f'/ontology#{name}">{name}</a>' in table and
+               re.search(rf'#{name}">{name}</a>(?:<span[^>]*>[^<]*</span>| )*<span class="badge">provenance', table)]
+    assert {"Evidence", "Derivation"} <= set(records)
+    assert rows[:len(rows) - len(records)] == [n for n in rows if n not in records]  # records come last
+    assert "align-items:start" in html  # the graph table is not stretched to the class table's height
+    sources = html.split('id="sources"', 1)[1].split("</ul>", 1)[0]
+    names = re.findall(r'<li><a href="/id/document/[^"]+">([^<]*)</a>', sources)
+    assert names and not [n for n in names if re.fullmatch(r"\d{3}_[0-9a-f]{16}(\.txt)?", n)], names
+
+
+def test_the_timeline_page_draws_every_dated_exchange_on_a_time_axis(client):
+    html = client.get("/exchanges", headers=BROWSER).text
+    svg = ET.fromstring(re.search(r'<svg[^>]*class="chart timeline-chart".*?</svg>', html, re.S).group(0))
+    linked = {a.get("href") for a in svg.iter(SVG + "a")}
+    wholes = {r["x"].rsplit("/", 1)[1] for r in _select(client, """
+        PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        SELECT ?x WHERE { ?x a sg:Exchange FILTER NOT EXISTS { ?x sg:partOf ?whole }
+          FILTER(EXISTS { ?x sg:date ?d } || EXISTS { ?x sg:startDate ?s } || EXISTS { ?leg sg:partOf ?x ; sg:date ?l }) }""")}
+    assert linked == {f"/exchanges/{key}" for key in wholes}

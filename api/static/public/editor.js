@@ -29,16 +29,72 @@
     yasr: { prefixes: config.prefixes }
   });
   window.swapgraphEditor = yasgui;
+  makeAccessible(yasgui);
+
+  // Result links to IRIs under the public IRI base (config.base) go to this server's
+  // page for them, which serves the same path; the IRI itself stays the link's title. A MutationObserver
+  // catches every redraw (new results, table pages, plugins).
+  function localLinks(scope) {
+    var anchors = scope.querySelectorAll ? scope.querySelectorAll('a[href^="' + config.base + '"]') : [];
+    Array.prototype.forEach.call(anchors, function (a) {
+      var iri = a.getAttribute("href");
+      a.setAttribute("href", "/" + iri.slice(config.base.length));
+      a.setAttribute("title", iri);
+      a.removeAttribute("target");
+    });
+  }
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      Array.prototype.forEach.call(change.addedNodes, function (node) {
+        if (node.nodeType === 1) { localLinks(node); if (node.matches && node.matches("a")) { localLinks(node.parentNode); } }
+      });
+    });
+  }).observe(root, { childList: true, subtree: true });
 
   function openQuery(name, query) {
     var tab = yasgui.addTab(true, { name: name, yasqe: { value: query }, requestConfig: { endpoint: endpoint } });
     return tab;
   }
 
+  // A shared query opens, however it was shared: `/editor?query=` (the server puts it in the config),
+  // YASGUI's share link `/editor#query=...&tabTitle=...`, or `/sparql#query=`. Only the query and its
+  // title are taken from a link: the endpoint stays this server's, so a link cannot send queries elsewhere.
+  var shared = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+  var search = new URLSearchParams(window.location.search);
+  var sharedQuery = shared.get("query") || config.query || search.get("query");
+  // What axe-core found in YASGUI's own markup, mended here: the "+" button sat inside the tablist (only
+  // tabs may), the endpoint field and CodeMirror's textarea had no label, the editor's scroll area was not
+  // reachable by keyboard.
+  function makeAccessible(editor) {
+    var tabs = editor.tabElements;
+    if (tabs && tabs.addTabEl && tabs._tabsListEl && tabs.addTabEl.parentNode === tabs._tabsListEl) {
+      tabs._tabsListEl.parentNode.insertBefore(tabs.addTabEl, tabs._tabsListEl.nextSibling);
+      tabs.addTabEl = null; // new tabs are then appended to the list, not put before the button
+    }
+    labelFields(document);
+    new MutationObserver(function () { labelFields(document); }).observe(root, { childList: true, subtree: true });
+  }
+
+  function labelFields(scope) {
+    Array.prototype.forEach.call(scope.querySelectorAll("input.autocomplete:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "SPARQL endpoint");
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll(".CodeMirror textarea:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "SPARQL query");
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll(".tab input[type=text]:not([aria-label])"), function (el) {
+      el.setAttribute("aria-label", "Tab name");
+    });
+    Array.prototype.forEach.call(scope.querySelectorAll('.CodeMirror-scroll:not([tabindex="0"])'), function (el) {
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("aria-label", "SPARQL query (scrollable)");
+    });
+  }
+
   var first = yasgui.getTab();
-  if (config.query) {
-    first.setQuery(config.query);
-    first.setName("Query");
+  if (sharedQuery) {
+    first.setQuery(sharedQuery);
+    first.setName(shared.get("tabTitle") || "Query");
   } else {
     first.setName("Start here");
   }

@@ -1,0 +1,51 @@
+"""Search and the question tables in Chromium: the search box on a page, sorting, filtering, facets."""
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.browser.conftest import assert_no_outside_requests, screenshot
+from tests.browser.test_pages import WAIT, visit
+
+
+def test_the_search_box_finds_a_person_by_an_alternative_name(browser, server):
+    visit(browser, server + "/exchanges")
+    box = browser.find_element(By.ID, "site-search")
+    box.send_keys("Gershkovich", Keys.ENTER)
+    WebDriverWait(browser, WAIT).until(lambda d: "/search?q=Gershkovich" in d.current_url)
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "main h2")]
+    assert "Quotes" in headings and ("Detainees" in headings or "People" in headings), headings
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "main .search-results a")]
+    assert server + "/id/person/evan-gershkovich" in links
+    assert browser.find_elements(By.CSS_SELECTOR, "main mark")
+    screenshot(browser, "browser-search")
+    assert_no_outside_requests(browser)
+
+
+def _column(browser, heading: str) -> list[str]:
+    headers = [th.text.rstrip(" ↕↑↓") for th in browser.find_elements(By.CSS_SELECTOR, "table.results thead th")]
+    index = headers.index(heading)
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
+    return [r.find_elements(By.TAG_NAME, "td")[index].text for r in rows if r.is_displayed()]
+
+
+def test_a_question_table_sorts_filters_and_has_facets(browser, server):
+    visit(browser, server + "/queries/exchanges")
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.results th button.sort"))
+    dates = [d for d in _column(browser, "Date") if d]
+    sort = next(b for b in browser.find_elements(By.CSS_SELECTOR, "table.results th button.sort") if b.text == "Date")
+    sort.send_keys(Keys.ENTER)  # keyboard works: the header is a button
+    assert [d for d in _column(browser, "Date") if d] == sorted(dates)
+    sort.click()
+    assert [d for d in _column(browser, "Date") if d] == sorted(dates, reverse=True)
+    assert sort.find_element(By.XPATH, "..").get_attribute("aria-sort") == "descending"
+    everything = len(_column(browser, "Exchange"))
+    browser.find_element(By.CSS_SELECTOR, ".table-controls input[type=search]").send_keys("Ukraine")
+    kept = _column(browser, "Exchange")
+    assert 0 < len(kept) < everything
+    assert all("Ukraine" in row.text for row in browser.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
+               if row.is_displayed())
+    facets = browser.find_elements(By.CSS_SELECTOR, ".table-controls select")
+    assert facets, "no facet offered"
+    screenshot(browser, "browser-question-table")
+    assert_no_outside_requests(browser)
