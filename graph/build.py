@@ -1,6 +1,7 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -215,6 +216,15 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
 
 DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
+SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID), not per request
+
+
+def write_summary(build_dir: Path, report: BuildReport) -> None:
+    summary = {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
+               "classes": report.class_counts,
+               "inferred": report.inference.inferred if report.inference else 0,
+               "by_rule": dict(sorted(report.inference.per_rule.items())) if report.inference else {}}
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
 
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
@@ -236,6 +246,7 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         store.optimize()
         del store
         gc.collect()  # the write lock must be gone before readers open the build
+        write_summary(build_dir, report)
         report.step_seconds["switch"] = time.perf_counter() - started
     except BaseException:
         gc.collect()

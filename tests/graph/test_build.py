@@ -1,5 +1,6 @@
 """The build is atomic: a failed build leaves the previous store in place and serving."""
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from graph.build import DUMP_NAME, BuildError, Budget, SourcePaths, build
+from graph.build import DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, graph_sizes
 from graph.store import StoreLayout, open_current
 from graph.vocab import Graphs
 from loaders.errors import LoadError
@@ -121,6 +122,13 @@ def test_a_build_over_its_time_budget_stops(built):
     with pytest.raises(BuildError, match="over its budget of 0.001 s"):
         build(layout, PATHS, budget=Budget(max_seconds=0.001))
     assert layout.current_build() == before
+
+
+def test_the_build_writes_its_summary(built):
+    layout, report = built
+    summary = json.loads((layout.current_build() / SUMMARY_NAME).read_text(encoding="utf-8"))
+    assert summary["graphs"] == graph_sizes(open_current(layout))
+    assert summary["classes"] == report.class_counts and summary["documents"] == report.documents
 
 
 def test_the_build_writes_its_dump(built):
