@@ -1,6 +1,7 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from graph.store import StoreLayout
 from graph.terms import PROVENANCE, reification, to_ox, to_rdflib
 from graph.vocab import SG, Graphs
 from loaders.candidates import load_candidates
-from loaders.corpus import CorpusGraphs, load_corpus
+from loaders.corpus import MAX_LITERAL_BYTES, CorpusGraphs, load_corpus
 from loaders.errors import LoadError, LoadIssue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,21 @@ class SourcePaths:
     def under(cls, root: Path) -> "SourcePaths":
         """The same layout below another project folder (corpus/ and ontology/)."""
         return cls(*(root / path.relative_to(ROOT) for path in cls().__dict__.values()))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a build may spend before it stops with a clear message (None: no limit)."""
+
+    max_seconds: float | None = None
+    max_inferred: int | None = None  # inferred triples; a rule minting new nodes each round hits it
+    max_literal_bytes: int = MAX_LITERAL_BYTES
+
+    def check_time(self, started: float, step: str) -> None:
+        spent = time.perf_counter() - started
+        if self.max_seconds is not None and spent > self.max_seconds:
+            raise BuildError(f"the build took {spent:.1f} s by the end of step {step!r}, over its budget of "
+                             f"{self.max_seconds:g} s")
 
 
 @dataclass
@@ -146,7 +162,8 @@ def class_counts(store: ox.Store) -> dict:
     return counts
 
 
-def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet) -> BuildReport:
+def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
+                budget: Budget = Budget()) -> BuildReport:
     """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data."""
     from graph.shacl import Unsupported
     from graph.validation import DATA_GRAPHS, validate, validate_store
@@ -160,9 +177,11 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     def done(name: str):
         report.step_seconds[name] = time.perf_counter() - report.step_seconds[name]
+        budget.check_time(started, name)
 
     step("load")
-    corpus = load_corpus(paths.documents, paths.annotations, paths.registry)
+    corpus = load_corpus(paths.documents, paths.annotations, paths.registry,
+                         max_literal_bytes=budget.max_literal_bytes)
     ontology = canonical(read_turtle(paths.ontology))
     shapes = read_turtle(paths.shapes)
     rules = load_rules(paths.rules)
@@ -181,7 +200,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     step("inference")
     try:
-        report.inference = run_inference(store, rules)
+        report.inference = run_inference(store, rules, max_inferred=budget.max_inferred)
     except InferenceError as exc:
         raise BuildError(str(exc)) from exc
     done("inference")
@@ -210,15 +229,25 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
 
 DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
+SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID), not per request
 
 
-def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet) -> BuildReport:
+def write_summary(build_dir: Path, report: BuildReport) -> None:
+    summary = {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
+               "classes": report.class_counts,
+               "inferred": report.inference.inferred if report.inference else 0,
+               "by_rule": dict(sorted(report.inference.per_rule.items())) if report.inference else {}}
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+
+
+def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
+          budget: Budget = Budget()) -> BuildReport:
     """Build in memory, write the build's folder (the dump, then the store bulk-loaded from it), and
     switch `current` to it only if everything succeeded."""
     build_dir = layout.new_build_dir()
     try:
         memory = ox.Store()
-        report = build_store(memory, paths, progress)
+        report = build_store(memory, paths, progress, budget)
         progress("switch")
         started = time.perf_counter()
         dump = build_dir / DUMP_NAME
@@ -230,6 +259,7 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         store.optimize()
         del store
         gc.collect()  # the write lock must be gone before readers open the build
+        write_summary(build_dir, report)
         report.step_seconds["switch"] = time.perf_counter() - started
     except BaseException:
         gc.collect()

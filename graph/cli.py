@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from graph.build import BuildError, SourcePaths, build, build_store, class_counts, graph_sizes
+from graph.build import BuildError, Budget, SourcePaths, build, build_store, class_counts, graph_sizes
 from graph.catalog import Catalog, CatalogError, ParameterError
 from graph.coverage import corpus_coverage, report_lines, summary_line, totals
 from graph.rules import RuleError
@@ -61,10 +61,14 @@ def _sources(args) -> SourcePaths:
     return SourcePaths.under(Path(args.sources)) if args.sources else SourcePaths()
 
 
+def _budget(args) -> Budget:
+    return Budget(max_seconds=args.max_seconds, max_inferred=args.max_inferred)
+
+
 def cmd_build(args) -> int:
     progress = Progress()
     print("building the graph from corpus/ …", file=sys.stderr)
-    report = build(_layout(args), _sources(args), progress)
+    report = build(_layout(args), _sources(args), progress, _budget(args))
     progress.finish()
     print(report.summary())
     print(f"serving build: {report.build_dir}")
@@ -99,7 +103,7 @@ def cmd_coverage(args) -> int:
 
 def cmd_validate(args) -> int:
     progress = Progress()
-    report = build_store(ox.Store(), _sources(args), progress)
+    report = build_store(ox.Store(), _sources(args), progress, _budget(args))
     progress.finish()
     print(f"valid: {report.facts} facts from {report.documents} documents, no SHACL violation")
     return 0
@@ -381,6 +385,8 @@ def parser() -> argparse.ArgumentParser:
                             ("validate", cmd_validate, "load, infer and validate in memory; change nothing")):
         verb = verbs.add_parser(name, help=text)
         verb.add_argument("--sources", help="project folder holding corpus/ and ontology/ (default: this checkout)")
+        verb.add_argument("--max-seconds", type=float, help="stop a build that takes longer (default: no limit)")
+        verb.add_argument("--max-inferred", type=int, help="stop when the rules infer more triples (default: no limit)")
         verb.set_defaults(run=run)
     query = verbs.add_parser("query", help="run SPARQL text, a .rq file or a canned query name")
     query.add_argument("query")

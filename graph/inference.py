@@ -31,6 +31,7 @@ INFERRED = ox.NamedNode(str(Graphs.INFERRED))
 RDF_STATEMENT = ox.NamedNode(str(RDF.Statement))
 DERIVATION, RULE_LINK, PREMISE = (ox.NamedNode(str(t)) for t in (SG.derivation, SG.rule, SG.premise))
 BATCH = 200_000  # quads per bulk write
+RECENT_ROUNDS = 4  # a budget error names the rules that added facts in these last rounds
 # owlrl adds `x owl:sameAs x` and `x a owl:Thing` for every individual: true, trivial, not stored.
 TRIVIAL = {(OWL.sameAs, None), (RDF.type, OWL.Thing)}
 
@@ -212,6 +213,7 @@ class Engine:
                 self.facts.add((quad.subject, quad.predicate, quad.object))
         self.derivations: dict[tuple, tuple[Rule, list]] = {}  # inferred triple -> (rule, premises)
         self.report = InferenceReport()
+        self.history: list[Counter] = []  # per-rule counts at each round, to name the rules still adding
 
     def run(self, max_rounds: int = 100, max_inferred: int | None = None) -> InferenceReport:
         started = time.perf_counter()
@@ -230,13 +232,15 @@ class Engine:
 
     def _guard(self, max_rounds: int, max_inferred: int | None):
         self.report.rounds += 1
-        busiest = ", ".join(f"{rule} {n}" for rule, n in self.report.per_rule.most_common(3))
+        self.history.append(Counter(self.report.per_rule))
+        recent = self.report.per_rule - self.history[max(0, len(self.history) - 1 - RECENT_ROUNDS)]
+        adding = ", ".join(f"{rule} +{n}" for rule, n in sorted(recent.items()))
         if self.report.rounds > max_rounds:
             raise InferenceError(f"no fixpoint after {max_rounds} rounds: the rules keep adding facts "
-                                 f"({self.report.inferred} inferred; most by {busiest})")
+                                 f"({self.report.inferred} inferred; in the last {RECENT_ROUNDS} rounds: {adding})")
         if max_inferred is not None and self.report.inferred > max_inferred:
             raise InferenceError(f"the rules inferred {self.report.inferred} triples, over the budget of "
-                                 f"{max_inferred} (most by {busiest}): a rule may be minting new nodes")
+                                 f"{max_inferred} (in the last {RECENT_ROUNDS} rounds: {adding}): a rule may be minting new nodes")
 
     def _pattern_round(self, delta: Facts) -> Facts:
         new = Facts()

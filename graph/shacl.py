@@ -86,7 +86,8 @@ class Compiler:
             parts.append(f"VALUES ?this {{ {_n3(node)} }}")
         if not parts:
             return None
-        return "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join(f"{{ {p} }}" for p in parts) + " } }"
+        # A group pattern, not a sub-SELECT: the store joins sub-SELECTs with a loop, patterns by index.
+        return "{ " + " UNION ".join(f"{{ {p} }}" for p in parts) + " }"
 
     def path(self, path: Node) -> str:
         if isinstance(path, URIRef):

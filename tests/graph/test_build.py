@@ -1,5 +1,6 @@
 """The build is atomic: a failed build leaves the previous store in place and serving."""
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from graph.build import BuildError, SourcePaths, build
+from graph.build import DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, graph_sizes
 from graph.store import StoreLayout, open_current
 from graph.vocab import Graphs
 from loaders.errors import LoadError
@@ -82,3 +83,56 @@ def test_no_triple_is_in_two_named_graphs(built):
     for quad in store.quads_for_pattern(None, None, None, None):
         triple = (quad.subject, quad.predicate, quad.object)
         assert seen.setdefault(triple, quad.graph_name) == quad.graph_name, triple
+
+
+MINTING_RULE = """# id: sg-mint
+# label: A broken rule: a new exchange after every exchange, forever
+# source: test
+# premise: ?x rdf:type sg:Exchange
+# conclusion: ?next rdf:type sg:Exchange
+SELECT ?x ?next WHERE { ?x a sg:Exchange . BIND (IRI(CONCAT(STR(?x), "-next")) AS ?next) }
+"""
+
+
+def rules_with(tmp_path: Path, name: str, text: str) -> Path:
+    folder = tmp_path / "rules"
+    shutil.copytree(PATHS.rules, folder)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("budget, message", [
+    (Budget(max_inferred=1000), "over the budget of 1000"),
+    (Budget(), "no fixpoint after 100 rounds"),
+])
+def test_a_rule_minting_nodes_forever_stops_the_build(built, tmp_path, budget, message):
+    layout, _ = built
+    before = layout.current_build()
+    minting = replace(PATHS, rules=rules_with(tmp_path, "sg-mint.rq", MINTING_RULE))
+    with pytest.raises(BuildError, match=message) as caught:
+        build(layout, minting, budget=budget)
+    assert "sg-mint" in str(caught.value)
+    assert layout.current_build() == before
+    assert asserted_count(open_current(layout)) > 0
+
+
+def test_a_build_over_its_time_budget_stops(built):
+    layout, _ = built
+    before = layout.current_build()
+    with pytest.raises(BuildError, match="over its budget of 0.001 s"):
+        build(layout, PATHS, budget=Budget(max_seconds=0.001))
+    assert layout.current_build() == before
+
+
+def test_the_build_writes_its_summary(built):
+    layout, report = built
+    summary = json.loads((layout.current_build() / SUMMARY_NAME).read_text(encoding="utf-8"))
+    assert summary["graphs"] == graph_sizes(open_current(layout))
+    assert summary["classes"] == report.class_counts and summary["documents"] == report.documents
+
+
+def test_the_build_writes_its_dump(built):
+    layout, _ = built
+    dump = layout.current_build() / DUMP_NAME
+    quads = sum(1 for line in dump.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert quads == sum(1 for _ in open_current(layout).quads_for_pattern(None, None, None, None))
