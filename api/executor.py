@@ -750,7 +750,7 @@ class Executor:
 
     def _death(self, worker: _Worker, exc: Exception) -> Exception:
         """Why a worker hung up mid-query: the engine aborts when the memory cap refuses it an allocation."""
-        worker.process.join(1.0)
+        worker.process.join(10.0)  # an aborting engine prints its backtrace first: seconds, under load
         if self.memory_limit_mb and worker.process.exitcode == -signal.SIGABRT:
             log.warning("a query worker hit the %d MB memory cap and was replaced", self.memory_limit_mb)
             return QueryTooLarge(_memory_message(self.memory_limit_mb))
@@ -767,15 +767,20 @@ class Executor:
     def _outcome(answer: Answer, result_format: str) -> Result:
         if answer.status == "ok":
             return Result(media_type=result_format, body=answer.payload, truncated=answer.truncated, kind=answer.kind)
-        if answer.status == "syntax":
-            raise QuerySyntaxError(answer.message())
-        if answer.status == "evaluation":
-            raise bad_request("query_evaluation", answer.message())
-        if answer.status == "value":
-            raise ValueError(answer.message())
-        if answer.status == "memory":
-            raise QueryTooLarge(answer.message())
-        raise WorkerFailure(f"query evaluation failed: {answer.message()}")
+        raise _outcome_of(answer.status, answer.message())
+
+
+def _outcome_of(status: str, message: str = "") -> Exception:
+    """The error a worker's non-"ok" answer stands for."""
+    if status == "syntax":
+        return QuerySyntaxError(message)
+    if status == "evaluation":
+        return bad_request("query_evaluation", message)
+    if status == "value":
+        return ValueError(message)
+    if status == "memory":
+        return QueryTooLarge(message)
+    return WorkerFailure(f"query evaluation failed: {message}")
 
 
 def query_hash(query: str) -> str:
