@@ -462,7 +462,6 @@ class Executor:
         light_workers: int = 0,
         queue_wait: float = 2.0,
         max_depth: int | None = None,
-        max_terms: int | None = None,
         prefixes: dict | None = None,
         start_timeout: float = 120.0,
         memory_limit_mb: int | None = None,
@@ -475,7 +474,6 @@ class Executor:
         self.light_workers = max(0, min(light_workers, workers - 1))
         self.queue_wait = queue_wait
         self.max_depth = max_depth
-        self.max_terms = max_terms
         self.prefixes = prefixes
         self.start_timeout = start_timeout
         self.memory_limit_mb = memory_limit_mb  # address-space cap per worker (None: no cap)
@@ -729,7 +727,8 @@ class Executor:
         if self._closed:
             raise Overloaded("the query executor is not running")
         # the term cap is for the users' own queries: the service's own (long VALUES lists) are trusted
-        max_terms = self.max_terms if LANE.get() == HEAVY else None
+        ticket = TICKET.get()
+        max_terms = ticket.max_terms if ticket is not None and LANE.get() == HEAVY else None
         screening = screen_cached(query, self.max_depth, max_terms)
         allowed = results.GRAPH_TYPES if screening.kind == "graph" else results.RESULT_TYPES
         if result_format not in allowed:

@@ -42,7 +42,6 @@ def executor_for(build: Path, settings, prefixes: dict) -> Executor:
         light_workers=settings.light_workers,
         queue_wait=settings.queue_wait,
         max_depth=settings.max_nesting_depth,
-        max_terms=settings.max_query_terms,
         prefixes=prefixes,
         memory_limit_mb=settings.worker_memory_mb or None,
     )
