@@ -4,6 +4,7 @@ connection limits of the settings: header size, count and read time, keep-alive,
 import json
 import logging
 import resource
+import sys
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -119,6 +120,8 @@ def serve(settings: Settings) -> None:
     # every connection is a descriptor, and the query workers' pipes too
     limit = raise_open_files_limit(settings.max_connections * 2 + 256)
     log.info("open files limit: %d", limit)
+    # the event loop waits for the GIL behind page threads at most this long (Python's default is 5 ms)
+    sys.setswitchinterval(0.001)
     uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
