@@ -8,9 +8,13 @@ import time
 
 import pyoxigraph as ox
 import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
 
 from api.errors import ApiError, QueryTooLarge
 from api.executor import QUERY_HEADROOM_MB, STATUSES, Executor, _AnswerReader, _outcome_of, _send_answer, _worker_main
+from tests.api.conftest import make_settings
 
 JSON = "application/sparql-results+json"
 # a 131 MB string built by doubling: far past a small worker's memory, in a fraction of a second
@@ -90,7 +94,8 @@ def test_a_failed_replacement_is_retried_until_the_store_is_back(tmp_path):
     store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("o"), ox.NamedNode("urn:g")))
     store.flush()
     del store
-    with Executor.from_path(tmp_path / "store", workers=1, queue_wait=0.5) as executor:
+    with Executor.from_path(tmp_path / "store", workers=1, queue_wait=0.5) as executor, \
+            TestClient(create_app(make_settings(), executor=executor)) as client:
         (tmp_path / "store").rename(tmp_path / "away")  # the build folder unreadable for a while
         worker = next(iter(executor._all))
         os.kill(worker.process.pid, signal.SIGKILL)
@@ -99,8 +104,11 @@ def test_a_failed_replacement_is_retried_until_the_store_is_back(tmp_path):
             executor.run("ASK {}", result_format=JSON, timeout=5)
         assert wait_for(lambda: executor.failed_starts >= 2)
         assert executor.live == 0
+        health = client.get("/health")  # it said "ok" with no worker alive
+        assert (health.status_code, health.json()["status"], health.json()["live_workers"]) == (503, "unavailable", 0)
         (tmp_path / "away").rename(tmp_path / "store")
         assert wait_for(lambda: executor.live == 1)
+        assert client.get("/health").json()["status"] == "ok"
         assert executor.run("ASK { ?s ?p ?o }", result_format=JSON, timeout=10).kind == "boolean"
 
 
@@ -110,3 +118,17 @@ def test_an_unknown_function_is_a_client_error(client):
     assert response.status_code == 400
     assert response.json()["error"] == "query_evaluation"
     assert "urn:a" in response.json()["message"]
+
+
+def test_a_timeout_is_one_warning_with_the_client_and_the_query_hash(app_with, caplog):
+    from api.executor import query_hash
+
+    query = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(500)).encode()
+    with Executor.from_nquads(data, workers=1, queue_wait=5) as executor, \
+            TestClient(create_app(make_settings(query_timeout=0.5), executor=executor)) as client:
+        caplog.clear()
+        assert client.get("/sparql", params={"query": query}).status_code == 503
+    lines = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert [r.levelname for r in lines] == ["WARNING"]
+    assert query_hash(query) in lines[0].getMessage() and "testclient" in lines[0].getMessage()
