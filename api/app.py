@@ -5,6 +5,7 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         check_assets(app)
+        # Page and canned-question handlers run in threads and hold the GIL while they render: a few at
+        # a time, so that the event loop (/health, /sparql hand-overs) keeps getting its turn.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.page_threads
         app.state.catalog = Catalog.load(settings.queries_dir)  # a bad .rq file stops the start
         build = None
         own = executor

@@ -122,7 +122,7 @@ def install_handlers(app) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(request, exc: ApiError):
-        if exc.status >= 500:
+        if exc.status == 500:  # a worker failure; timeouts and overloads (503) are WARNINGs of the executor
             log.error("%s %s: %s (%s)", request.method, request.url.path, exc.code, exc.message)
         return respond(exc)
 

@@ -469,7 +469,6 @@ class Executor:
         light_workers: int = 0,
         queue_wait: float = 2.0,
         max_depth: int | None = None,
-        max_terms: int | None = None,
         prefixes: dict | None = None,
         start_timeout: float = 120.0,
         memory_limit_mb: int | None = None,
@@ -482,7 +481,6 @@ class Executor:
         self.light_workers = max(0, min(light_workers, workers - 1))
         self.queue_wait = queue_wait
         self.max_depth = max_depth
-        self.max_terms = max_terms
         self.prefixes = prefixes
         self.start_timeout = start_timeout
         self.memory_limit_mb = memory_limit_mb  # address-space cap per worker (None: no cap)
@@ -736,7 +734,8 @@ class Executor:
         if self._closed:
             raise Overloaded("the query executor is not running")
         # the term cap is for the users' own queries: the service's own (long VALUES lists) are trusted
-        max_terms = self.max_terms if LANE.get() == HEAVY else None
+        ticket = TICKET.get()
+        max_terms = ticket.max_terms if ticket is not None and LANE.get() == HEAVY else None
         screening = screen_cached(query, self.max_depth, max_terms)
         allowed = results.GRAPH_TYPES if screening.kind == "graph" else results.RESULT_TYPES
         if result_format not in allowed:
@@ -757,7 +756,7 @@ class Executor:
 
     def _death(self, worker: _Worker, exc: Exception) -> Exception:
         """Why a worker hung up mid-query: the engine aborts when the memory cap refuses it an allocation."""
-        worker.process.join(1.0)
+        worker.process.join(10.0)  # an aborting engine prints its backtrace first: seconds, under load
         if self.memory_limit_mb and worker.process.exitcode == -signal.SIGABRT:
             log.warning("a query worker hit the %d MB memory cap and was replaced", self.memory_limit_mb)
             return QueryTooLarge(_memory_message(self.memory_limit_mb))
@@ -774,15 +773,20 @@ class Executor:
     def _outcome(answer: Answer, result_format: str) -> Result:
         if answer.status == "ok":
             return Result(media_type=result_format, body=answer.payload, truncated=answer.truncated, kind=answer.kind)
-        if answer.status == "syntax":
-            raise QuerySyntaxError(answer.message())
-        if answer.status == "evaluation":
-            raise bad_request("query_evaluation", answer.message())
-        if answer.status == "value":
-            raise ValueError(answer.message())
-        if answer.status == "memory":
-            raise QueryTooLarge(answer.message())
-        raise WorkerFailure(f"query evaluation failed: {answer.message()}")
+        raise _outcome_of(answer.status, answer.message())
+
+
+def _outcome_of(status: str, message: str = "") -> Exception:
+    """The error a worker's non-"ok" answer stands for."""
+    if status == "syntax":
+        return QuerySyntaxError(message)
+    if status == "evaluation":
+        return bad_request("query_evaluation", message)
+    if status == "value":
+        return ValueError(message)
+    if status == "memory":
+        return QueryTooLarge(message)
+    return WorkerFailure(f"query evaluation failed: {message}")
 
 
 def query_hash(query: str) -> str:

@@ -83,10 +83,11 @@ class ClientBudgets:
 
 @dataclass(frozen=True)
 class Ticket:
-    """Who a request is for, and the budgets it is charged to."""
+    """Who a request is for, the budgets it is charged to, and the query size it may send."""
 
     client: str
     budgets: ClientBudgets
+    max_terms: int | None = None
 
     def charge(self):
         return self.budgets.charge(self.client)

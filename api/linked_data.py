@@ -67,6 +67,7 @@ GRAPH_TITLES = {
     str(Graphs.PROVENANCE): "documents, evidence spans, reified statements, derivations, rules",
 }
 DESCRIPTION_CACHE = 8192
+DESCRIPTION_CACHE_BYTES = 32 * 2**20  # and at most this many bytes of them
 DUMP_TIMEOUT = 120.0  # seconds for the one query that reads the whole store into a dump
 REIFICATION = {str(RDF.subject), str(RDF.predicate), str(RDF.object)}
 
@@ -145,6 +146,7 @@ class Site:
         self.texts = DocumentTexts()
         self._lock = threading.Lock()
         self._descriptions: OrderedDict[str, bytes] = OrderedDict()
+        self._description_bytes = 0
         self._computed: dict[Hashable, Any] = {}
         self._computing: dict[Hashable, threading.Lock] = {}
 
@@ -169,10 +171,15 @@ class Site:
                 self._descriptions.move_to_end(iri)
                 return self._descriptions[iri]
         body, _ = self.source.construct(inline(DESCRIBE, iri))
+        if not body:  # an unknown IRI: never kept, so made-up IRIs cannot fill the memory
+            return body
         with self._lock:
-            self._descriptions[iri] = body
-            while len(self._descriptions) > DESCRIPTION_CACHE:
-                self._descriptions.popitem(last=False)
+            if iri not in self._descriptions:
+                self._descriptions[iri] = body
+                self._description_bytes += len(body) + len(iri)
+            while len(self._descriptions) > DESCRIPTION_CACHE or self._description_bytes > DESCRIPTION_CACHE_BYTES:
+                old_iri, old_body = self._descriptions.popitem(last=False)
+                self._description_bytes -= len(old_body) + len(old_iri)
         return body
 
     def graph_triples(self, graph: str, capped: bool = True) -> tuple[bytes, bool]:

@@ -38,7 +38,7 @@ class RequestGuard:
             return await self.app(scope, receive, send)
         scope = self._with_known_host(scope)
         client = client_of(scope, self.settings.trusted_proxies, self.settings.client_header)
-        TICKET.set(Ticket(client, self.budgets))
+        TICKET.set(Ticket(client, self.budgets, self.settings.max_query_terms or None))
         LANE.set(HEAVY if scope["path"] in HEAVY_PATHS else LIGHT)
         started = False
 

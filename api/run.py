@@ -4,6 +4,7 @@ connection limits of the settings: header size, count and read time, keep-alive,
 import json
 import logging
 import resource
+import sys
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -38,12 +39,14 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_timer = self.loop.call_later(self.settings.header_timeout, self._headers_too_slow)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self._reading_headers and not self.transport.is_closing():
-            self._header_bytes += len(data)
-            if self._header_bytes > self.settings.max_header_bytes:
+        if self._reading_headers:
+            end = data.find(b"\r\n\r\n")  # the headers' end, if in this chunk (the body may follow)
+            if self._header_bytes + (len(data) if end < 0 else end) > self.settings.max_header_bytes:
                 self._refuse(_refusal(431, "Request Header Fields Too Large", "headers_too_large",
                                       f"the request line and headers are over {self.settings.max_header_bytes} bytes"))
+                return
+            self._header_bytes += len(data)
+        super().data_received(data)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
@@ -117,6 +120,8 @@ def serve(settings: Settings) -> None:
     # every connection is a descriptor, and the query workers' pipes too
     limit = raise_open_files_limit(settings.max_connections * 2 + 256)
     log.info("open files limit: %d", limit)
+    # the event loop waits for the GIL behind page threads at most this long (Python's default is 5 ms)
+    sys.setswitchinterval(0.001)
     uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 

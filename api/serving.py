@@ -42,7 +42,6 @@ def executor_for(build: Path, settings, prefixes: dict) -> Executor:
         light_workers=settings.light_workers,
         queue_wait=settings.queue_wait,
         max_depth=settings.max_nesting_depth,
-        max_terms=settings.max_query_terms,
         prefixes=prefixes,
         memory_limit_mb=settings.worker_memory_mb or None,
     )
@@ -121,7 +120,8 @@ class Serving:
 async def admin_reload(request: Request) -> dict:
     """Serve the newest build now (from this machine only)."""
     peer = (request.scope.get("client") or ("", 0))[0]
-    proxied = any(key in PROXY_HEADERS for key, _ in request.scope.get("headers", ()))
+    named = {*PROXY_HEADERS, request.app.state.settings.client_header.lower().encode("latin-1")} - {b""}
+    proxied = any(key in named for key, _ in request.scope.get("headers", ()))
     if peer not in LOOPBACK or proxied:
         raise ApiError(403, "forbidden", "/admin/reload answers only requests made on this machine")
     serving = request.app.state.serving

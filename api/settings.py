@@ -23,6 +23,7 @@ class Settings:
     max_query_terms: int = 2000  # terms and operators a query may have, counted before parsing (400 beyond)
     workers: int = 4  # warm query worker processes: the number of queries evaluated at once
     light_workers: int = 1  # of those, kept for pages and canned questions: /sparql never holds them all
+    page_threads: int = 4  # pages and canned questions rendered at once (threads); the rest wait their turn
     queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
     worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
     client_max_queries: int = 2  # queries one client may run at once (0: no cap); beyond, 429

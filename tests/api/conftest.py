@@ -77,12 +77,19 @@ def free_port() -> int:
 class ThreadedServer:
     """A real uvicorn serving an app on 127.0.0.1 from a thread, for tests that need real sockets."""
 
-    def __init__(self, app):
+    def __init__(self, app, settings: Settings | None = None):
+        """With settings: uvicorn configured as `swapgraph serve` configures it (api.run), limits included."""
         import uvicorn
+
+        from api.run import uvicorn_config
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        if settings is None:
+            config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        else:
+            config = uvicorn_config(app, settings, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
 
     def __enter__(self) -> "ThreadedServer":
         import threading
