@@ -153,6 +153,7 @@ class SG(DefinedNamespace):
     isoCode: URIRef
     claimedBy: URIRef
     side: URIRef
+    countedGroup: URIRef
     ordinal: URIRef
     scope: URIRef
     since: URIRef
