@@ -159,6 +159,7 @@ class SG(DefinedNamespace):
     since: URIRef
     inYear: URIRef
     conflictsWith: URIRef
+    categorisedDifferently: URIRef
     sumOfLegs: URIRef
     title: URIRef
     publisher: URIRef
