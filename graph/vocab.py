@@ -153,11 +153,13 @@ class SG(DefinedNamespace):
     isoCode: URIRef
     claimedBy: URIRef
     side: URIRef
+    countedGroup: URIRef
     ordinal: URIRef
     scope: URIRef
     since: URIRef
     inYear: URIRef
     conflictsWith: URIRef
+    categorisedDifferently: URIRef
     sumOfLegs: URIRef
     title: URIRef
     publisher: URIRef

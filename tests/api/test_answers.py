@@ -130,6 +130,27 @@ def test_releases_by_citizenship_counts_each_person_once(client):
     assert sum(int(r["people"]) for r in rows) == int(total[rows[0]["exchange"]]["releasedCount"])
 
 
+RELEASED_BY_NAME = """
+PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?name (SAMPLE(?c) AS ?citizenship) WHERE {
+  ?p a sg:Person ; rdfs:label ?name ; sg:releasedIn <https://w3id.org/swapgraph/id/exchange/2024-08-01-ankara> .
+  OPTIONAL { ?p sg:citizenship ?c }
+} GROUP BY ?name"""
+
+
+def test_releases_by_citizenship_splits_a_group_by_its_named_members(client):
+    rows_ = rows(client, "releases-by-citizenship", exchange="exchange:2024-08-01-ankara")
+    named = [(name, r["citizenship"]) for r in rows_ for name in (r.get("named") or "").split("; ") if name]
+    response = client.get("/sparql", params={"query": RELEASED_BY_NAME},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    released = {b["name"]["value"]: b.get("citizenship", {}).get("value") for b in response.json()["results"]["bindings"]}
+    assert sorted(name for name, _ in named) == sorted(released)  # every named person, each once
+    for name, citizenship in named:  # a named member counts under their own stated citizenship
+        assert released[name] in (None, citizenship), name
+
+
 def test_explain_shows_a_membership_derived_destination_down_to_its_quotes(client):
     response = client.get("/explain", params={"s": "person:evan-gershkovich", "p": "sg:releasedTo", "o": "state:US"},
                           headers={"Accept": "application/json"})

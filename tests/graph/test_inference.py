@@ -223,6 +223,23 @@ def test_sg_member_release():
     assert not inferred(store, "person:a sg:releasedTo state:DE")
 
 
+def test_sg_categorised_differently():
+    store = infer("""
+        group:part sg:subgroupOf group:all .
+        claim:all a sg:CountClaim ; sg:countedGroup group:all ; sg:category "prisoners of war" ;
+            sg:aboutExchange exchange:e ; sg:side state:RU ; sg:count 390 .
+        claim:civilians a sg:CountClaim ; sg:countedGroup group:part ; sg:category "civilians" ;
+            sg:aboutExchange exchange:e ; sg:side state:RU ; sg:count 120 .
+        claim:same-words a sg:CountClaim ; sg:countedGroup group:part ; sg:category "Prisoners of war" ;
+            sg:aboutExchange exchange:e ; sg:side state:RU ; sg:count 120 .
+        claim:other-side a sg:CountClaim ; sg:countedGroup group:part ; sg:category "civilians" ;
+            sg:aboutExchange exchange:e ; sg:side state:UA ; sg:count 120 .""")
+    assert derived_by(store, "claim:all sg:categorisedDifferently claim:civilians", "sg-categorised-differently")
+    assert inferred(store, "claim:civilians sg:categorisedDifferently claim:all")
+    assert not inferred(store, "claim:all sg:categorisedDifferently claim:same-words")
+    assert not inferred(store, "claim:all sg:categorisedDifferently claim:other-side")
+
+
 def test_every_rule_file_has_a_test_named_after_it():
     names = {name for name in globals() if name.startswith("test_")}
     missing = [r.id for r in RULES if "test_" + r.id.replace("-", "_") not in names]
