@@ -20,6 +20,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 from api import results
 from api.errors import ApiError, not_acceptable
 from api.layout import link, local_path, page, render, service_base
+from api.site import exchange_figure
 from api.negotiation import negotiate
 from api.sparql import TRUNCATED_HEADER
 from graph.explain import (
@@ -710,6 +711,12 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
     if alt:
         parts.append("<p>Also called: " + ", ".join(escape(a) for a in alt) + "</p>")
 
+    summary = summary_facts(out, labels)
+    if summary:
+        parts.append('<section class="summary" aria-label="Summary"><dl class="facts">' + "".join(
+            f"<div><dt>{escape(name)}</dt><dd>{', '.join(values)}</dd></div>" for name, values in summary)
+            + "</dl></section>")
+
     if triple is not None:  # a reified statement
         kind = fact_kind(triple_graphs)
         inner = " ".join(term_html(t, labels) for t in triple)
@@ -752,6 +759,25 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
                      "derivations are shown with the facts above).</p>")
     parts.append(alternates(local_path(iri) or iri))
     return page(label, "\n".join(parts))
+
+
+# What an entity page leads with, when the entity has them: who someone is, what happened to them and in
+# which exchange; for an exchange, when, where, between whom. The full list of facts follows.
+SUMMARY = ("occupation", "employer", "citizenship", "heldBy", "arrestDate", "arrestedIn", "charge", "sentence",
+           "releasedIn", "releasedBy", "releasedTo", "exchangedFor", "pardonedBy", "date", "startDate", "endDate",
+           "venue", "party", "mediatedBy", "partOf", "locatedIn")
+
+
+def summary_facts(out: dict, labels: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """(property label, values as HTML) for the SUMMARY properties the entity has, in that order."""
+    rows = []
+    for name in SUMMARY:
+        iri = str(SG[name])
+        values = sorted({term_html(o, labels).split(' <span class="muted">')[0]
+                         for (p, o), _ in out.values() if str(p) == iri})
+        if values:
+            rows.append(((labels.get(iri) or name)[:1].upper() + (labels.get(iri) or name)[1:], values))
+    return rows
 
 
 def document_section(site_: Site, iri: str, out: dict, spans: dict[str, dict], labels: dict[str, str]) -> str:
@@ -821,6 +847,7 @@ def context_url(request: Request) -> str | None:
 
 
 GET_HEAD = ["GET", "HEAD"]
+EXCHANGES = str(ID) + "exchange/"
 RDF_RESPONSES = {200: {"description": "The description, as HTML, Turtle, JSON-LD, N-Triples or RDF/XML",
                        "content": {HTML: {}, TURTLE: {}, JSON_LD: {}, N_TRIPLES: {}, RDF_XML: {}}},
                  404: {"description": "Unknown IRI, answered in the negotiated format"},
@@ -884,7 +911,10 @@ def kind_index(kind: str, request: Request):
 @router.api_route("/id/{path:path}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
 def entity(path: str, request: Request):
     """Describe an entity, document, evidence span, statement or derivation (content negotiation)."""
-    return _describe_response(request, str(ID) + path)
+    iri = str(ID) + path
+    if iri.startswith(EXCHANGES) and "/" not in path[len("exchange/"):]:  # an exchange's page shows its picture
+        return _describe_response(request, iri, lambda: exchange_figure(request, iri))
+    return _describe_response(request, iri)
 
 
 def rule_catalogue(ontology: Graph) -> list[dict]:

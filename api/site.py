@@ -208,11 +208,7 @@ def exchange_page(key: str, request: Request) -> HTMLResponse:
     x = exchanges.get(iri)
     if x is None:
         return _not_found(key)
-    diagram = x.diagram()
-    svg = flow_svg.render(
-        diagram, title=f"Who was released by whom to whom: {x.label}", venue=min(x.all_venues, default=None),
-        mediators=tuple(sorted(x.mediators)), date=human_span(x.when, x.until) or None, ident=f"flow-{key}",
-    ) if diagram.flows else None
+    svg = picture(x)
     return _html(
         "exchange.html", title=x.label, x=x, whole=exchanges.get(x.whole) if x.whole else None,
         svg=Markup(svg) if svg else None, releases=sorted(x.releases, key=_release_order),
@@ -270,6 +266,24 @@ def _claimed_number(row: dict) -> str:
     if row.get("minimum"):
         return f"at least {int(float(row['minimum'])):,}"
     return "a number not given"
+
+
+def exchange_figure(request: Request, iri: str) -> str:
+    """The picture of an exchange, for the exchange IRI's own linked-data page ("" when it has none)."""
+    x = load_exchanges(request).get(iri)
+    svg = picture(x) if x is not None else None
+    return render("exchange_figure.html", x=x, svg=Markup(svg)) if svg else ""
+
+
+def picture(x: Exchange) -> str | None:
+    """The SVG of who was released by whom to whom in an exchange; None when it records no release."""
+    diagram = x.diagram()
+    if not diagram.flows:
+        return None
+    return flow_svg.render(
+        diagram, title=f"Who was released by whom to whom: {x.label}", venue=min(x.all_venues, default=None),
+        mediators=tuple(sorted(x.mediators)), date=human_span(x.when, x.until) or None, ident=f"flow-{x.key}",
+    )
 
 
 def _not_found(key: str) -> HTMLResponse:
