@@ -6,12 +6,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from graph.build import SourcePaths, build
-from graph.store import StoreLayout
 from graph.vocab import PREFIXES
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -19,11 +14,8 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    data = tmp_path_factory.mktemp("site-data")
-    build(StoreLayout(data), SourcePaths())
-    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
-        yield test_client
+def client(corpus_client):
+    return corpus_client
 
 
 class Page(HTMLParser):
