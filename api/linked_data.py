@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request, Response
+from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
@@ -31,6 +32,8 @@ from graph.explain import (
     fact_kind,
     nt,
     sparql_json_rows,
+    Unresolved,
+    resolve,
     writable_iri,
 )
 from graph.rules import load_rules
@@ -610,6 +613,38 @@ def term_html(term, labels: dict[str, str], statements: dict[str, tuple] | None 
 def term_param(term) -> str:
     """A term as an /explain parameter: the IRI, or the literal in N-Triples form."""
     return str(term) if isinstance(term, URIRef) else term.n3()
+
+
+def form_value(source, term, role: str, labels: dict[str, str], *, subject=None, predicate=None) -> str:
+    """A term as a person would type it into the /explain form: its label when the label names exactly
+    this term again, else its CURIE, else the IRI (or the literal's lexical form when that reads back)."""
+    if isinstance(term, URIRef):
+        candidates = [labels.get(str(term)), curie(str(term))]
+    else:
+        candidates = [str(term)]
+    for text in filter(None, candidates):
+        try:
+            if resolve(source, text, role, subject=subject, predicate=predicate) == term:
+                return text
+        except Unresolved:
+            continue
+    return term_param(term)
+
+
+def rule_step_html(site_: "Site", rule_iri: str, rule_id: str, concluded, labels: dict[str, str]) -> Markup:
+    """A derivation step's rule on /explain: its id, its name (the rule file's label), what the
+    concluded term means (the ontology's skos:definition) and the rule file's own description."""
+    rule = next((r for r in site_.rules if r["iri"] == rule_iri), None)
+    meaning = ""
+    if concluded is not None:
+        definition = site_.ontology.value(URIRef(str(concluded)), SKOS.definition)
+        if definition:
+            # "Derived: ..." in the ontology says the same as the step itself
+            text = re.sub(r"^Derived:\s*", "", str(definition))
+            meaning = f"{labels.get(str(concluded)) or curie(str(concluded))}: {text}"
+    return Markup(render("explain_rule.html", href=local_path(rule_iri) or rule_iri, rule_id=rule_id,
+                         label=rule["label"] if rule else "", description=rule["description"] if rule else "",
+                         meaning=meaning))
 
 
 def explain_href(s, p, o) -> str:
