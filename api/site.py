@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 
-from api import charts, flow_svg
+from api import charts, flow_svg, map_svg
 from api.flow_svg import Entity
-from api.layout import human_date, render
+from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
 from graph.vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
@@ -191,7 +191,38 @@ def exchanges_page(request: Request) -> HTMLResponse:
     chart = charts.timeline([charts.Event(x.label, f"/exchanges/{x.key}", x.when, x.until) for x in dated],
                             title="The exchanges on a time axis")
     return _html("exchanges.html", title="Exchanges", count=len(exchanges), wholes=wholes,
-                 chart=Markup(chart), undated=len(wholes) - len(dated))
+                 chart=Markup(chart), undated=len(wholes) - len(dated),
+                 map=exchanges_map(request, wholes, title="Where the exchanges took place"))
+
+
+def exchanges_map(request: Request, exchanges: list[Exchange], *, title: str) -> str:
+    """The venues of these exchanges (legs included) and the states involved (parties, releasing and
+    receiving states), placed by the GeoNames gazetteer; what it cannot place is listed, not guessed."""
+    iso = {r["s"]: r["iso"] for r in _select(request, "SELECT ?s ?iso WHERE { ?s sg:isoCode ?iso }")}
+    data = map_svg.Map()
+    placed: set[str] = set()
+
+    def add(entity: Entity, kind: str) -> None:
+        if entity.iri in placed:
+            return
+        placed.add(entity.iri)
+        city = map_svg.locate_venue(entity.label) if kind == "venue" else map_svg.locate_state(iso.get(entity.iri))
+        found = map_svg.place(entity.iri, entity.label, local_path(entity.iri) or entity.iri, kind, city)
+        if found:
+            data.places.append(found)
+        else:
+            data.unplaced.append((entity.label, local_path(entity.iri) or entity.iri))
+
+    for x in exchanges:
+        for part in [x, *x.legs]:
+            states = part.parties | {s for r in part.releases for s in r.releasing | r.receiving}
+            for venue in sorted(part.venues, key=lambda e: e.iri):
+                add(venue, "venue")
+                data.links |= {(venue.iri, state.iri) for state in states}
+            for state in sorted(states, key=lambda e: e.iri):
+                add(state, "state")
+    return Markup(render("exchanges_map.html", svg=Markup(map_svg.draw(data, title=title)),
+                         unplaced=sorted(data.unplaced))) if data.places else ""
 
 
 def _release_order(r: flow_svg.Release) -> tuple:
