@@ -6,18 +6,20 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
+from rdflib.namespace import RDF
 
 from api.errors import ApiError
-from api.layout import link, page
+from api.layout import page
 from api.linked_data import (
     HTML,
     JSON,
     evidence_html,
     explain_href,
+    form_value,
     respond,
+    rule_step_html,
     site,
     term_html,
-    term_param,
 )
 from api.negotiation import negotiate
 from graph.explain import KIND_TEXT, Explanation, Unresolved, explain, labels, resolve, term_json
@@ -71,8 +73,8 @@ def _node_html(node: Explanation, names: dict[str, str], current, root: bool = F
                                    file_name=evidence.file_name, quote=evidence.quote,
                                    start=evidence.start, end=evidence.end))
     for derivation in node.derivations:
-        rule = link(derivation.rule, derivation.rule_id)
-        label = f": {escape(derivation.rule_label)}" if derivation.rule_label else ""
+        concluded = node.object if node.predicate == RDF.type else node.predicate
+        step = rule_step_html(current, derivation.rule, derivation.rule_id, concluded, names)
         facts = [p for p in derivation.premises if p.kind != "axiom"]
         axioms = [p for p in derivation.premises if p.kind == "axiom"]
         items = "".join(f"<li>{_node_html(p, names, current)}</li>" for p in facts)
@@ -80,8 +82,15 @@ def _node_html(node: Explanation, names: dict[str, str], current, root: bool = F
             listed = "".join(f"<li>{_node_html(p, names, current)}</li>" for p in axioms)
             items += (f"<li><details><summary>and {len(axioms)} ontology axiom(s)</summary>"
                       f"<ul>{listed}</ul></details></li>")
-        parts.append(f'<p>by rule {rule}{label}, from:</p><ul>{items}</ul>')
+        parts.append(f'{step}<ul>{items}</ul>')
     return "".join(parts)
+
+
+def _form_values(current, node: Explanation, names: dict[str, str]) -> tuple[str, str, str]:
+    """The explained triple pre-filled as labels where they name the same terms again (not full IRIs)."""
+    return (form_value(current.source, node.subject, "s", names),
+            form_value(current.source, node.predicate, "p", names),
+            form_value(current.source, node.object, "o", names, subject=node.subject, predicate=node.predicate))
 
 
 def _explanation_page(node: Explanation, names: dict[str, str], current) -> str:
@@ -96,7 +105,7 @@ def _explanation_page(node: Explanation, names: dict[str, str], current) -> str:
     }.get(node.kind, "Holds.")
     body = (f"<h1>Why does this hold?</h1><p>⟨{triple}⟩</p><p><strong>{escape(summary)}</strong></p>"
             f'<ul class="explanation"><li>{_node_html(node, names, current, root=True)}</li></ul>'
-            f'<h2>Explain another fact</h2>{_form(*(term_param(t) for t in (node.subject, node.predicate, node.object)))}')
+            f'<h2>Explain another fact</h2>{_form(*_form_values(current, node, names))}')
     return page("Explanation", body)
 
 

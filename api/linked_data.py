@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request, Response
+from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
@@ -20,6 +21,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 from api import results
 from api.errors import ApiError, not_acceptable
 from api.layout import link, local_path, page, render, service_base
+from api.site import exchange_figure
 from api.negotiation import negotiate
 from api.sparql import TRUNCATED_HEADER
 from graph.explain import (
@@ -30,6 +32,8 @@ from graph.explain import (
     fact_kind,
     nt,
     sparql_json_rows,
+    Unresolved,
+    resolve,
     writable_iri,
 )
 from graph.rules import load_rules
@@ -618,6 +622,38 @@ def term_param(term) -> str:
     return str(term) if isinstance(term, URIRef) else term.n3()
 
 
+def form_value(source, term, role: str, labels: dict[str, str], *, subject=None, predicate=None) -> str:
+    """A term as a person would type it into the /explain form: its label when the label names exactly
+    this term again, else its CURIE, else the IRI (or the literal's lexical form when that reads back)."""
+    if isinstance(term, URIRef):
+        candidates = [labels.get(str(term)), curie(str(term))]
+    else:
+        candidates = [str(term)]
+    for text in filter(None, candidates):
+        try:
+            if resolve(source, text, role, subject=subject, predicate=predicate) == term:
+                return text
+        except Unresolved:
+            continue
+    return term_param(term)
+
+
+def rule_step_html(site_: "Site", rule_iri: str, rule_id: str, concluded, labels: dict[str, str]) -> Markup:
+    """A derivation step's rule on /explain: its id, its name (the rule file's label), what the
+    concluded term means (the ontology's skos:definition) and the rule file's own description."""
+    rule = next((r for r in site_.rules if r["iri"] == rule_iri), None)
+    meaning = ""
+    if concluded is not None:
+        definition = site_.ontology.value(URIRef(str(concluded)), SKOS.definition)
+        if definition:
+            # "Derived: ..." in the ontology says the same as the step itself
+            text = re.sub(r"^Derived:\s*", "", str(definition))
+            meaning = f"{labels.get(str(concluded)) or curie(str(concluded))}: {text}"
+    return Markup(render("explain_rule.html", href=local_path(rule_iri) or rule_iri, rule_id=rule_id,
+                         label=rule["label"] if rule else "", description=rule["description"] if rule else "",
+                         meaning=meaning))
+
+
 def explain_href(s, p, o) -> str:
     return "/explain?" + urlencode({"s": term_param(s), "p": term_param(p), "o": term_param(o)})
 
@@ -717,6 +753,12 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
     if alt:
         parts.append("<p>Also called: " + ", ".join(escape(a) for a in alt) + "</p>")
 
+    summary = summary_facts(out, labels)
+    if summary:
+        parts.append('<section class="summary" aria-label="Summary"><dl class="facts">' + "".join(
+            f"<div><dt>{escape(name)}</dt><dd>{', '.join(values)}</dd></div>" for name, values in summary)
+            + "</dl></section>")
+
     if triple is not None:  # a reified statement
         kind = fact_kind(triple_graphs)
         inner = " ".join(term_html(t, labels) for t in triple)
@@ -759,6 +801,25 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
                      "derivations are shown with the facts above).</p>")
     parts.append(alternates(local_path(iri) or iri))
     return page(label, "\n".join(parts))
+
+
+# What an entity page leads with, when the entity has them: who someone is, what happened to them and in
+# which exchange; for an exchange, when, where, between whom. The full list of facts follows.
+SUMMARY = ("occupation", "employer", "citizenship", "heldBy", "arrestDate", "arrestedIn", "charge", "sentence",
+           "releasedIn", "releasedBy", "releasedTo", "exchangedFor", "pardonedBy", "date", "startDate", "endDate",
+           "venue", "party", "mediatedBy", "partOf", "locatedIn")
+
+
+def summary_facts(out: dict, labels: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """(property label, values as HTML) for the SUMMARY properties the entity has, in that order."""
+    rows = []
+    for name in SUMMARY:
+        iri = str(SG[name])
+        values = sorted({term_html(o, labels).split(' <span class="muted">')[0]
+                         for (p, o), _ in out.values() if str(p) == iri})
+        if values:
+            rows.append(((labels.get(iri) or name)[:1].upper() + (labels.get(iri) or name)[1:], values))
+    return rows
 
 
 def document_section(site_: Site, iri: str, out: dict, spans: dict[str, dict], labels: dict[str, str]) -> str:
@@ -828,6 +889,7 @@ def context_url(request: Request) -> str | None:
 
 
 GET_HEAD = ["GET", "HEAD"]
+EXCHANGES = str(ID) + "exchange/"
 RDF_RESPONSES = {200: {"description": "The description, as HTML, Turtle, JSON-LD, N-Triples or RDF/XML",
                        "content": {HTML: {}, TURTLE: {}, JSON_LD: {}, N_TRIPLES: {}, RDF_XML: {}}},
                  404: {"description": "Unknown IRI, answered in the negotiated format"},
@@ -891,7 +953,10 @@ def kind_index(kind: str, request: Request):
 @router.api_route("/id/{path:path}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
 def entity(path: str, request: Request):
     """Describe an entity, document, evidence span, statement or derivation (content negotiation)."""
-    return _describe_response(request, str(ID) + path)
+    iri = str(ID) + path
+    if iri.startswith(EXCHANGES) and "/" not in path[len("exchange/"):]:  # an exchange's page shows its picture
+        return _describe_response(request, iri, lambda: exchange_figure(request, iri))
+    return _describe_response(request, iri)
 
 
 def rule_catalogue(ontology: Graph) -> list[dict]:

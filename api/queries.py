@@ -16,6 +16,7 @@ from rdflib.namespace import XSD
 
 from api.errors import ApiError
 from api import charts
+from api import site as site_pages
 from api.layout import local_path, render
 from api.linked_data import site
 from api.negotiation import negotiate
@@ -438,9 +439,19 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
     return render(
         "question.html", title=query.title, query=query, fields=_fields(request, query, raw),
         chart=Markup(_bar_chart(table)) if table else None,
+        map=_venue_map(request, *result[:2]) if result is not None else "",
         evidence=_truthy(raw.get("evidence")), error=error, links=links, evidence_cut=evidence_cut,
         table=table, statement=statement,
     )
+
+
+def _venue_map(request: Request, columns: list[str], rows: list[dict]) -> str:
+    """For a question about exchanges and their venues: the map of the exchanges in its rows."""
+    if "exchange" not in columns or not any(c.startswith("venue") for c in columns):
+        return ""
+    chosen = {str(row["exchange"]) for row in rows if row.get("exchange")}
+    exchanges = [x for iri, x in site_pages.load_exchanges(request).items() if iri in chosen]
+    return site_pages.exchanges_map(request, exchanges, title="Where the exchanges in this table took place")
 
 
 NOT_AMOUNTS = ("year", "ordinal", "date", "since", "start", "end")  # numbers that are not quantities

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 
-from api import charts, flow_svg
+from api import charts, flow_svg, map_svg
 from api.flow_svg import Entity
-from api.layout import human_date, render
+from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
 from graph.vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
@@ -192,7 +192,38 @@ def exchanges_page(request: Request) -> HTMLResponse:
     chart = charts.timeline([charts.Event(x.label, f"/exchanges/{x.key}", x.when, x.until) for x in dated],
                             title="The exchanges on a time axis")
     return _html("exchanges.html", title="Exchanges", count=len(exchanges), wholes=wholes,
-                 chart=Markup(chart), undated=len(wholes) - len(dated))
+                 chart=Markup(chart), undated=len(wholes) - len(dated),
+                 map=exchanges_map(request, wholes, title="Where the exchanges took place"))
+
+
+def exchanges_map(request: Request, exchanges: list[Exchange], *, title: str) -> str:
+    """The venues of these exchanges (legs included) and the states involved (parties, releasing and
+    receiving states), placed by the GeoNames gazetteer; what it cannot place is listed, not guessed."""
+    iso = {r["s"]: r["iso"] for r in _select(request, "SELECT ?s ?iso WHERE { ?s sg:isoCode ?iso }")}
+    data = map_svg.Map()
+    placed: set[str] = set()
+
+    def add(entity: Entity, kind: str) -> None:
+        if entity.iri in placed:
+            return
+        placed.add(entity.iri)
+        city = map_svg.locate_venue(entity.label) if kind == "venue" else map_svg.locate_state(iso.get(entity.iri))
+        found = map_svg.place(entity.iri, entity.label, local_path(entity.iri) or entity.iri, kind, city)
+        if found:
+            data.places.append(found)
+        else:
+            data.unplaced.append((entity.label, local_path(entity.iri) or entity.iri))
+
+    for x in exchanges:
+        for part in [x, *x.legs]:
+            states = part.parties | {s for r in part.releases for s in r.releasing | r.receiving}
+            for venue in sorted(part.venues, key=lambda e: e.iri):
+                add(venue, "venue")
+                data.links |= {(venue.iri, state.iri) for state in states}
+            for state in sorted(states, key=lambda e: e.iri):
+                add(state, "state")
+    return Markup(render("exchanges_map.html", svg=Markup(map_svg.draw(data, title=title)),
+                         unplaced=sorted(data.unplaced))) if data.places else ""
 
 
 def _release_order(r: flow_svg.Release) -> tuple:
@@ -209,11 +240,7 @@ def exchange_page(key: str, request: Request) -> HTMLResponse:
     x = exchanges.get(iri)
     if x is None:
         return _not_found(key)
-    diagram = x.diagram()
-    svg = flow_svg.render(
-        diagram, title=f"Who was released by whom to whom: {x.label}", venue=min(x.all_venues, default=None),
-        mediators=tuple(sorted(x.mediators)), date=human_span(x.when, x.until) or None, ident=f"flow-{key}",
-    ) if diagram.flows else None
+    svg = picture(x)
     return _html(
         "exchange.html", title=x.label, x=x, whole=exchanges.get(x.whole) if x.whole else None,
         svg=Markup(svg) if svg else None, releases=sorted(x.releases, key=_release_order),
@@ -271,6 +298,24 @@ def _claimed_number(row: dict) -> str:
     if row.get("minimum"):
         return f"at least {int(float(row['minimum'])):,}"
     return "a number not given"
+
+
+def exchange_figure(request: Request, iri: str) -> str:
+    """The picture of an exchange, for the exchange IRI's own linked-data page ("" when it has none)."""
+    x = load_exchanges(request).get(iri)
+    svg = picture(x) if x is not None else None
+    return render("exchange_figure.html", x=x, svg=Markup(svg)) if svg else ""
+
+
+def picture(x: Exchange) -> str | None:
+    """The SVG of who was released by whom to whom in an exchange; None when it records no release."""
+    diagram = x.diagram()
+    if not diagram.flows:
+        return None
+    return flow_svg.render(
+        diagram, title=f"Who was released by whom to whom: {x.label}", venue=min(x.all_venues, default=None),
+        mediators=tuple(sorted(x.mediators)), date=human_span(x.when, x.until) or None, ident=f"flow-{x.key}",
+    )
 
 
 def _not_found(key: str) -> HTMLResponse:

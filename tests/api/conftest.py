@@ -121,3 +121,15 @@ class CountingExecutor:
 
     def __getattr__(self, name):
         return getattr(self.executor, name)
+
+
+@pytest.fixture(scope="session")
+def corpus_client(tmp_path_factory):
+    """The app in-process on a graph built once from the corpus (pages, search, canned questions)."""
+    from graph.build import SourcePaths, build
+    from graph.store import StoreLayout
+
+    data = tmp_path_factory.mktemp("corpus-data")
+    build(StoreLayout(data), SourcePaths())
+    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -3,11 +3,6 @@ pandas (CSV of /sparql and of a canned question), rdflib (Turtle, JSON-LD, RDF/X
 
 import io
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -16,11 +11,8 @@ from pyld import jsonld
 from rdflib import Graph, URIRef
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDF, RDFXML, SPARQLWrapper, TSV, TURTLE, XML
 
-from graph.build import SourcePaths, build
-from graph.store import StoreLayout
-from tests.api.conftest import free_port
+from tests.browser.conftest import server  # noqa: F401  (the real uvicorn on the corpus, shared with the browser tests)
 
-ROOT = Path(__file__).resolve().parents[2]
 SELECT = """PREFIX sg: <https://w3id.org/swapgraph/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?exchange ?label WHERE { ?exchange a sg:Exchange ; rdfs:label ?label } ORDER BY ?exchange"""
@@ -30,37 +22,6 @@ CONSTRUCT { ?exchange rdfs:label ?label } WHERE { ?exchange a sg:Exchange ; rdfs
 ASK = "PREFIX sg: <https://w3id.org/swapgraph/ontology#> ASK { ?x a sg:Exchange }"
 RDF_FORMATS = (TURTLE, N3, RDF, RDFXML, JSONLD, XML, JSON)  # what SPARQLWrapper offers for CONSTRUCT
 PARSE_AS = {TURTLE: "turtle", N3: "n3", RDF: "xml", RDFXML: "xml", JSONLD: "json-ld", XML: "xml", JSON: "json-ld"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("clients-data")
-    build(StoreLayout(data), SourcePaths())
-    port = free_port()
-    env = {**os.environ, "SWAPGRAPH_DATA_DIR": str(data), "SWAPGRAPH_PORT": str(port), "SWAPGRAPH_WORKERS": "2"}
-    log = (tmp_path_factory.mktemp("clients-log") / "server.log").open("w+")
-    process = subprocess.Popen([sys.executable, "-m", "api.run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError("server did not start:\n" + log.read())
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

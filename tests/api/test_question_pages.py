@@ -6,24 +6,17 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.settings import Settings
-from graph.build import SourcePaths, build
 from graph.catalog import Catalog
-from graph.store import StoreLayout
 
 SPARQL_JSON = "application/sparql-results+json"
 QUESTIONS = Catalog.load(Settings().queries_dir)
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    data = tmp_path_factory.mktemp("links-data")
-    build(StoreLayout(data), SourcePaths())
-    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
-        yield test_client
+def client(corpus_client):
+    return corpus_client
 
 
 def _example(query) -> str:

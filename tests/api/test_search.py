@@ -3,23 +3,15 @@
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from graph.build import SourcePaths, build
-from graph.store import StoreLayout
 
 SPARQL_JSON = {"Accept": "application/sparql-results+json"}
 HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    data = tmp_path_factory.mktemp("search-data")
-    build(StoreLayout(data), SourcePaths())
-    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
-        yield test_client
+def client(corpus_client):
+    return corpus_client
 
 
 def _select(client, query: str) -> list[dict]:

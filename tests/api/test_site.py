@@ -6,12 +6,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from graph.build import SourcePaths, build
-from graph.store import StoreLayout
 from graph.vocab import PREFIXES
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -19,11 +14,8 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    data = tmp_path_factory.mktemp("site-data")
-    build(StoreLayout(data), SourcePaths())
-    with TestClient(create_app(Settings(data_dir=data, workers=2)), raise_server_exceptions=False) as test_client:
-        yield test_client
+def client(corpus_client):
+    return corpus_client
 
 
 class Page(HTMLParser):
@@ -107,7 +99,7 @@ def test_the_timeline_lists_every_exchange_with_legs_under_the_whole(client):
     page = Page(response.text)
     exchange_links = [href for href in page.links if href.startswith("/exchanges/")]
     assert len(set(exchange_links)) >= 8
-    text = response.text
+    text = response.text[response.text.index('<ol class="timeline">'):]  # the list, after the time-axis chart
     whole = text.index('href="/exchanges/2025-05-1000-for-1000"')
     legs = text.index('class="legs"', whole)
     assert whole < legs < text.index('href="/exchanges/2025-05-23"') < text.index('href="/exchanges/2025-05-24"')
@@ -290,3 +282,14 @@ def test_the_timeline_page_draws_every_dated_exchange_on_a_time_axis(client):
         SELECT ?x WHERE { ?x a sg:Exchange FILTER NOT EXISTS { ?x sg:partOf ?whole }
           FILTER(EXISTS { ?x sg:date ?d } || EXISTS { ?x sg:startDate ?s } || EXISTS { ?leg sg:partOf ?x ; sg:date ?l }) }""")}
     assert linked == {f"/exchanges/{key}" for key in wholes}
+
+
+def test_an_entity_page_leads_with_a_summary_and_an_exchange_iri_shows_its_picture(client):
+    html = client.get("/id/person/evan-gershkovich", headers=BROWSER).text
+    summary = html.split('<section class="summary"', 1)[1].split("</section>", 1)[0]
+    assert html.index('<section class="summary"') < html.index("<h2>Facts</h2>")
+    released_in = _select(client, """PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+        SELECT ?e WHERE { <https://w3id.org/swapgraph/id/person/evan-gershkovich> sg:releasedIn ?e }""")
+    assert released_in and all(f'href="{r["e"].replace("https://w3id.org/swapgraph", "")}"' in summary for r in released_in)
+    exchange = client.get("/id/exchange/2024-08-01-ankara", headers=BROWSER).text
+    assert '<h2 id="picture">' in exchange and "<svg" in exchange and 'href="/exchanges/2024-08-01-ankara"' in exchange

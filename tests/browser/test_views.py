@@ -49,3 +49,22 @@ def test_a_question_table_sorts_filters_and_has_facets(browser, server):
     assert facets, "no facet offered"
     screenshot(browser, "browser-question-table")
     assert_no_outside_requests(browser)
+
+
+def test_the_map_of_venues_and_states(browser, server):
+    visit(browser, server + "/exchanges")
+    figure = browser.find_element(By.CSS_SELECTOR, "figure.map-figure")
+    browser.execute_script("arguments[0].scrollIntoView()", figure)
+    places = browser.find_elements(By.CSS_SELECTOR, "svg.map a.place")
+    kinds = {p.get_attribute("class").split()[-1] for p in places}
+    assert kinds == {"venue", "state"}, kinds
+    # each label is drawn (measured in the DOM) at a legible size, and no two labels overlap
+    boxes = [p.find_element(By.TAG_NAME, "text").rect for p in places]
+    assert all(b["height"] >= 10 for b in boxes)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                     or a["y"] + a["height"] <= b["y"] + 1 or b["y"] + b["height"] <= a["y"] + 1)
+            assert apart, (a, b)
+    figure.screenshot(str(screenshot(browser, "browser-map").with_name("browser-map.png")))
+    assert_no_outside_requests(browser)
