@@ -44,6 +44,18 @@ NOT_THE_DATE = re.compile(r"\b(?:since|after|before|until|by|broke out in|began 
 SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
+STATUS_CLASSES = re.compile(r"(?m)^\s*(\S+) a sg:(?:Exchange|ExchangeLeg|Release|CountClaim|DetaineeGroup)\b")
+
+
+def _status_nodes(turtle: str, kind: str) -> list[str]:
+    """The nodes of a candidate that carry a modality (the shapes want one on each): every exchange, release,
+    count claim and group it types, and the exchange that a date or party fact is about."""
+    nodes = STATUS_CLASSES.findall(turtle)
+    if kind in STATUS_KINDS:
+        nodes.insert(0, turtle.split()[0])
+    return [n for n in dict.fromkeys(nodes) if f"{n} sg:status" not in turtle]
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -306,8 +318,8 @@ class _Run:
         quote = sentence.text[start:end].strip(" ,;")
         start = sentence.text.index(quote, start)
         status = modality or self.modality(sentence.text[max(0, start - 40):end])
-        if STATUS in SG_TERMS and rule.kind in STATUS_KINDS:
-            turtle += f"{turtle.split()[0]} sg:status sg:{status} .\n"
+        if STATUS in SG_TERMS:
+            turtle += "".join(f"{node} sg:status sg:{status} .\n" for node in _status_nodes(turtle, rule.kind))
         self.candidates.append(Candidate(
             quote, sentence.start + start, sentence.start + start + len(quote), turtle, rule.kind, rule.id,
             round(confidence, 2), status, note))
