@@ -151,6 +151,24 @@ def test_releases_by_citizenship_splits_a_group_by_its_named_members(client):
         assert released[name] in (None, citizenship), name
 
 
+def test_releases_give_a_named_member_the_receiving_state_of_their_group(client):
+    listed = rows(client, "releases", releasedTo="state:US", exchange="exchange:2024-08-01-ankara")
+    people = {r["personLabel"] for r in listed if r.get("groupSize") is None}
+    response = client.get("/sparql", params={"query": RELEASED_TO_US_AS_MEMBERS},
+                          headers={"Accept": "application/sparql-results+json"})
+    members = {b["name"]["value"] for b in response.json()["results"]["bindings"]}
+    assert members and members <= people
+
+
+RELEASED_TO_US_AS_MEMBERS = """
+PREFIX sg: <https://w3id.org/swapgraph/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT DISTINCT ?name WHERE {
+  ?p sg:memberOf ?g ; rdfs:label ?name . ?r sg:releasedGroup ?g ; sg:receivingState <https://w3id.org/swapgraph/id/state/US> ;
+     sg:inExchange <https://w3id.org/swapgraph/id/exchange/2024-08-01-ankara> .
+}"""
+
+
 def test_explain_shows_a_membership_derived_destination_down_to_its_quotes(client):
     response = client.get("/explain", params={"s": "person:evan-gershkovich", "p": "sg:releasedTo", "o": "state:US"},
                           headers={"Accept": "application/json"})
