@@ -681,11 +681,41 @@ def _sort_facts(item, labels):
 
 def _source_cell(kind: str, s, p, o, evidences: list[str]) -> str:
     if kind == "asserted":
-        return '<span class="badge">asserted</span>' + "".join(evidences)
+        return '<span class="badge">asserted</span> ' + ", ".join(evidences)
     if kind == "inferred":
         return (f'<span class="badge inferred">inferred</span> '
                 f'<a href="{escape(explain_href(s, p, o), quote=True)}">why?</a>')
     return f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
+
+
+def sentence_groups(texts: DocumentTexts, facts: list[tuple]) -> tuple[list[dict], dict[tuple, list[int]]]:
+    """The sentences quoted for an entity's facts, each once with every quote in it marked and the facts it
+    states; and, per fact, the numbers (from 1) of its sentences. `facts`: (p, o, evidence records)."""
+    sentences: dict[tuple, dict] = {}
+    sentence_of: dict[tuple, list[int]] = {}
+    for p, o, records in facts:
+        for record in records:
+            found = texts.sentence(record["file"], record["start"], record["end"], record["quote"])
+            before, marked, after = found or ("", record["quote"], "")
+            begin = record["start"] - len(before)  # where the shown sentence starts in the document
+            key = (record["doc"], before + marked + after, begin if found else record["ev"])
+            entry = sentences.setdefault(key, {"number": len(sentences) + 1, "text": key[1], "doc": record["doc"],
+                                               "file": record["file"], "spans": set(), "facts": []})
+            entry["spans"].add((len(before), len(before) + len(marked), record["start"], record["end"], record["ev"]))
+            if (p, o) not in entry["facts"]:
+                entry["facts"].append((p, o))
+            numbers = sentence_of.setdefault(_row_key(p, o), [])
+            if entry["number"] not in numbers:
+                numbers.append(entry["number"])
+    return [_pieces(entry) for entry in sentences.values()], sentence_of
+
+
+def _pieces(entry: dict) -> dict:
+    """A sentence cut into (text, marked) pieces at its quotes' bounds (overlapping quotes merge)."""
+    text, spans = entry["text"], sorted(entry["spans"])
+    bounds = sorted({0, len(text)} | {a for a, *_ in spans} | {b for _, b, *_ in spans})
+    pieces = [(text[a:b], any(s <= a and b <= e for s, e, *_ in spans)) for a, b in zip(bounds, bounds[1:]) if a < b]
+    return {**entry, "pieces": pieces, "quotes": [(start, end, ev) for _, _, start, end, ev in spans]}
 
 
 def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
@@ -714,15 +744,15 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
             if marker in seen_evidence:
                 continue
             seen_evidence.add(marker)
-            html = evidence_html(
-                site_.texts, labels, evidence=str(row["ev"]), document=str(row["doc"]),
-                file_name=str(row["file"]) if "file" in row else None, quote=str(row["quote"]),
-                start=int(row["start"]), end=int(row["end"]),
-            )
+            record = {"ev": str(row["ev"]), "doc": str(row["doc"]), "quote": str(row["quote"]),
+                      "file": str(row["file"]) if "file" in row else None,
+                      "start": int(row["start"]), "end": int(row["end"])}
             if part == "ev":
-                evidence.setdefault(_row_key(row["p"], row["o"]), []).append(html)
+                evidence.setdefault(_row_key(row["p"], row["o"]), []).append(record)
             else:
-                own_evidence.append(html)
+                own_evidence.append(evidence_html(
+                    site_.texts, labels, evidence=record["ev"], document=record["doc"], file_name=record["file"],
+                    quote=record["quote"], start=record["start"], end=record["end"]))
         elif part == "tg":
             triple = (row["ss"], row["sp"], row["so"])
             triple_graphs.add(str(row["g"]))
@@ -763,17 +793,24 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
     if doc_spans:
         parts.append(document_section(site_, iri, out, doc_spans, labels))
 
+    ordered_facts = sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels))
+    sentences, sentence_of = sentence_groups(site_.texts, [(p, o, evidence.get(_row_key(p, o), []))
+                                                          for (p, o), graphs in ordered_facts])
     if out:
         body_rows = []
-        for (p, o), graphs in sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
+        for (p, o), graphs in ordered_facts:
             kind = fact_kind(graphs)
             css = ' class="inferred"' if kind == "inferred" else ""
-            cell = _source_cell(kind, subject, p, o, evidence.get(_row_key(p, o), []))
+            cell = _source_cell(kind, subject, p, o, [
+                f'<a href="#sentence-{n}">sentence {n}</a>' for n in sentence_of.get(_row_key(p, o), [])])
             body_rows.append(f"<tr{css}><td>{term_html(p, labels)}</td><td>{term_html(o, labels, statements)}</td>"
                              f"<td>{cell}</td></tr>")
         parts.append('<h2>Facts</h2><div class="table-wrap"><table><thead><tr><th scope="col">Property</th>'
                      '<th scope="col">Value</th><th scope="col">Source</th></tr></thead><tbody>'
                      + "".join(body_rows) + "</tbody></table></div>")
+    if sentences:
+        parts.append(render("entity_sentences.html", sentences=sentences, labels=labels,
+                            term=lambda t: Markup(term_html(t, labels, statements))))
 
     about = [k for k, ((p, o), g) in incoming.items() if str(p) in REIFICATION and g == {str(Graphs.PROVENANCE)}]
     shown = {k: v for k, v in incoming.items() if k not in set(about)}
