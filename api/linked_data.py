@@ -1062,19 +1062,12 @@ def named_graph(name: str, request: Request):
         headers = {TRUNCATED_HEADER: "true", "Link": '</dumps/swapgraph.nq.gz>; rel="alternate"'} if cut else {}
         return respond(request, body, media_type, headers=headers)
     labels = current.labels
-    rows = "".join(f"<tr><td>{term_html(r['c'], labels)}</td><td>{int(r['n'])}</td></tr>"
-                   for r in current.graph_classes(iri))
+    classes = [{"term": Markup(term_html(r["c"], labels)), "count": int(r["n"])} for r in current.graph_classes(iri)]
     query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }} LIMIT 100"
-    cut = (f" Its RDF here stops at the first {current.max_rows} triples; the dumps hold them all."
-           if count > current.max_rows else "")
-    body = (f"<h1>Named graph: {escape(name)}</h1><p><code>{escape(iri)}</code></p>"
-            f"<p>{escape(GRAPH_TITLES.get(iri, ''))}. It holds <strong>{count}</strong> triples.{cut}</p>"
-            f'<p><a href="/sparql?{urlencode({"query": query})}">Query it</a> · download as '
-            f'<a href="?format=ttl">Turtle</a>, <a href="?format=nt">N-Triples</a>, <a href="?format=jsonld">JSON-LD</a>'
-            ' · all graphs: <a href="/dumps/swapgraph.trig.gz">TriG dump</a></p>'
-            + (f'<h2>Typed nodes</h2><table><thead><tr><th scope="col">Class</th><th scope="col">Nodes</th></tr></thead>'
-               f"<tbody>{rows}</tbody></table>" if rows else ""))
-    return respond(request, page(f"Graph {name}", body), HTML)
+    html = render("named_graph.html", title=f"Graph {name}", name=name, iri=iri, holds=GRAPH_TITLES.get(iri, ""),
+                  count=count, cut=count > current.max_rows, max_rows=current.max_rows,
+                  query_params=urlencode({"query": query}), classes=classes)
+    return respond(request, html, HTML)
 
 
 # --- /ontology ----------------------------------------------------------------------------------
@@ -1270,33 +1263,14 @@ def void_graph(current: Site, service: str) -> Graph:
 def void_page(current: Site) -> str:
     counts = current.counts
     labels = current.labels
-    graphs = "".join(
-        f"<tr><td>{link(g, g[len(BASE):])}</td><td>{escape(GRAPH_TITLES.get(g, ''))}</td><td>{n}</td></tr>"
-        for g, n in sorted(counts["graphs"].items()))
-    docs = "".join(f"<li>{link(d, t or f or d)}</li>" for d, t, f in counts["documents"])
-    classes = "".join(
-        f"<tr><td>{term_html(URIRef(c), labels)}</td><td>{n}</td></tr>"
-        for c, n in sorted(counts["classes"].items()) if c.startswith(str(SG._NS)))
-    body = f"""<h1>Dataset: Swapgraph</h1>
-<p>A VoID description (<code>{escape(str(DATASET))}</code>). Licence <a href="{CC_BY}">CC BY 4.0</a>.</p>
-<table><tbody>
-<tr><th scope="row">Triples</th><td>{counts['triples']}</td></tr>
-<tr><th scope="row">Classes</th><td>{len(counts['classes'])}</td></tr>
-<tr><th scope="row">Properties</th><td>{counts['property_count']}</td></tr>
-<tr><th scope="row">Entities (subjects under <code>{escape(str(ID))}</code>)</th><td>{counts['entities']}</td></tr>
-<tr><th scope="row">SPARQL endpoint</th><td><a href="/sparql">/sparql</a></td></tr>
-<tr><th scope="row">Dumps (all named graphs, gzip)</th><td><a href="/dumps/swapgraph.trig.gz">swapgraph.trig.gz</a> (TriG),
- <a href="/dumps/swapgraph.nq.gz">swapgraph.nq.gz</a> (N-Quads)</td></tr>
-<tr><th scope="row">Vocabulary</th><td><a href="/ontology">ontology</a>, <a href="/context.jsonld">JSON-LD context</a></td></tr>
-</tbody></table>
-<h2>Named graphs</h2>
-<table><thead><tr><th scope="col">Graph</th><th scope="col">Holds</th><th scope="col">Triples</th></tr></thead>
-<tbody>{graphs}</tbody></table>
-<h2>Sources</h2><ul>{docs}</ul>
-<h2>Instances per class</h2>
-<table><thead><tr><th scope="col">Class</th><th scope="col">Instances</th></tr></thead><tbody>{classes}</tbody></table>
-{alternates('/void')}"""
-    return page("Dataset", body)
+    graphs = [{"iri": g, "name": g[len(BASE):], "title": GRAPH_TITLES.get(g, ""), "count": n}
+              for g, n in sorted(counts["graphs"].items())]
+    documents = [{"iri": d, "title": t or f or d} for d, t, f in counts["documents"]]
+    classes = [{"term": Markup(term_html(URIRef(c), labels)), "count": n}
+               for c, n in sorted(counts["classes"].items()) if c.startswith(str(SG._NS))]
+    return render("void.html", title="Dataset", dataset=str(DATASET), licence=CC_BY, counts=counts,
+                  id_base=str(ID), graphs=graphs, documents=documents, classes=classes,
+                  alternates=Markup(alternates("/void")))
 
 
 @router.api_route("/void", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
