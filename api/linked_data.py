@@ -1096,44 +1096,31 @@ def ontology_terms(ontology: Graph) -> dict[str, list[URIRef]]:
     return {k: v for k, v in groups.items() if v}
 
 
-def _anchor_link(term, labels) -> str:
+def _anchor_link(term, labels) -> Markup:
     iri = str(term)
     if iri.startswith(str(SG._NS)):
         name = iri[len(str(SG._NS)):]
-        return f'<a href="#{escape(name)}">{escape(labels.get(iri) or name)}</a> <span class="muted">sg:{escape(name)}</span>'
-    return term_html(term, labels)
+        return Markup(f'<a href="#{escape(name)}">{escape(labels.get(iri) or name)}</a> <span class="muted">sg:{escape(name)}</span>')
+    return Markup(term_html(term, labels))
 
 
 def ontology_page(current: Site) -> str:
     g = current.ontology
-    labels = current.labels
-    counts = current.counts
-    groups = ontology_terms(g)
     meta = URIRef(str(ONTOLOGY_IRI))
-    title = str(g.value(meta, RDFS.label) or "Swapgraph ontology")
-    toc = "".join(
-        f"<h3>{escape(name)}</h3><p>" + " · ".join(
-            f'<a href="#{escape(str(t)[len(str(SG._NS)):])}">{escape(str(t)[len(str(SG._NS)):])}</a>' for t in terms)
-        + "</p>" for name, terms in groups.items())
-    sections = []
-    for name, terms in groups.items():
-        sections.append(f"<h2>{escape(name)}</h2>")
-        for term in terms:
-            sections.append(_term_section(current, g, term, labels, counts))
-    version = g.value(meta, OWL.versionInfo)
-    definition = g.value(meta, SKOS.definition)
-    body = (f"<h1>{escape(title)}</h1><p><code>{escape(str(ONTOLOGY_IRI))}</code>"
-            + (f" · version {escape(str(version))}" if version else "") + "</p>"
-            + (f"<p>{escape(str(definition))}</p>" if definition else "")
-            + "<p>Prefix <code>sg:</code> = <code>" + escape(str(SG._NS)) + "</code>. Licence: "
-            f'<a href="{CC_BY}">CC BY 4.0</a>. JSON-LD context: <a href="/context.jsonld">/context.jsonld</a>. '
-            "Inference: OWL 2 RL rules and SPARQL rules under <code>ontology/rules/</code>: "
-            + ", ".join(f'<a href="/rule/{escape(r["id"])}">{escape(r["id"])}</a>' for r in current.rules) + ".</p>"
-            + alternates("/ontology") + '<nav aria-label="Terms">' + toc + "</nav>" + "".join(sections))
-    return page("Ontology", body)
+    groups = [{"name": name, "terms": [_term_section(current, g, term, current.labels, current.counts) for term in terms]}
+              for name, terms in ontology_terms(g).items()]
+    return render("ontology.html", title="Ontology", heading=str(g.value(meta, RDFS.label) or "Swapgraph ontology"),
+                  iri=str(ONTOLOGY_IRI), version=g.value(meta, OWL.versionInfo), definition=g.value(meta, SKOS.definition),
+                  namespace=str(SG._NS), licence=CC_BY, rules=current.rules, alternates=Markup(alternates("/ontology")),
+                  groups=groups)
 
 
-def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
+def _rule_link(rule_id: str) -> Markup:
+    return Markup(f'<a href="/rule/{escape(rule_id)}">{escape(rule_id)}</a>')
+
+
+def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> dict:
+    """One term's documentation: its name, label and (heading, values) rows; values are text or Markup."""
     iri = str(term)
     name = iri[len(str(SG._NS)):]
     rows = []
@@ -1141,10 +1128,9 @@ def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
     def add(heading: str, values) -> None:
         values = [v for v in values if v]
         if values:
-            rows.append(f'<tr><th scope="row" style="width:11rem">{escape(heading)}</th><td>{", ".join(values)}</td></tr>')
+            rows.append((heading, values))
 
-    definition = [escape(str(d)) for d in g.objects(term, SKOS.definition)] + [escape(str(c)) for c in g.objects(term, RDFS.comment)]
-    add("Definition", definition)
+    add("Definition", [str(d) for d in g.objects(term, SKOS.definition)] + [str(c) for c in g.objects(term, RDFS.comment)])
     add("Subclass of", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.subClassOf)))
     add("Superclass of", sorted(_anchor_link(s, labels) for s in g.subjects(RDFS.subClassOf, term)))
     add("Subproperty of", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.subPropertyOf)))
@@ -1152,33 +1138,25 @@ def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
     add("Inverse of", sorted({_anchor_link(o, labels) for o in g.objects(term, OWL.inverseOf)}
                              | {_anchor_link(s, labels) for s in g.subjects(OWL.inverseOf, term)}))
     add("Characteristics", sorted(CHARACTERISTICS[t] for t in g.objects(term, RDF.type) if t in CHARACTERISTICS))
-    chains = []
-    for chain in g.objects(term, OWL.propertyChainAxiom):
-        chains.append(" ∘ ".join(_anchor_link(m, labels) for m in Collection(g, chain)))
-    add("Property chain", chains)
-    used_in = []
-    for other, chain in g.subject_objects(OWL.propertyChainAxiom):
-        if term in list(Collection(g, chain)):
-            used_in.append(_anchor_link(other, labels))
-    add("Link in the chain of", sorted(used_in))
+    add("Property chain", [Markup(" ∘ ").join(_anchor_link(m, labels) for m in Collection(g, chain))
+                           for chain in g.objects(term, OWL.propertyChainAxiom)])
+    add("Link in the chain of", sorted(_anchor_link(other, labels) for other, chain in g.subject_objects(OWL.propertyChainAxiom)
+                                       if term in list(Collection(g, chain))))
     add("Domain", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.domain)))
     add("Range", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.range)))
     add("Equivalent to", sorted(_anchor_link(o, labels) for o in g.objects(term, OWL.equivalentClass)))
     for predicate, heading in ((SKOS.exactMatch, "Exact match"), (SKOS.closeMatch, "Close match"),
                                (SKOS.broadMatch, "Broader match"), (SKOS.narrowMatch, "Narrower match")):
-        add(heading, sorted(term_html(o, labels) for o in g.objects(term, predicate)))
-    add("Rules", [f'<a href="/rule/{escape(r["id"])}">{escape(r["id"])}</a> <span class="muted">({escape(how)})</span>'
+        add(heading, sorted(Markup(term_html(o, labels)) for o in g.objects(term, predicate)))
+    add("Rules", [_rule_link(r["id"]) + Markup(' <span class="muted">(%s)</span>') % how
                   for r, how in current.rule_usage(iri)])
     derived = counts["derived"].get(iri, {})
-    add("Inferred here", [f'{n} by <a href="/rule/{escape(r[len(str(RULE)):])}">{escape(r[len(str(RULE)):])}</a>'
-                          for r, n in sorted(derived.items())])
+    add("Inferred here", [Markup("%s by ") % n + _rule_link(r[len(str(RULE)):]) for r, n in sorted(derived.items())])
     if iri in counts["classes"]:
         add("Instances", [str(counts["classes"][iri])])
     elif iri in counts["properties"]:
         add("Uses", [str(counts["properties"][iri])])
-    label = labels.get(iri) or name
-    return (f'<section id="{escape(name)}" aria-labelledby="h-{escape(name)}"><h3 id="h-{escape(name)}">{escape(label)} '
-            f'<span class="muted">sg:{escape(name)}</span></h3><table><tbody>{"".join(rows)}</tbody></table></section>')
+    return {"name": name, "label": labels.get(iri) or name, "rows": rows}
 
 
 @router.api_route("/ontology", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
