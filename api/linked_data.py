@@ -766,71 +766,40 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
                 if fact not in span["facts"]:
                     span["facts"].append(fact)
 
-    types = sorted({str(o) for (p, o), _ in out.values() if p == RDF.type})
-    label = labels.get(iri) or curie(iri)
-    parts = [f"<h1>{escape(label)}</h1>",
-             f'<p><code>{escape(iri)}</code></p>']
-    if types:
-        parts.append("<p>Type: " + ", ".join(term_html(URIRef(t), labels) for t in types) + "</p>")
-    alt = sorted(str(o) for (p, o), _ in out.values() if p == SKOS.altLabel)
-    if alt:
-        parts.append("<p>Also called: " + ", ".join(escape(a) for a in alt) + "</p>")
-
-    summary = summary_facts(out, labels)
-    if summary:
-        parts.append('<section class="summary" aria-label="Summary"><dl class="facts">' + "".join(
-            f"<div><dt>{escape(name)}</dt><dd>{', '.join(values)}</dd></div>" for name, values in summary)
-            + "</dl></section>")
-
-    if triple is not None:  # a reified statement
-        kind = fact_kind(triple_graphs)
-        inner = " ".join(term_html(t, labels) for t in triple)
-        parts.append(f"<h2>Statement</h2><p>⟨{inner}⟩ <span class=\"badge\">{escape(KIND_TEXT.get(kind, kind))}</span> "
-                     f'<a href="{escape(explain_href(*triple), quote=True)}">explain</a></p>')
-    if own_evidence:
-        parts.append("<h2>Evidence</h2>" + "".join(own_evidence))
-
-    if doc_spans:
-        parts.append(document_section(site_, iri, out, doc_spans, labels))
-
     ordered_facts = sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels))
     sentences, sentence_of = sentence_groups(site_.texts, [(p, o, evidence.get(_row_key(p, o), []))
                                                           for (p, o), graphs in ordered_facts])
-    if out:
-        body_rows = []
-        for (p, o), graphs in ordered_facts:
-            kind = fact_kind(graphs)
-            css = ' class="inferred"' if kind == "inferred" else ""
-            cell = _source_cell(kind, subject, p, o, [
-                f'<a href="#sentence-{n}">sentence {n}</a>' for n in sentence_of.get(_row_key(p, o), [])])
-            body_rows.append(f"<tr{css}><td>{term_html(p, labels)}</td><td>{term_html(o, labels, statements)}</td>"
-                             f"<td>{cell}</td></tr>")
-        parts.append('<h2>Facts</h2><div class="table-wrap"><table><thead><tr><th scope="col">Property</th>'
-                     '<th scope="col">Value</th><th scope="col">Source</th></tr></thead><tbody>'
-                     + "".join(body_rows) + "</tbody></table></div>")
-    if sentences:
-        parts.append(render("entity_sentences.html", sentences=sentences, labels=labels,
-                            term=lambda t: Markup(term_html(t, labels, statements))))
-
+    facts = []
+    for (p, o), graphs in ordered_facts:
+        kind = fact_kind(graphs)
+        links = [f'<a href="#sentence-{n}">sentence {n}</a>' for n in sentence_of.get(_row_key(p, o), [])]
+        facts.append({"inferred": kind == "inferred", "first": Markup(term_html(p, labels)),
+                      "second": Markup(term_html(o, labels, statements)),
+                      "source": Markup(_source_cell(kind, subject, p, o, links))})
     about = [k for k, ((p, o), g) in incoming.items() if str(p) in REIFICATION and g == {str(Graphs.PROVENANCE)}]
-    shown = {k: v for k, v in incoming.items() if k not in set(about)}
-    if shown:
-        body_rows = []
-        for (p, s), graphs in sorted(shown.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
-            kind = fact_kind(graphs)
-            css = ' class="inferred"' if kind == "inferred" else ""
-            cell = _source_cell(kind, s, p, subject, []) if kind == "inferred" else \
-                f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
-            body_rows.append(f"<tr{css}><td>{term_html(s, labels, statements)}</td><td>{term_html(p, labels)}</td>"
-                             f"<td>{cell}</td></tr>")
-        parts.append('<h2>Referenced by</h2><div class="table-wrap"><table><thead><tr><th scope="col">Subject</th>'
-                     '<th scope="col">Property</th><th scope="col">Source</th></tr></thead><tbody>'
-                     + "".join(body_rows) + "</tbody></table></div>")
-    if about:
-        parts.append(f'<p class="muted">Named in {len(about)} recorded statements (their evidence and '
-                     "derivations are shown with the facts above).</p>")
-    parts.append(alternates(local_path(iri) or iri))
-    return page(label, "\n".join(parts))
+    referenced = []
+    for (p, s), graphs in sorted((v for k, v in incoming.items() if k not in set(about)),
+                                 key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
+        kind = fact_kind(graphs)
+        source = _source_cell(kind, s, p, subject, []) if kind == "inferred" else \
+            f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
+        referenced.append({"inferred": kind == "inferred", "first": Markup(term_html(s, labels, statements)),
+                           "second": Markup(term_html(p, labels)), "source": Markup(source)})
+    statement = None
+    if triple is not None:  # a reified statement
+        kind = fact_kind(triple_graphs)
+        statement = {"triple": Markup(" ".join(term_html(t, labels) for t in triple)),
+                     "kind": KIND_TEXT.get(kind, kind), "explain": explain_href(*triple)}
+    label = labels.get(iri) or curie(iri)
+    return render(
+        "entity.html", title=label, label=label, iri=iri,
+        types=[Markup(term_html(URIRef(t), labels)) for t in sorted({str(o) for (p, o), _ in out.values() if p == RDF.type})],
+        alt=sorted(str(o) for (p, o), _ in out.values() if p == SKOS.altLabel),
+        summary=[(name, [Markup(v) for v in values]) for name, values in summary_facts(out, labels)],
+        statement=statement, own_evidence=[Markup(e) for e in own_evidence],
+        document=Markup(document_section(site_, iri, out, doc_spans, labels)) if doc_spans else "",
+        facts=facts, sentences=sentences, labels=labels, term=lambda t: Markup(term_html(t, labels, statements)),
+        referenced=referenced, about=len(about), alternates=Markup(alternates(local_path(iri) or iri)))
 
 
 # What an entity page leads with, when the entity has them: who someone is, what happened to them and in
