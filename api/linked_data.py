@@ -822,40 +822,25 @@ def summary_facts(out: dict, labels: dict[str, str]) -> list[tuple[str, list[str
 
 
 def document_section(site_: Site, iri: str, out: dict, spans: dict[str, dict], labels: dict[str, str]) -> str:
+    """A document's text cut at its quotes' bounds (marked pieces link to the quote's facts), and its quotes."""
     file_name = next((str(o) for (p, o), _ in out.values() if p == SG.fileName), None)
     text = site_.texts.text(file_name)
     ordered = sorted(spans.items(), key=lambda item: (item[1]["start"], item[1]["end"]))
-    parts = []
+    pieces = None
     if text is not None:
         bounds = sorted({0, len(text)} | {s["start"] for _, s in ordered} | {s["end"] for _, s in ordered})
-        pieces = []
-        anchors = {}
+        anchors: dict[int, list[str]] = {}
         for ev, span in ordered:
-            anchors.setdefault(span["start"], []).append(f'<span id="ev-{span["start"]}-{span["end"]}"></span>')
+            anchors.setdefault(span["start"], []).append(f'ev-{span["start"]}-{span["end"]}')
+        pieces = []
         for left, right in zip(bounds, bounds[1:]):
-            if left in anchors:
-                pieces.append("".join(anchors.pop(left)))
             covering = [ev for ev, s in ordered if s["start"] <= left and right <= s["end"]]
-            chunk = escape(text[left:right])
-            if covering:
-                first = covering[0]
-                pieces.append(f'<mark title="{len(covering)} quote(s)"><a href="#fact-{escape(first.rsplit("/", 1)[-1])}" '
-                              f'style="color:inherit;text-decoration:none">{chunk}</a></mark>')
-            else:
-                pieces.append(chunk)
-        parts.append('<h2>Text</h2><div style="white-space:pre-wrap;background:#fff;border:1px solid var(--line);'
-                     f'padding:1rem;max-height:40rem;overflow:auto">{"".join(pieces)}</div>')
-    else:
-        parts.append('<p class="muted">The text of this document is not available on this server.</p>')
-    rows = []
-    for ev, span in ordered:
-        facts = "<br>".join("⟨" + " ".join(term_html(t, labels) for t in fact) + "⟩" for fact in span["facts"])
-        rows.append(f'<tr id="fact-{escape(ev.rsplit("/", 1)[-1])}"><td><a href="{escape(local_path(ev) or ev)}">'
-                    f'{span["start"]}–{span["end"]}</a></td><td>{escape(span["quote"])}</td><td>{facts}</td></tr>')
-    parts.append(f'<h2>Facts taken from it ({len(ordered)} quotes)</h2><div class="table-wrap"><table><thead><tr>'
-                 '<th scope="col">Characters</th><th scope="col">Quote</th><th scope="col">Facts</th></tr></thead>'
-                 f'<tbody>{"".join(rows)}</tbody></table></div>')
-    return "\n".join(parts)
+            pieces.append({"anchors": anchors.pop(left, []), "text": text[left:right], "quotes": len(covering),
+                           "fact": covering[0].rsplit("/", 1)[-1] if covering else None})
+    rows = [{"id": ev.rsplit("/", 1)[-1], "ev": ev, "start": span["start"], "end": span["end"], "quote": span["quote"],
+             "facts": [Markup(" ".join(term_html(t, labels) for t in fact)) for fact in span["facts"]]}
+            for ev, span in ordered]
+    return render("document_text.html", pieces=pieces, rows=rows)
 
 
 # --- /id, /rule, /graph -------------------------------------------------------------------------
