@@ -688,11 +688,41 @@ def _sort_facts(item, labels):
 
 def _source_cell(kind: str, s, p, o, evidences: list[str]) -> str:
     if kind == "asserted":
-        return '<span class="badge">asserted</span>' + "".join(evidences)
+        return '<span class="badge">asserted</span> ' + ", ".join(evidences)
     if kind == "inferred":
         return (f'<span class="badge inferred">inferred</span> '
                 f'<a href="{escape(explain_href(s, p, o), quote=True)}">why?</a>')
     return f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
+
+
+def sentence_groups(texts: DocumentTexts, facts: list[tuple]) -> tuple[list[dict], dict[tuple, list[int]]]:
+    """The sentences quoted for an entity's facts, each once with every quote in it marked and the facts it
+    states; and, per fact, the numbers (from 1) of its sentences. `facts`: (p, o, evidence records)."""
+    sentences: dict[tuple, dict] = {}
+    sentence_of: dict[tuple, list[int]] = {}
+    for p, o, records in facts:
+        for record in records:
+            found = texts.sentence(record["file"], record["start"], record["end"], record["quote"])
+            before, marked, after = found or ("", record["quote"], "")
+            begin = record["start"] - len(before)  # where the shown sentence starts in the document
+            key = (record["doc"], before + marked + after, begin if found else record["ev"])
+            entry = sentences.setdefault(key, {"number": len(sentences) + 1, "text": key[1], "doc": record["doc"],
+                                               "file": record["file"], "spans": set(), "facts": []})
+            entry["spans"].add((len(before), len(before) + len(marked), record["start"], record["end"], record["ev"]))
+            if (p, o) not in entry["facts"]:
+                entry["facts"].append((p, o))
+            numbers = sentence_of.setdefault(_row_key(p, o), [])
+            if entry["number"] not in numbers:
+                numbers.append(entry["number"])
+    return [_pieces(entry) for entry in sentences.values()], sentence_of
+
+
+def _pieces(entry: dict) -> dict:
+    """A sentence cut into (text, marked) pieces at its quotes' bounds (overlapping quotes merge)."""
+    text, spans = entry["text"], sorted(entry["spans"])
+    bounds = sorted({0, len(text)} | {a for a, *_ in spans} | {b for _, b, *_ in spans})
+    pieces = [(text[a:b], any(s <= a and b <= e for s, e, *_ in spans)) for a, b in zip(bounds, bounds[1:]) if a < b]
+    return {**entry, "pieces": pieces, "quotes": [(start, end, ev) for _, _, start, end, ev in spans]}
 
 
 def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
@@ -721,15 +751,15 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
             if marker in seen_evidence:
                 continue
             seen_evidence.add(marker)
-            html = evidence_html(
-                site_.texts, labels, evidence=str(row["ev"]), document=str(row["doc"]),
-                file_name=str(row["file"]) if "file" in row else None, quote=str(row["quote"]),
-                start=int(row["start"]), end=int(row["end"]),
-            )
+            record = {"ev": str(row["ev"]), "doc": str(row["doc"]), "quote": str(row["quote"]),
+                      "file": str(row["file"]) if "file" in row else None,
+                      "start": int(row["start"]), "end": int(row["end"])}
             if part == "ev":
-                evidence.setdefault(_row_key(row["p"], row["o"]), []).append(html)
+                evidence.setdefault(_row_key(row["p"], row["o"]), []).append(record)
             else:
-                own_evidence.append(html)
+                own_evidence.append(evidence_html(
+                    site_.texts, labels, evidence=record["ev"], document=record["doc"], file_name=record["file"],
+                    quote=record["quote"], start=record["start"], end=record["end"]))
         elif part == "tg":
             triple = (row["ss"], row["sp"], row["so"])
             triple_graphs.add(str(row["g"]))
@@ -743,64 +773,40 @@ def entity_page(site_: Site, iri: str, rows: list[dict]) -> str:
                 if fact not in span["facts"]:
                     span["facts"].append(fact)
 
-    types = sorted({str(o) for (p, o), _ in out.values() if p == RDF.type})
-    label = labels.get(iri) or curie(iri)
-    parts = [f"<h1>{escape(label)}</h1>",
-             f'<p><code>{escape(iri)}</code></p>']
-    if types:
-        parts.append("<p>Type: " + ", ".join(term_html(URIRef(t), labels) for t in types) + "</p>")
-    alt = sorted(str(o) for (p, o), _ in out.values() if p == SKOS.altLabel)
-    if alt:
-        parts.append("<p>Also called: " + ", ".join(escape(a) for a in alt) + "</p>")
-
-    summary = summary_facts(out, labels)
-    if summary:
-        parts.append('<section class="summary" aria-label="Summary"><dl class="facts">' + "".join(
-            f"<div><dt>{escape(name)}</dt><dd>{', '.join(values)}</dd></div>" for name, values in summary)
-            + "</dl></section>")
-
+    ordered_facts = sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels))
+    sentences, sentence_of = sentence_groups(site_.texts, [(p, o, evidence.get(_row_key(p, o), []))
+                                                          for (p, o), graphs in ordered_facts])
+    facts = []
+    for (p, o), graphs in ordered_facts:
+        kind = fact_kind(graphs)
+        links = [f'<a href="#sentence-{n}">sentence {n}</a>' for n in sentence_of.get(_row_key(p, o), [])]
+        facts.append({"inferred": kind == "inferred", "first": Markup(term_html(p, labels)),
+                      "second": Markup(term_html(o, labels, statements)),
+                      "source": Markup(_source_cell(kind, subject, p, o, links))})
+    about = [k for k, ((p, o), g) in incoming.items() if str(p) in REIFICATION and g == {str(Graphs.PROVENANCE)}]
+    referenced = []
+    for (p, s), graphs in sorted((v for k, v in incoming.items() if k not in set(about)),
+                                 key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
+        kind = fact_kind(graphs)
+        source = _source_cell(kind, s, p, subject, []) if kind == "inferred" else \
+            f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
+        referenced.append({"inferred": kind == "inferred", "first": Markup(term_html(s, labels, statements)),
+                           "second": Markup(term_html(p, labels)), "source": Markup(source)})
+    statement = None
     if triple is not None:  # a reified statement
         kind = fact_kind(triple_graphs)
-        inner = " ".join(term_html(t, labels) for t in triple)
-        parts.append(f"<h2>Statement</h2><p>⟨{inner}⟩ <span class=\"badge\">{escape(KIND_TEXT.get(kind, kind))}</span> "
-                     f'<a href="{escape(explain_href(*triple), quote=True)}">explain</a></p>')
-    if own_evidence:
-        parts.append("<h2>Evidence</h2>" + "".join(own_evidence))
-
-    if doc_spans:
-        parts.append(document_section(site_, iri, out, doc_spans, labels))
-
-    if out:
-        body_rows = []
-        for (p, o), graphs in sorted(out.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
-            kind = fact_kind(graphs)
-            css = ' class="inferred"' if kind == "inferred" else ""
-            cell = _source_cell(kind, subject, p, o, evidence.get(_row_key(p, o), []))
-            body_rows.append(f"<tr{css}><td>{term_html(p, labels)}</td><td>{term_html(o, labels, statements)}</td>"
-                             f"<td>{cell}</td></tr>")
-        parts.append('<h2>Facts</h2><div class="table-wrap"><table><thead><tr><th scope="col">Property</th>'
-                     '<th scope="col">Value</th><th scope="col">Source</th></tr></thead><tbody>'
-                     + "".join(body_rows) + "</tbody></table></div>")
-
-    about = [k for k, ((p, o), g) in incoming.items() if str(p) in REIFICATION and g == {str(Graphs.PROVENANCE)}]
-    shown = {k: v for k, v in incoming.items() if k not in set(about)}
-    if shown:
-        body_rows = []
-        for (p, s), graphs in sorted(shown.values(), key=lambda item: _sort_facts(((item[0][0], item[0][1]), None), labels)):
-            kind = fact_kind(graphs)
-            css = ' class="inferred"' if kind == "inferred" else ""
-            cell = _source_cell(kind, s, p, subject, []) if kind == "inferred" else \
-                f'<span class="badge">{escape(KIND_TEXT.get(kind, kind))}</span>'
-            body_rows.append(f"<tr{css}><td>{term_html(s, labels, statements)}</td><td>{term_html(p, labels)}</td>"
-                             f"<td>{cell}</td></tr>")
-        parts.append('<h2>Referenced by</h2><div class="table-wrap"><table><thead><tr><th scope="col">Subject</th>'
-                     '<th scope="col">Property</th><th scope="col">Source</th></tr></thead><tbody>'
-                     + "".join(body_rows) + "</tbody></table></div>")
-    if about:
-        parts.append(f'<p class="muted">Named in {len(about)} recorded statements (their evidence and '
-                     "derivations are shown with the facts above).</p>")
-    parts.append(alternates(local_path(iri) or iri))
-    return page(label, "\n".join(parts))
+        statement = {"triple": Markup(" ".join(term_html(t, labels) for t in triple)),
+                     "kind": KIND_TEXT.get(kind, kind), "explain": explain_href(*triple)}
+    label = labels.get(iri) or curie(iri)
+    return render(
+        "entity.html", title=label, label=label, iri=iri,
+        types=[Markup(term_html(URIRef(t), labels)) for t in sorted({str(o) for (p, o), _ in out.values() if p == RDF.type})],
+        alt=sorted(str(o) for (p, o), _ in out.values() if p == SKOS.altLabel),
+        summary=[(name, [Markup(v) for v in values]) for name, values in summary_facts(out, labels)],
+        statement=statement, own_evidence=[Markup(e) for e in own_evidence],
+        document=Markup(document_section(site_, iri, out, doc_spans, labels)) if doc_spans else "",
+        facts=facts, sentences=sentences, labels=labels, term=lambda t: Markup(term_html(t, labels, statements)),
+        referenced=referenced, about=len(about), alternates=Markup(alternates(local_path(iri) or iri)))
 
 
 # What an entity page leads with, when the entity has them: who someone is, what happened to them and in
@@ -823,40 +829,25 @@ def summary_facts(out: dict, labels: dict[str, str]) -> list[tuple[str, list[str
 
 
 def document_section(site_: Site, iri: str, out: dict, spans: dict[str, dict], labels: dict[str, str]) -> str:
+    """A document's text cut at its quotes' bounds (marked pieces link to the quote's facts), and its quotes."""
     file_name = next((str(o) for (p, o), _ in out.values() if p == SG.fileName), None)
     text = site_.texts.text(file_name)
     ordered = sorted(spans.items(), key=lambda item: (item[1]["start"], item[1]["end"]))
-    parts = []
+    pieces = None
     if text is not None:
         bounds = sorted({0, len(text)} | {s["start"] for _, s in ordered} | {s["end"] for _, s in ordered})
-        pieces = []
-        anchors = {}
+        anchors: dict[int, list[str]] = {}
         for ev, span in ordered:
-            anchors.setdefault(span["start"], []).append(f'<span id="ev-{span["start"]}-{span["end"]}"></span>')
+            anchors.setdefault(span["start"], []).append(f'ev-{span["start"]}-{span["end"]}')
+        pieces = []
         for left, right in zip(bounds, bounds[1:]):
-            if left in anchors:
-                pieces.append("".join(anchors.pop(left)))
             covering = [ev for ev, s in ordered if s["start"] <= left and right <= s["end"]]
-            chunk = escape(text[left:right])
-            if covering:
-                first = covering[0]
-                pieces.append(f'<mark title="{len(covering)} quote(s)"><a href="#fact-{escape(first.rsplit("/", 1)[-1])}" '
-                              f'style="color:inherit;text-decoration:none">{chunk}</a></mark>')
-            else:
-                pieces.append(chunk)
-        parts.append('<h2>Text</h2><div style="white-space:pre-wrap;background:#fff;border:1px solid var(--line);'
-                     f'padding:1rem;max-height:40rem;overflow:auto">{"".join(pieces)}</div>')
-    else:
-        parts.append('<p class="muted">The text of this document is not available on this server.</p>')
-    rows = []
-    for ev, span in ordered:
-        facts = "<br>".join("⟨" + " ".join(term_html(t, labels) for t in fact) + "⟩" for fact in span["facts"])
-        rows.append(f'<tr id="fact-{escape(ev.rsplit("/", 1)[-1])}"><td><a href="{escape(local_path(ev) or ev)}">'
-                    f'{span["start"]}–{span["end"]}</a></td><td>{escape(span["quote"])}</td><td>{facts}</td></tr>')
-    parts.append(f'<h2>Facts taken from it ({len(ordered)} quotes)</h2><div class="table-wrap"><table><thead><tr>'
-                 '<th scope="col">Characters</th><th scope="col">Quote</th><th scope="col">Facts</th></tr></thead>'
-                 f'<tbody>{"".join(rows)}</tbody></table></div>')
-    return "\n".join(parts)
+            pieces.append({"anchors": anchors.pop(left, []), "text": text[left:right], "quotes": len(covering),
+                           "fact": covering[0].rsplit("/", 1)[-1] if covering else None})
+    rows = [{"id": ev.rsplit("/", 1)[-1], "ev": ev, "start": span["start"], "end": span["end"], "quote": span["quote"],
+             "facts": [Markup(" ".join(term_html(t, labels) for t in fact)) for fact in span["facts"]]}
+            for ev, span in ordered]
+    return render("document_text.html", pieces=pieces, rows=rows)
 
 
 # --- /id, /rule, /graph -------------------------------------------------------------------------
@@ -1032,19 +1023,12 @@ def named_graph(name: str, request: Request):
         headers = {TRUNCATED_HEADER: "true", "Link": '</dumps/swapgraph.nq.gz>; rel="alternate"'} if cut else {}
         return respond(request, body, media_type, headers=headers)
     labels = current.labels
-    rows = "".join(f"<tr><td>{term_html(r['c'], labels)}</td><td>{int(r['n'])}</td></tr>"
-                   for r in current.graph_classes(iri))
+    classes = [{"term": Markup(term_html(r["c"], labels)), "count": int(r["n"])} for r in current.graph_classes(iri)]
     query = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }} LIMIT 100"
-    cut = (f" Its RDF here stops at the first {current.max_rows} triples; the dumps hold them all."
-           if count > current.max_rows else "")
-    body = (f"<h1>Named graph: {escape(name)}</h1><p><code>{escape(iri)}</code></p>"
-            f"<p>{escape(GRAPH_TITLES.get(iri, ''))}. It holds <strong>{count}</strong> triples.{cut}</p>"
-            f'<p><a href="/sparql?{urlencode({"query": query})}">Query it</a> · download as '
-            f'<a href="?format=ttl">Turtle</a>, <a href="?format=nt">N-Triples</a>, <a href="?format=jsonld">JSON-LD</a>'
-            ' · all graphs: <a href="/dumps/swapgraph.trig.gz">TriG dump</a></p>'
-            + (f'<h2>Typed nodes</h2><table><thead><tr><th scope="col">Class</th><th scope="col">Nodes</th></tr></thead>'
-               f"<tbody>{rows}</tbody></table>" if rows else ""))
-    return respond(request, page(f"Graph {name}", body), HTML)
+    html = render("named_graph.html", title=f"Graph {name}", name=name, iri=iri, holds=GRAPH_TITLES.get(iri, ""),
+                  count=count, cut=count > current.max_rows, max_rows=current.max_rows,
+                  query_params=urlencode({"query": query}), classes=classes)
+    return respond(request, html, HTML)
 
 
 # --- /ontology ----------------------------------------------------------------------------------
@@ -1073,44 +1057,31 @@ def ontology_terms(ontology: Graph) -> dict[str, list[URIRef]]:
     return {k: v for k, v in groups.items() if v}
 
 
-def _anchor_link(term, labels) -> str:
+def _anchor_link(term, labels) -> Markup:
     iri = str(term)
     if iri.startswith(str(SG._NS)):
         name = iri[len(str(SG._NS)):]
-        return f'<a href="#{escape(name)}">{escape(labels.get(iri) or name)}</a> <span class="muted">sg:{escape(name)}</span>'
-    return term_html(term, labels)
+        return Markup(f'<a href="#{escape(name)}">{escape(labels.get(iri) or name)}</a> <span class="muted">sg:{escape(name)}</span>')
+    return Markup(term_html(term, labels))
 
 
 def ontology_page(current: Site) -> str:
     g = current.ontology
-    labels = current.labels
-    counts = current.counts
-    groups = ontology_terms(g)
     meta = URIRef(str(ONTOLOGY_IRI))
-    title = str(g.value(meta, RDFS.label) or "Swapgraph ontology")
-    toc = "".join(
-        f"<h3>{escape(name)}</h3><p>" + " · ".join(
-            f'<a href="#{escape(str(t)[len(str(SG._NS)):])}">{escape(str(t)[len(str(SG._NS)):])}</a>' for t in terms)
-        + "</p>" for name, terms in groups.items())
-    sections = []
-    for name, terms in groups.items():
-        sections.append(f"<h2>{escape(name)}</h2>")
-        for term in terms:
-            sections.append(_term_section(current, g, term, labels, counts))
-    version = g.value(meta, OWL.versionInfo)
-    definition = g.value(meta, SKOS.definition)
-    body = (f"<h1>{escape(title)}</h1><p><code>{escape(str(ONTOLOGY_IRI))}</code>"
-            + (f" · version {escape(str(version))}" if version else "") + "</p>"
-            + (f"<p>{escape(str(definition))}</p>" if definition else "")
-            + "<p>Prefix <code>sg:</code> = <code>" + escape(str(SG._NS)) + "</code>. Licence: "
-            f'<a href="{CC_BY}">CC BY 4.0</a>. JSON-LD context: <a href="/context.jsonld">/context.jsonld</a>. '
-            "Inference: OWL 2 RL rules and SPARQL rules under <code>ontology/rules/</code>: "
-            + ", ".join(f'<a href="/rule/{escape(r["id"])}">{escape(r["id"])}</a>' for r in current.rules) + ".</p>"
-            + alternates("/ontology") + '<nav aria-label="Terms">' + toc + "</nav>" + "".join(sections))
-    return page("Ontology", body)
+    groups = [{"name": name, "terms": [_term_section(current, g, term, current.labels, current.counts) for term in terms]}
+              for name, terms in ontology_terms(g).items()]
+    return render("ontology.html", title="Ontology", heading=str(g.value(meta, RDFS.label) or "Swapgraph ontology"),
+                  iri=str(ONTOLOGY_IRI), version=g.value(meta, OWL.versionInfo), definition=g.value(meta, SKOS.definition),
+                  namespace=str(SG._NS), licence=CC_BY, rules=current.rules, alternates=Markup(alternates("/ontology")),
+                  groups=groups)
 
 
-def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
+def _rule_link(rule_id: str) -> Markup:
+    return Markup(f'<a href="/rule/{escape(rule_id)}">{escape(rule_id)}</a>')
+
+
+def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> dict:
+    """One term's documentation: its name, label and (heading, values) rows; values are text or Markup."""
     iri = str(term)
     name = iri[len(str(SG._NS)):]
     rows = []
@@ -1118,10 +1089,9 @@ def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
     def add(heading: str, values) -> None:
         values = [v for v in values if v]
         if values:
-            rows.append(f'<tr><th scope="row" style="width:11rem">{escape(heading)}</th><td>{", ".join(values)}</td></tr>')
+            rows.append((heading, values))
 
-    definition = [escape(str(d)) for d in g.objects(term, SKOS.definition)] + [escape(str(c)) for c in g.objects(term, RDFS.comment)]
-    add("Definition", definition)
+    add("Definition", [str(d) for d in g.objects(term, SKOS.definition)] + [str(c) for c in g.objects(term, RDFS.comment)])
     add("Subclass of", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.subClassOf)))
     add("Superclass of", sorted(_anchor_link(s, labels) for s in g.subjects(RDFS.subClassOf, term)))
     add("Subproperty of", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.subPropertyOf)))
@@ -1129,33 +1099,25 @@ def _term_section(current: Site, g: Graph, term: URIRef, labels, counts) -> str:
     add("Inverse of", sorted({_anchor_link(o, labels) for o in g.objects(term, OWL.inverseOf)}
                              | {_anchor_link(s, labels) for s in g.subjects(OWL.inverseOf, term)}))
     add("Characteristics", sorted(CHARACTERISTICS[t] for t in g.objects(term, RDF.type) if t in CHARACTERISTICS))
-    chains = []
-    for chain in g.objects(term, OWL.propertyChainAxiom):
-        chains.append(" ∘ ".join(_anchor_link(m, labels) for m in Collection(g, chain)))
-    add("Property chain", chains)
-    used_in = []
-    for other, chain in g.subject_objects(OWL.propertyChainAxiom):
-        if term in list(Collection(g, chain)):
-            used_in.append(_anchor_link(other, labels))
-    add("Link in the chain of", sorted(used_in))
+    add("Property chain", [Markup(" ∘ ").join(_anchor_link(m, labels) for m in Collection(g, chain))
+                           for chain in g.objects(term, OWL.propertyChainAxiom)])
+    add("Link in the chain of", sorted(_anchor_link(other, labels) for other, chain in g.subject_objects(OWL.propertyChainAxiom)
+                                       if term in list(Collection(g, chain))))
     add("Domain", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.domain)))
     add("Range", sorted(_anchor_link(o, labels) for o in g.objects(term, RDFS.range)))
     add("Equivalent to", sorted(_anchor_link(o, labels) for o in g.objects(term, OWL.equivalentClass)))
     for predicate, heading in ((SKOS.exactMatch, "Exact match"), (SKOS.closeMatch, "Close match"),
                                (SKOS.broadMatch, "Broader match"), (SKOS.narrowMatch, "Narrower match")):
-        add(heading, sorted(term_html(o, labels) for o in g.objects(term, predicate)))
-    add("Rules", [f'<a href="/rule/{escape(r["id"])}">{escape(r["id"])}</a> <span class="muted">({escape(how)})</span>'
+        add(heading, sorted(Markup(term_html(o, labels)) for o in g.objects(term, predicate)))
+    add("Rules", [_rule_link(r["id"]) + Markup(' <span class="muted">(%s)</span>') % how
                   for r, how in current.rule_usage(iri)])
     derived = counts["derived"].get(iri, {})
-    add("Inferred here", [f'{n} by <a href="/rule/{escape(r[len(str(RULE)):])}">{escape(r[len(str(RULE)):])}</a>'
-                          for r, n in sorted(derived.items())])
+    add("Inferred here", [Markup("%s by ") % n + _rule_link(r[len(str(RULE)):]) for r, n in sorted(derived.items())])
     if iri in counts["classes"]:
         add("Instances", [str(counts["classes"][iri])])
     elif iri in counts["properties"]:
         add("Uses", [str(counts["properties"][iri])])
-    label = labels.get(iri) or name
-    return (f'<section id="{escape(name)}" aria-labelledby="h-{escape(name)}"><h3 id="h-{escape(name)}">{escape(label)} '
-            f'<span class="muted">sg:{escape(name)}</span></h3><table><tbody>{"".join(rows)}</tbody></table></section>')
+    return {"name": name, "label": labels.get(iri) or name, "rows": rows}
 
 
 @router.api_route("/ontology", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
@@ -1240,33 +1202,14 @@ def void_graph(current: Site, service: str) -> Graph:
 def void_page(current: Site) -> str:
     counts = current.counts
     labels = current.labels
-    graphs = "".join(
-        f"<tr><td>{link(g, g[len(BASE):])}</td><td>{escape(GRAPH_TITLES.get(g, ''))}</td><td>{n}</td></tr>"
-        for g, n in sorted(counts["graphs"].items()))
-    docs = "".join(f"<li>{link(d, t or f or d)}</li>" for d, t, f in counts["documents"])
-    classes = "".join(
-        f"<tr><td>{term_html(URIRef(c), labels)}</td><td>{n}</td></tr>"
-        for c, n in sorted(counts["classes"].items()) if c.startswith(str(SG._NS)))
-    body = f"""<h1>Dataset: Swapgraph</h1>
-<p>A VoID description (<code>{escape(str(DATASET))}</code>). Licence <a href="{CC_BY}">CC BY 4.0</a>.</p>
-<table><tbody>
-<tr><th scope="row">Triples</th><td>{counts['triples']}</td></tr>
-<tr><th scope="row">Classes</th><td>{len(counts['classes'])}</td></tr>
-<tr><th scope="row">Properties</th><td>{counts['property_count']}</td></tr>
-<tr><th scope="row">Entities (subjects under <code>{escape(str(ID))}</code>)</th><td>{counts['entities']}</td></tr>
-<tr><th scope="row">SPARQL endpoint</th><td><a href="/sparql">/sparql</a></td></tr>
-<tr><th scope="row">Dumps (all named graphs, gzip)</th><td><a href="/dumps/swapgraph.trig.gz">swapgraph.trig.gz</a> (TriG),
- <a href="/dumps/swapgraph.nq.gz">swapgraph.nq.gz</a> (N-Quads)</td></tr>
-<tr><th scope="row">Vocabulary</th><td><a href="/ontology">ontology</a>, <a href="/context.jsonld">JSON-LD context</a></td></tr>
-</tbody></table>
-<h2>Named graphs</h2>
-<table><thead><tr><th scope="col">Graph</th><th scope="col">Holds</th><th scope="col">Triples</th></tr></thead>
-<tbody>{graphs}</tbody></table>
-<h2>Sources</h2><ul>{docs}</ul>
-<h2>Instances per class</h2>
-<table><thead><tr><th scope="col">Class</th><th scope="col">Instances</th></tr></thead><tbody>{classes}</tbody></table>
-{alternates('/void')}"""
-    return page("Dataset", body)
+    graphs = [{"iri": g, "name": g[len(BASE):], "title": GRAPH_TITLES.get(g, ""), "count": n}
+              for g, n in sorted(counts["graphs"].items())]
+    documents = [{"iri": d, "title": t or f or d} for d, t, f in counts["documents"]]
+    classes = [{"term": Markup(term_html(URIRef(c), labels)), "count": n}
+               for c, n in sorted(counts["classes"].items()) if c.startswith(str(SG._NS))]
+    return render("void.html", title="Dataset", dataset=str(DATASET), licence=CC_BY, counts=counts,
+                  id_base=str(ID), graphs=graphs, documents=documents, classes=classes,
+                  alternates=Markup(alternates("/void")))
 
 
 @router.api_route("/void", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)
