@@ -617,8 +617,10 @@ class Executor:
                     self._timed_out(worker, query, timeout, started)
                 answer = worker.read()
             except (EOFError, OSError) as exc:
+                # Why it died is read from its exit status first: the replacement thread kills and reaps it.
+                failure = self._death(worker, exc)
                 self._discard(worker)
-                raise self._death(worker, exc) from None
+                raise failure from None
         self._pools[worker.lane].release(worker)
         return self._outcome(answer, result_format)
 
@@ -657,8 +659,10 @@ class Executor:
                 if answer is None:
                     self._timed_out(worker, query, timeout, started)
             except (EOFError, OSError) as exc:
+                # Why it died is read from its exit status first: the replacement thread kills and reaps it.
+                failure = await loop.run_in_executor(None, self._death, worker, exc)  # it joins the process
                 self._discard(worker)
-                raise self._death(worker, exc) from None
+                raise failure from None
             except asyncio.CancelledError:
                 self._discard(worker)  # its query may still be running: never hand it out again
                 raise
