@@ -49,7 +49,7 @@ def check_assets(app: FastAPI) -> None:
 
 
 def _prefixes() -> dict[str, str]:
-    from graph.vocab import PREFIXES
+    from vocab import PREFIXES
 
     return dict(PREFIXES)
 

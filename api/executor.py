@@ -142,7 +142,7 @@ def _parse_term(text: str):
 def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
     import pyoxigraph as ox
 
-    from graph.vocab import Graphs
+    from vocab import Graphs
 
     CANDIDATES = ox.NamedNode(str(Graphs.CANDIDATES))
     options = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from graph.vocab import BASE
+from vocab import BASE
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -37,7 +37,7 @@ from graph.explain import (
     writable_iri,
 )
 from graph.rules import load_rules
-from graph.vocab import BASE, GRAPH, ID, ONTOLOGY_IRI, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
+from vocab import BASE, GRAPH, ID, ONTOLOGY_IRI, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 # `https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path), by content negotiation:
 # HTML for browsers; Turtle, JSON-LD (compacted with /context.jsonld), N-Triples, RDF/XML by `Accept`

@@ -24,7 +24,7 @@ from api.results import SPARQL_JSON
 from api.screening import _TOKEN as SPARQL_TOKEN
 from api.sparql import TRUNCATED_HEADER
 from graph.catalog import CannedQuery, Catalog, ParameterError, UnknownQuery
-from graph.vocab import SPARQL_PREFIXES, Graphs
+from vocab import SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["canned questions"])
 

@@ -12,7 +12,7 @@ from api.errors import ApiError
 from api.layout import local_path, render
 from api.negotiation import negotiate
 from api.results import SPARQL_JSON
-from graph.vocab import SG, SPARQL_PREFIXES
+from vocab import SG, SPARQL_PREFIXES
 
 router = APIRouter(tags=["Search"])
 

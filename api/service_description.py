@@ -8,7 +8,7 @@ from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
 from api import results
 from api.dataset import DatasetInfo
-from graph.vocab import ALIGNED_PREFIXES, PREFIXES
+from vocab import ALIGNED_PREFIXES, PREFIXES
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")

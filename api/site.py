@@ -14,7 +14,7 @@ from api.flow_svg import Entity
 from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
-from graph.vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
+from vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["Pages"])
 

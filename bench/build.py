@@ -115,7 +115,7 @@ def sparql_rules_by_oxigraph(triples: set, rules) -> set:
     from rdflib import Literal
 
     from graph.inference import bindings, instantiate
-    from graph.terms import to_ox, to_rdflib
+    from vocab.terms import to_ox, to_rdflib
 
     sparql_rules = [r for r in rules if not r.is_owl_rl]
     store = ox.Store()
@@ -138,7 +138,7 @@ def sparql_rules_by_oxigraph(triples: set, rules) -> set:
 
 def child_engine(engine: str, corpus: Path, out: Path) -> dict:
     from graph.inference import domain_facts
-    from graph.vocab import Graphs
+    from vocab import Graphs
 
     ontology, graphs, rules = _base(corpus)
     base = ontology + graphs.entities + graphs.asserted
@@ -148,7 +148,7 @@ def child_engine(engine: str, corpus: Path, out: Path) -> dict:
         import pyoxigraph as ox
 
         from graph.inference import run_inference
-        from graph.terms import to_rdflib
+        from vocab.terms import to_rdflib
 
         store = _ox_store(((ontology, Graphs.ONTOLOGY), (graphs.entities - graphs.asserted, Graphs.ENTITIES),
                            (graphs.asserted, Graphs.ASSERTED)))
@@ -188,7 +188,7 @@ def child_engine(engine: str, corpus: Path, out: Path) -> dict:
 
 def _same_terms(triple: tuple) -> tuple:
     """Terms as the store holds them: `"x"^^xsd:string` is the plain literal "x", numbers canonical."""
-    from graph.terms import to_ox, to_rdflib
+    from vocab.terms import to_ox, to_rdflib
 
     return tuple(to_rdflib(to_ox(t)) for t in triple)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, Graph, URIRef
 
 from graph.build import SourcePaths
-from graph.vocab import SG, TURTLE_PREFIXES, expand_iri
+from vocab import SG, TURTLE_PREFIXES, expand_iri
 from loaders.annotations import CuratedAnnotations
 from loaders.documents import read_documents
 from loaders.errors import LoadError

@@ -202,7 +202,7 @@ def stop(process: subprocess.Popen) -> None:
 def build_store(workdir: Path) -> Path:
     """The project's graph, built by `swapgraph build` into a temporary data directory."""
     cli = shutil.which("swapgraph", path=str(BIN))
-    command = [cli] if cli else [sys.executable, "-c", "from graph.cli import main; main()"]
+    command = [cli] if cli else [sys.executable, "-c", "from swapgraph.cli import main; main()"]
     subprocess.run([*command, "--data-dir", str(workdir), "build"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     return (workdir / "current").resolve()

@@ -15,8 +15,8 @@ from rdflib.compare import to_canonical_graph
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
-from graph.terms import PROVENANCE, reification, to_ox, to_rdflib
-from graph.vocab import SG, Graphs
+from vocab.terms import PROVENANCE, reification, to_ox, to_rdflib
+from vocab import SG, Graphs
 from loaders.candidates import load_candidates
 from loaders.corpus import MAX_LITERAL_BYTES, CorpusGraphs, load_corpus
 from loaders.errors import LoadError, LoadIssue

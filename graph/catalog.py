@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from rdflib.namespace import XSD
 
-from graph.vocab import SPARQL_PREFIXES, expand_iri
+from vocab import SPARQL_PREFIXES, expand_iri
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"

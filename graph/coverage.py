@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph.vocab import SG
+from vocab import SG
 from loaders.corpus import CorpusGraphs
 from loaders.errors import LoadError, LoadIssue
 from loaders.yamlfile import LineDict, LineList, read_yaml

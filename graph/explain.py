@@ -11,8 +11,8 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
-from graph.terms import to_rdflib
-from graph.vocab import ALIGNED_PREFIXES, PREFIXES, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
+from vocab.terms import to_rdflib
+from vocab import ALIGNED_PREFIXES, PREFIXES, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus/documents"
 MAX_DEPTH = 12
@@ -52,7 +52,7 @@ class Source(Protocol):
     """Anything that answers SPARQL SELECT with rows of rdflib terms: a store here, the executor in api/."""
 
     def select(self, query: str) -> list[dict[str, Node]]:
-        """Rows of a SELECT query (prefixes of graph.vocab.PREFIXES declared), union default graph."""
+        """Rows of a SELECT query (prefixes of vocab.PREFIXES declared), union default graph."""
 
 
 class OxigraphSource:
@@ -95,7 +95,7 @@ def sparql_json_rows(body: bytes) -> list[dict[str, Node]]:
 
 
 def writable_iri(iri: str) -> bool:
-    """Whether `<iri>` can be written in a query or N-Triples as it is (graph.vocab's check)."""
+    """Whether `<iri>` can be written in a query or N-Triples as it is (vocab's check)."""
     return expand_iri(f"<{iri}>") == iri
 
 
@@ -213,7 +213,7 @@ def resolve(source: Source, text: str, role: str, *, subject: Node | None = None
             predicate: Node | None = None) -> Node:
     """The term `text` names in position `role` ('s', 'p' or 'o').
 
-    `text` is an IRI (`<...>` or absolute), a CURIE of a graph.vocab prefix (`sg:releasedTo`,
+    `text` is an IRI (`<...>` or absolute), a CURIE of a vocab prefix (`sg:releasedTo`,
     `person:evan-gershkovich`) or a label (rdfs:label / skos:altLabel, case-insensitive); for the
     object, anything else is a literal. Raises `Unresolved`: unknown or ambiguous (with candidates),
     or invalid (an IRI that cannot be written in a query).

@@ -19,8 +19,8 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from graph.terms import PROVENANCE, reification, statement_iri
-from graph.vocab import ID, RULE, SG, Graphs, expand_iri
+from vocab.terms import PROVENANCE, reification, statement_iri
+from vocab import ID, RULE, SG, Graphs, expand_iri
 
 RDF_TYPE = ox.NamedNode(str(RDF.type))
 RDFS_LABEL = ox.NamedNode(str(RDFS.label))

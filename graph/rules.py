@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from graph.vocab import SPARQL_PREFIXES, expand_iri
+from vocab import SPARQL_PREFIXES, expand_iri
 
 HEADER = re.compile(r"^#\s*([a-z]+):\s?(.*)$")
 KEYS = {"id", "label", "source", "description", "premise", "conclusion"}

@@ -19,7 +19,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from graph.vocab import SPARQL_PREFIXES
+from vocab import SPARQL_PREFIXES
 
 PATH_KEYS = {SH.path}
 IGNORED = {RDF.type, SH.name, SH.message, SH.description, SH.order, SH.group, SH.severity, SH.deactivated,

@@ -14,7 +14,7 @@ from rdflib.graph import ConjunctiveGraph, Dataset
 from rdflib.namespace import SH, NamespaceManager
 from rdflib.term import Node
 
-from graph.vocab import PREFIXES, SG, SPARQL_PREFIXES, Graphs
+from vocab import PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 SHAPES_PATH = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
 SGSH = Namespace("https://w3id.org/swapgraph/shapes#")
@@ -123,7 +123,7 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
     import pyoxigraph as ox
 
     from graph.shacl import compile_shapes
-    from graph.terms import to_rdflib
+    from vocab.terms import to_rdflib
 
     started = time.perf_counter()
     shapes = shapes if shapes is not None else load_shapes()

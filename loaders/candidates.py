@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from rdflib import RDFS, Graph, Literal, URIRef
 
-from graph.vocab import ID, expand_iri
+from vocab import ID, expand_iri
 from loaders.annotations import CandidateAnnotations, CuratedAnnotations, Extraction, Fact, read_registry
 from loaders.corpus import _Builder
 from loaders.documents import Document, read_documents

@@ -7,8 +7,8 @@ import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS, XSD, Namespace
 
-from graph.terms import to_rdflib
-from graph.vocab import ID, SG, TURTLE_PREFIXES, expand_iri, sg_terms
+from vocab.terms import to_rdflib
+from vocab import ID, SG, TURTLE_PREFIXES, expand_iri, sg_terms
 from loaders.annotations import (
     DOCUMENT_KINDS,
     NAMED_TYPES,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graph.vocab import SG, sg_terms
+from vocab import SG, sg_terms
 from loaders.annotations import CuratedAnnotations, EntityDecl, Extraction, Fact, read_registry
 from loaders.dates import DateMention, find_dates
 from loaders.documents import Document, read_documents

@@ -195,7 +195,7 @@ def in_words(turtle: str, labels: dict[str, str]) -> list[str]:
     """The Turtle as sentences a reviewer can check: subject, property, value, with labels where known."""
     from rdflib import Graph
 
-    from graph.vocab import TURTLE_PREFIXES
+    from vocab import TURTLE_PREFIXES
 
     graph = Graph().parse(data=TURTLE_PREFIXES + turtle, format="turtle")
     lines = []
@@ -207,7 +207,7 @@ def in_words(turtle: str, labels: dict[str, str]) -> list[str]:
 
 
 def _curie(iri: str) -> str:
-    from graph.vocab import PREFIXES
+    from vocab import PREFIXES
 
     for prefix, base in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
         if iri.startswith(base):

@@ -10,7 +10,7 @@ from api.executor import Executor
 from api.settings import Settings
 from graph.build import build
 from graph.store import StoreLayout
-from graph.vocab import ID, SG
+from vocab import ID, SG
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 KARA_MURZA = str(ID) + "person/vladimir-kara-murza"

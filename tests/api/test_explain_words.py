@@ -11,7 +11,7 @@ from rdflib.namespace import SKOS
 
 from api.linked_data import RULES_DIR
 from graph.rules import load_rules
-from graph.vocab import SG
+from vocab import SG
 
 BROWSER = "text/html,application/xhtml+xml"
 ONTOLOGY = RULES_DIR.parent / "swapgraph.ttl"

@@ -18,7 +18,7 @@ from api.executor import Executor
 from api.settings import Settings
 from graph.build import build
 from graph.store import StoreLayout
-from graph.vocab import BASE, ID, SG, Graphs
+from vocab import BASE, ID, SG, Graphs
 from tests.api.conftest import CountingExecutor
 
 VOID = Namespace("http://rdfs.org/ns/void#")

@@ -33,7 +33,7 @@ def publish(data_dir: Path, version: int) -> str:
 def start_server(data_dir: Path, *args: str, env: dict | None = None):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "graph.cli", "serve", "--port", str(port), "--host", "127.0.0.1",
+        [sys.executable, "-m", "swapgraph.cli", "serve", "--port", str(port), "--host", "127.0.0.1",
          "--data-dir", str(data_dir), *args],
         cwd=ROOT, env={**os.environ, "SWAPGRAPH_PORT": "1", **(env or {})},  # the options win over the env
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -9,7 +9,7 @@ import pytest
 from api.app import create_app
 from api.executor import Executor
 from graph.build import SourcePaths
-from graph.cli import main
+from swapgraph.cli import main
 from tests.api.conftest import SWAP, ThreadedServer, make_settings
 
 ROOT = SourcePaths().documents.parent.parent

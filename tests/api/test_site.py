@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from graph.build import SourcePaths
-from graph.vocab import PREFIXES
+from vocab import PREFIXES
 
 SVG = "{http://www.w3.org/2000/svg}"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

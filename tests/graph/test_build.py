@@ -10,7 +10,7 @@ import pytest
 
 from graph.build import DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, graph_sizes
 from graph.store import StoreLayout, open_current
-from graph.vocab import Graphs
+from vocab import Graphs
 from loaders.errors import LoadError
 
 PATHS = SourcePaths()

@@ -7,8 +7,8 @@ import pyoxigraph as ox
 import pytest
 
 from graph.build import SourcePaths, build_store
-from graph.cli import _dataset, main
-from graph.vocab import Graphs
+from swapgraph.cli import _dataset, main
+from vocab import Graphs
 
 ROOT = SourcePaths().documents.parent.parent
 CANDIDATES = ox.NamedNode(str(Graphs.CANDIDATES))

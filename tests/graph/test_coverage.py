@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from graph.build import SourcePaths
-from graph.cli import main
+from swapgraph.cli import main
 from graph.coverage import Reason, corpus_coverage, document_coverage, read_reasons, split_sentences, totals
 from loaders.corpus import load_corpus
 from loaders.errors import LoadError

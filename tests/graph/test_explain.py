@@ -14,7 +14,7 @@ from graph.explain import (
     resolve,
     sentence_around,
 )
-from graph.vocab import ID, RULE, SG, Graphs
+from vocab import ID, RULE, SG, Graphs
 
 EX = "https://w3id.org/swapgraph/id/test/"
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from graph.build import build_store
-from graph.vocab import SPARQL_PREFIXES
+from vocab import SPARQL_PREFIXES
 
 CASES = yaml.safe_load((Path(__file__).resolve().parents[1] / "data/facts.yaml").read_text(encoding="utf-8"))
 

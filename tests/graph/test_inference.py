@@ -9,7 +9,7 @@ from rdflib import Graph
 from graph.build import load_graph
 from graph.inference import run_inference
 from graph.rules import RuleError, load_rules, parse_rule
-from graph.vocab import SPARQL_PREFIXES, TURTLE_PREFIXES, Graphs
+from vocab import SPARQL_PREFIXES, TURTLE_PREFIXES, Graphs
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "ontology/rules")
@@ -269,7 +269,7 @@ PROVENANCE_DIGEST = """
 import hashlib, sys, tempfile
 import pyoxigraph as ox
 from graph.build import build_store
-from graph.vocab import Graphs
+from vocab import Graphs
 store = ox.Store(tempfile.mkdtemp())  # on disk, as a build is: its iteration order is its index order
 build_store(store)
 lines = sorted(str(q) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(Graphs.PROVENANCE))))

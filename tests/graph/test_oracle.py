@@ -10,8 +10,8 @@ from rdflib import RDF, Graph, URIRef, Variable
 from graph.build import SourcePaths, load_graph
 from graph.inference import domain_facts, run_inference
 from graph.rules import Rule, load_rules
-from graph.terms import to_rdflib
-from graph.vocab import ID, PREFIXES, Graphs
+from vocab.terms import to_rdflib
+from vocab import ID, PREFIXES, Graphs
 from loaders.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from graph.inference import run_inference
 from graph.rules import load_rules
 from graph.shacl import Unsupported, compile_shapes
 from graph.validation import DATA_GRAPHS, validate, validate_store
-from graph.vocab import TURTLE_PREFIXES, Graphs
+from vocab import TURTLE_PREFIXES, Graphs
 
 PATHS = SourcePaths()
 # Each line breaks one or more shapes; none of it has evidence, which the asserted-fact check reports.

@@ -12,7 +12,7 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 
 from graph.validation import SGSH, ValidationReport, Violation, evidence_for, validate
-from graph.vocab import GRAPH, PREFIXES, Graphs
+from vocab import GRAPH, PREFIXES, Graphs
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests/fixtures/validation/valid.trig"

@@ -7,7 +7,7 @@ import pytest
 from rdflib import RDF, Literal
 
 from graph.build import SourcePaths
-from graph.vocab import SG
+from vocab import SG
 from loaders.corpus import load_corpus
 from loaders.errors import LoadError
 
@@ -115,7 +115,7 @@ def test_a_label_found_in_no_document_is_an_error(tmp_path):
 
 
 def test_labels_and_iso_codes_come_from_the_registry(corpus):
-    from graph.vocab import ID
+    from vocab import ID
 
     turkey = ID["state/TR"]
     assert (turkey, SG.isoCode, Literal("TR")) in corpus.entities

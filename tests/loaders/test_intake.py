@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from graph.build import SourcePaths
-from graph.cli import main
+from swapgraph.cli import main
 from loaders.corpus import load_corpus
 from loaders.errors import LoadError
 from loaders.intake import add_document, stable_name

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from graph.build import SourcePaths
-from graph.cli import main
+from swapgraph.cli import main
 from loaders.corpus import load_corpus
 
 ROOT = SourcePaths().documents.parent.parent

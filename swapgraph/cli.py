@@ -17,7 +17,7 @@ from graph.catalog import Catalog, CatalogError, ParameterError
 from graph.coverage import corpus_coverage, report_lines, summary_line, totals
 from graph.rules import RuleError
 from graph.store import StoreLayout, open_current
-from graph.vocab import PREFIXES, Graphs
+from vocab import PREFIXES, Graphs
 from loaders.corpus import load_corpus
 from loaders.errors import LoadError
 

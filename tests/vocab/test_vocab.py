@@ -8,7 +8,7 @@ from rdflib import OWL, RDF, RDFS, Graph, URIRef
 from rdflib.namespace import SKOS
 
 from graph.build import SourcePaths
-from graph.vocab import SG, sg_terms
+from vocab import SG, sg_terms
 from loaders.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[2]

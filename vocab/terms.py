@@ -7,7 +7,7 @@ from rdflib import BNode, Literal, URIRef
 
 from rdflib.namespace import RDF, XSD
 
-from graph.vocab import ID, Graphs
+from vocab import ID, Graphs
 
 XSD_STRING = str(XSD.string)
 PROVENANCE = ox.NamedNode(str(Graphs.PROVENANCE))
