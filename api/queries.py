@@ -446,12 +446,11 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
 
 
 def _venue_map(request: Request, columns: list[str], rows: list[dict]) -> str:
-    """For a question about exchanges and their venues: the map of the exchanges in its rows."""
-    if "exchange" not in columns or not any(c.startswith("venue") for c in columns):
+    """For a question about venues (a venue column): the map of the places and events in its rows."""
+    if not any(c.startswith("venue") for c in columns):
         return ""
-    chosen = {str(row["exchange"]) for row in rows if row.get("exchange")}
-    exchanges = [x for iri, x in site_pages.load_exchanges(request).items() if iri in chosen]
-    return site_pages.exchanges_map(request, exchanges, title="Where the exchanges in this table took place")
+    iris = {value for row in rows for value in row.values() if _is_link(value)}
+    return site_pages.places_map(request, iris, title="Where the events in this table took place")
 
 
 NOT_AMOUNTS = ("year", "ordinal", "date", "since", "start", "end")  # numbers that are not quantities

@@ -192,37 +192,81 @@ def exchanges_page(request: Request) -> HTMLResponse:
                             title="The exchanges on a time axis")
     return _html("exchanges.html", title="Exchanges", count=len(exchanges), wholes=wholes,
                  chart=Markup(chart), undated=len(wholes) - len(dated),
-                 map=exchanges_map(request, wholes, title="Where the exchanges took place"))
+                 map=places_map(request, None, title="Where the exchanges and negotiations took place, and the states involved"))
 
 
-def exchanges_map(request: Request, exchanges: list[Exchange], *, title: str) -> str:
-    """The venues of these exchanges (legs included) and the states involved (parties, releasing and
-    receiving states), placed by the GeoNames gazetteer; what it cannot place is listed, not guessed."""
-    iso = {r["s"]: r["iso"] for r in _select(request, "SELECT ?s ?iso WHERE { ?s sg:isoCode ?iso }")}
-    data = map_svg.Map()
-    placed: set[str] = set()
+def load_places(request: Request) -> dict[str, map_svg.Known]:
+    """Everything the map can show, by IRI: states, venues (sg:Venue or the venue of an event) and other
+    places, with what the data says of where they are."""
+    kinds = ("venue", "state", "place")  # a venue is shown as a venue even when it is also a place
+    places: dict[str, map_svg.Known] = {}
+    rows = _select(request, """
+        PREFIX geo: <http://www.w3.org/2003/01/geo/wgs84_pos#>
+        SELECT DISTINCT ?s ?kind ?label ?name ?iso ?lat ?lon ?within WHERE {
+          { ?s a sg:State BIND("state" AS ?kind) } UNION { ?s a sg:Venue BIND("venue" AS ?kind) }
+          UNION { [] sg:venue ?s BIND("venue" AS ?kind) } UNION { ?s a sg:Place BIND("place" AS ?kind) }
+          OPTIONAL { ?s rdfs:label ?label } OPTIONAL { ?s skos:altLabel ?name } OPTIONAL { ?s sg:isoCode ?iso }
+          OPTIONAL { ?s geo:lat ?lat ; geo:long ?lon } OPTIONAL { ?s sg:locatedIn ?within . ?within a sg:State }
+        }""")
+    facts: dict[str, dict] = {}
+    for row in rows:
+        entry = facts.setdefault(row["s"], {"kind": row["kind"], "names": set(), "within": set()})
+        if kinds.index(row["kind"]) < kinds.index(entry["kind"]):
+            entry["kind"] = row["kind"]
+        for key in ("label", "iso", "lat", "lon"):
+            entry[key] = entry.get(key) or row.get(key)
+        entry["names"] |= {row["name"]} if row.get("name") else set()
+        entry["within"] |= {row["within"]} if row.get("within") else set()
+    for iri, entry in facts.items():
+        places[iri] = map_svg.Known(
+            iri, entry.get("label") or _local(iri), local_path(iri) or iri, entry["kind"], tuple(sorted(entry["names"])),
+            entry.get("iso"), _number(entry.get("lat")), _number(entry.get("lon")), tuple(sorted(entry["within"])))
+    return places
 
-    def add(entity: Entity, kind: str) -> None:
-        if entity.iri in placed:
-            return
-        placed.add(entity.iri)
-        city = map_svg.locate_venue(entity.label) if kind == "venue" else map_svg.locate_state(iso.get(entity.iri))
-        found = map_svg.place(entity.iri, entity.label, local_path(entity.iri) or entity.iri, kind, city)
-        if found:
-            data.places.append(found)
-        else:
-            data.unplaced.append((entity.label, local_path(entity.iri) or entity.iri))
 
-    for x in exchanges:
-        for part in [x, *x.legs]:
-            states = part.parties | {s for r in part.releases for s in r.releasing | r.receiving}
-            for venue in sorted(part.venues, key=lambda e: e.iri):
-                add(venue, "venue")
-                data.links |= {(venue.iri, state.iri) for state in states}
-            for state in sorted(states, key=lambda e: e.iri):
-                add(state, "state")
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def load_event_places(request: Request) -> dict[str, tuple[set[str], set[str]]]:
+    """For each event with a venue (an exchange, a leg, a negotiation; a whole exchange through its legs):
+    (its venues, the states taking part in it: parties, participants, mediators)."""
+    events: dict[str, tuple[set[str], set[str]]] = {}
+    for row in _select(request, """
+        SELECT DISTINCT ?e ?venue ?state WHERE {
+          { ?e sg:venue ?venue BIND(?e AS ?part) } UNION { ?part sg:partOf ?e ; sg:venue ?venue }
+          OPTIONAL { VALUES ?role { sg:party sg:participant sg:mediatedBy } ?part ?role ?state . ?state a sg:State }
+        }"""):
+        venues, states = events.setdefault(row["e"], (set(), set()))
+        venues.add(row["venue"])
+        states |= {row["state"]} if row.get("state") else set()
+    return events
+
+
+def places_map(request: Request, iris: set[str] | None, *, title: str,
+               extra: list[map_svg.Place] = ()) -> str:
+    """The map of these IRIs (None: every venue and state in the data): places where they are, events at
+    their venues with a dashed line to each state taking part; `extra` places come from the results
+    themselves (coordinates). What cannot be placed is listed with the reason, not guessed."""
+    places, events = load_places(request), load_event_places(request)
+    states = {iri: k for iri, k in places.items() if k.kind == "state"}
+    chosen = [iri for iri, k in places.items() if k.kind != "place"] if iris is None else [i for i in iris if i in places]
+    data = map_svg.Map(places=list(extra))
+    for event, (venues, involved) in sorted(events.items()):
+        if iris is None or event in iris:
+            chosen += sorted(venues | involved)
+            data.links |= {(v, s) for v in venues for s in involved}
+    for iri in dict.fromkeys(chosen):
+        if iri in places:
+            data.add(places[iri], states)
+    if not data.places:
+        return ""
+    approximate = sorted((p.label, p.href, p.where) for p in data.places if p.approximate)
     return Markup(render("exchanges_map.html", svg=Markup(map_svg.draw(data, title=title)),
-                         unplaced=sorted(data.unplaced))) if data.places else ""
+                         approximate=approximate, unplaced=sorted(data.unplaced)))
 
 
 def _release_order(r: flow_svg.Release) -> tuple:

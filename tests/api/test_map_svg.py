@@ -34,24 +34,49 @@ def drawn(html: str) -> dict[str, dict]:
 def test_venue_labels_name_their_city():
     assert map_svg.locate_venue("Ankara Esenboğa Airport")["countrycode"] == "TR"  # not a US town "Airport"
     assert map_svg.locate_venue("Kursk region")["name"] == "Kursk"
+    assert map_svg.locate_venue("Washington, D.C.")["countrycode"] == "US"  # a GeoNames alternative name
+    assert map_svg.locate_venue("Somewhere", ("Köln",))["name"] == "Köln"  # an alternative label of the data
     assert map_svg.locate_venue("Belarus-Ukrainian border") is None
     assert map_svg.locate_state("DE")["name"] == "Berlin" and map_svg.locate_state("XX") is None
+
+
+def test_coordinates_in_the_data_win_and_what_cannot_be_placed_says_why():
+    stated = map_svg.Known("urn:v", "Nowhere in GeoNames", "/v", "venue", lat=50.5, lon=30.25)
+    assert (map_svg.locate(stated, {}).lat, map_svg.locate(stated, {}).lon) == (50.5, 30.25)
+    ukraine = map_svg.Known("urn:ua", "Ukraine", "/ua", "state", iso="UA")
+    border = map_svg.Known("urn:b", "Belarus-Ukrainian border", "/b", "venue", within=("urn:ua",))
+    placed = map_svg.locate(border, {"urn:ua": ukraine})
+    assert placed.approximate and (placed.lat, placed.lon) == (map_svg.locate(ukraine, {}).lat, map_svg.locate(ukraine, {}).lon)
+    assert "only that it is in Ukraine" in placed.where
+    assert "ISO code SU" in map_svg.locate(map_svg.Known("urn:su", "Soviet Union", "/su", "state", iso="SU"), {})
+    assert "no place of that name" in map_svg.locate(map_svg.Known("urn:x", "Belarus-Ukrainian border", "/x", "venue"), {})
+
+
+def _caption(html: str) -> str:
+    caption = html[html.find('class="picture map-figure"'):]
+    return caption[:caption.find("</figure>")]
 
 
 def test_exchanges_page_draws_every_venue_and_state(client):
     html = client.get("/exchanges").text
     places = drawn(html)
-    venues = {r["v"] for r in select(client, "PREFIX sg: <https://w3id.org/swapgraph/ontology#> "
-                                             "SELECT DISTINCT ?v WHERE { ?x a sg:Exchange ; sg:venue ?v }")}
-    states = {r["s"] for r in select(client, "PREFIX sg: <https://w3id.org/swapgraph/ontology#> "
-                                             "SELECT DISTINCT ?s WHERE { ?x a sg:Exchange ; sg:party ?s . ?s sg:isoCode ?iso }")}
+    prefix = "PREFIX sg: <https://w3id.org/swapgraph/ontology#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+    venues = {r["v"]: r["label"] for r in select(client, prefix + "SELECT DISTINCT ?v ?label WHERE { "
+                                                 "{ [] sg:venue ?v } UNION { ?v a sg:Venue } ?v rdfs:label ?label }")}
+    states = {r["s"]: r["iso"] for r in select(client, prefix + "SELECT DISTINCT ?s ?iso WHERE { ?s a sg:State ; sg:isoCode ?iso }")}
     assert venues and states
-    caption = html[html.find('class="picture map-figure"'):]
-    caption = caption[:caption.find("</figure>")]
-    for venue in venues:
-        assert venue in places or f'href="/{venue.split("/swapgraph/", 1)[1]}"' in caption.split("Not on the map", 1)[-1]
-    assert any(places.get(v, {}).get("kind") == "venue" for v in venues)
-    assert states <= {iri for iri, p in places.items() if p["kind"] == "state"}
+    caption = _caption(html)
+    for venue, label in venues.items():
+        if map_svg.locate_venue(label):  # every venue with a gazetteer match is drawn, as a full dot
+            assert places.get(venue, {}).get("kind") == "venue", venue
+            assert f'class="place venue" data-iri="{venue}"' in html
+        else:  # drawn approximately (a ring) or listed with the reason
+            assert venue in places or f'href="/{venue.split("/swapgraph/", 1)[1]}"' in caption.split("Not on the map", 1)[-1]
+    for state, iso in states.items():
+        assert (state in places) == (map_svg.locate_state(iso) is not None), state
+        if state not in places:
+            assert f'href="/{state.split("/swapgraph/", 1)[1]}"' in caption.split("Not on the map", 1)[-1]
+    assert all(p["kind"] in ("venue", "state") for p in places.values())
     # drawn where the coordinates say: east is right, north is up
     ordered = sorted(places.values(), key=lambda p: p["lon"])
     assert [p["x"] for p in ordered] == sorted(p["x"] for p in ordered)
@@ -62,5 +87,5 @@ def test_exchanges_page_draws_every_venue_and_state(client):
 
 def test_exchanges_question_has_the_map_of_its_rows(client):
     html = client.get("/queries/exchanges", headers={"Accept": "text/html"}).text
-    assert "Where the exchanges in this table took place" in html
+    assert "Where the events in this table took place" in html
     assert any(p["kind"] == "venue" for p in drawn(html).values())
