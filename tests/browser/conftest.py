@@ -2,7 +2,9 @@
 
 The server is `python -m api.run` on 127.0.0.1 and a free port, serving a graph built for the session.
 Chromium missing is a failure for root (CI; `make test` installs it with tests/browser/setup-chromium.sh)
-and a skip with that reason for any other user, whose non-browser tests still run.
+and a skip with that reason for any other user, whose non-browser tests still run; the end of the run then
+says so in its own section. Chromium and ChromeDriver are looked up on PATH (SWAPGRAPH_TEST_CHROMIUM and
+SWAPGRAPH_TEST_CHROMEDRIVER name other binaries).
 Every page's network requests are recorded from Chromium's performance log so tests can check that
 nothing was fetched from another host. Screenshots go to tests/artifacts/ (git-ignored).
 """
@@ -22,8 +24,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM = os.environ.get("SWAPGRAPH_TEST_CHROMIUM") or shutil.which("chromium")
+CHROMEDRIVER = os.environ.get("SWAPGRAPH_TEST_CHROMEDRIVER") or shutil.which("chromedriver")
+SKIPPED: list[str] = []  # the reason the browser tests were skipped, for the summary at the end
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
@@ -76,13 +79,17 @@ def server(tmp_path_factory):
 def browser(tmp_path_factory):
     """Headless Chromium through chromedriver. Missing: a skip for a user who cannot install it (not root),
     a failure for root (CI), where `make test` installs it."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    missing = [name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
+               if not path or not Path(path).exists()]
     if missing:
-        how = ("`make test` installs the Debian packages chromium and chromium-driver as root "
-               "(tests/browser/setup-chromium.sh)")
+        how = ("`make test` installs the Debian packages chromium and chromium-driver when run as root "
+               "(tests/browser/setup-chromium.sh); CI runs as root and runs them")
         if os.geteuid() != 0:
-            pytest.skip(f"browser tests need Chromium: {', '.join(missing)} missing and this user is not root; {how}")
-        pytest.fail(f"{', '.join(missing)} missing: {how}", pytrace=False)
+            reason = (f"browser tests SKIPPED: {' and '.join(missing)} not found on PATH, and this user "
+                      f"(uid {os.geteuid()}) is not root, so they cannot be installed; {how}")
+            SKIPPED[:] = [reason]
+            pytest.skip(reason)
+        pytest.fail(f"{' and '.join(missing)} not found on PATH: {how}", pytrace=False)
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -98,6 +105,13 @@ def browser(tmp_path_factory):
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once, at the end of the run, why the browser tests did not run."""
+    if SKIPPED:
+        terminalreporter.section("browser tests skipped")
+        terminalreporter.write_line(SKIPPED[0])
 
 
 def requested_urls(driver) -> list[str]:
