@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
-from api import explain, health, linked_data, search, site, sparql
+from api import explain, health, linked_data, search, site, sparql, views
 from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
 from api.executor import Executor
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
             raise ValueError(f"SWAPGRAPH_REVIEW needs a loopback host, not {settings.host!r}")
         app.include_router(review_router)
     app.include_router(search.router)
+    app.include_router(views.router)
     queries_router = _queries_router()
     if queries_router is not None:
         app.include_router(queries_router)

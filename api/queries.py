@@ -108,7 +108,7 @@ def _runner(request: Request):
     return run
 
 
-def _plain(binding: dict | None):
+def plain_value(binding: dict | None):
     """A SPARQL JSON term as a plain JSON value: IRIs and strings as text, numbers and booleans native."""
     if binding is None:
         return None
@@ -176,7 +176,7 @@ def _rows(query: CannedQuery, data: dict, labels: dict[str, str]) -> tuple[list[
     for b in bindings:
         row = {}
         for c in columns:
-            row[c] = _plain(b.get(c))
+            row[c] = plain_value(b.get(c))
             if c + "Label" in extra:
                 row[c + "Label"] = labels.get(b[c]["value"]) if c in b and b[c]["type"] == "uri" else None
         rows.append(row)
@@ -227,9 +227,9 @@ def _evidence(request: Request, data: dict) -> tuple[list[list[dict] | None], bo
                 seen.add(key)
                 sources.append({
                     "document": ev["document"]["value"],
-                    "documentLabel": _plain(ev.get("documentLabel")),
+                    "documentLabel": plain_value(ev.get("documentLabel")),
                     "quote": ev["quote"]["value"],
-                    "start": _plain(ev.get("start")),
+                    "start": plain_value(ev.get("start")),
                 })
         out.append(sorted(sources, key=lambda e: (e["document"], e["start"] or 0)))
     out += [None] * (len(bindings) - covered)
@@ -407,7 +407,7 @@ def _is_link(value) -> bool:
     return isinstance(value, str) and re.match(r"^https?://", value) is not None
 
 
-def _table(columns: list[str], rows: list[dict], truncated: bool) -> dict:
+def result_table(columns: list[str], rows: list[dict], truncated: bool) -> dict:
     shown = [c for c in columns if not _label_shown_as_link(c, columns, rows)]
     return {
         "columns": [{"name": c, "heading": heading(c)} for c in shown],
@@ -435,10 +435,11 @@ def _query_page(request: Request, query: CannedQuery, raw: dict, result, bound: 
         "json": _link(path, {**params, "format": "json"}),
         "sparql_json": _link(path, {**params, "format": "sparql-json"}),
     }
-    table = _table(*result) if result is not None else None
+    table = result_table(*result) if result is not None else None
     return render(
         "question.html", title=query.title, query=query, fields=_fields(request, query, raw),
-        chart=Markup(_bar_chart(table)) if table else None,
+        chart=Markup(charts.bar_chart(table, query.chart)) if table else None,
+        timeline=Markup(charts.timeline_chart(table, title=f"{query.title}, on a time axis")) if table else None,
         map=_venue_map(request, *result[:2]) if result is not None else "",
         evidence=_truthy(raw.get("evidence")), error=error, links=links, evidence_cut=evidence_cut,
         table=table, statement=statement,
@@ -451,25 +452,3 @@ def _venue_map(request: Request, columns: list[str], rows: list[dict]) -> str:
         return ""
     iris = {value for row in rows for value in row.values() if _is_link(value)}
     return site_pages.places_map(request, iris, title="Where the events in this table took place")
-
-
-NOT_AMOUNTS = ("year", "ordinal", "date", "since", "start", "end")  # numbers that are not quantities
-MAX_BARS = 40
-
-
-def _bar_chart(table: dict) -> str:
-    """Bars of the table's first quantity column against its first text column, when it has both."""
-    rows, columns = table["rows"], table["columns"]
-    if not 1 < len(rows) <= MAX_BARS:
-        return ""
-    amount = next((i for i, c in enumerate(columns) if not any(w in c["name"].lower() for w in NOT_AMOUNTS)
-                   and all(r["cells"][i]["number"] or not r["cells"][i]["text"] for r in rows)
-                   and any(r["cells"][i]["number"] for r in rows)), None)
-    name = next((i for i, c in enumerate(columns) if i != amount and any(r["cells"][i]["text"] for r in rows)
-                 and not any(r["cells"][i]["number"] for r in rows)), None)
-    if amount is None or name is None:
-        return ""
-    items = [(r["cells"][name]["text"], r["cells"][name]["href"], float(r["cells"][amount]["text"]))
-             for r in rows if r["cells"][amount]["number"] and r["cells"][name]["text"]]
-    heading_amount, heading_name = columns[amount]["heading"], columns[name]["heading"]
-    return charts.bars(items, title=f"{heading_amount} by {heading_name.lower()}", unit=heading_amount.lower())

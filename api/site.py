@@ -29,6 +29,9 @@ router.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI, check_dir=F
 router.mount("/static", StaticFiles(directory=STATIC / "public", check_dir=False), name="static")
 
 EXCHANGE = PREFIXES["exchange"]
+# IRIs the map can place (venues, states, events at a venue): the editor offers its map view for them
+MAPPABLE = [PREFIXES[name] for name in ("place", "state", "exchange", "negotiation") if name in PREFIXES]
+VIEW_ROWS = 2_000  # rows an editor's result view draws (api/views.py); a picture of more is unreadable
 SG_NS = str(SG._NS)
 DUMPS = (
     ("/dumps/swapgraph.trig.gz", "TriG, gzip: every named graph"),
@@ -474,6 +477,8 @@ def editor_page(endpoint: str, catalog: Catalog, query: str | None = None) -> st
         "defaultQuery": default_query(),
         "query": query,
         "examples": examples,
+        # the result views (api/views.py): where they are drawn, and which IRIs the map can place
+        "views": {"url": "/views/", "mappable": MAPPABLE, "maxRows": VIEW_ROWS},
     }
     return render(
         "editor.html", title="SPARQL editor", endpoint=endpoint, examples=examples, config=Markup(script_json(config)),

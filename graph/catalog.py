@@ -23,7 +23,7 @@ README_START = "<!-- queries:start -->"
 README_END = "<!-- queries:end -->"
 
 PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "boolean")
-HEADER_KEYS = ("title", "description", "param", "default", "allowed", "example", "empty")
+HEADER_KEYS = ("title", "description", "param", "default", "allowed", "example", "empty", "chart")
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 VAR_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 HEADER_RE = re.compile(r"^#\s*([A-Za-z_-]+)\s*:\s?(.*)$")
@@ -125,6 +125,7 @@ class CannedQuery:
     params: tuple[Param, ...] = ()
     example: str | None = None
     empty: str | None = None  # the plain statement for an empty answer, `{param}` replaced by its label
+    chart: str | None = None  # `VALUE LABEL | title | value axis` for the bar chart of its rows, or `none`
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -248,7 +249,7 @@ class _FileParser:
             self.issue(1, f"file name {name!r} must be lower-case words joined by hyphens")
         text = self.path.read_text(encoding="utf-8")
         entries = self.header(text.splitlines())
-        title = description = example = empty = None
+        title = description = example = empty = chart = None
         params: dict[str, dict] = {}
         for line, key, value in entries:
             if key == "title":
@@ -261,6 +262,8 @@ class _FileParser:
                 example = value.lstrip("?")
             elif key == "empty":
                 empty = value
+            elif key == "chart":
+                chart = value
             elif key == "param":
                 self._param(line, value, params)
             else:  # default, allowed: NAME rest
@@ -289,10 +292,18 @@ class _FileParser:
                     check_default(param)
                 except ValueError as exc:
                     self.issue(param.line, f"default of {param.name}: {exc}")
+        if chart is not None and chart != "none" and columns is not None:
+            line = next(ln for ln, key, _ in entries if key == "chart")
+            names, *words = [part.strip() for part in chart.split("|")]
+            if len(names.split()) != 2 or len(words) != 2 or not all(words):
+                self.issue(line, "chart: expected `VALUE LABEL | title | value axis` or `none`")
+            for column in names.split():
+                if column not in columns:
+                    self.issue(line, f"chart: {column!r} is not a column of the query")
         if self.issues or columns is None:
             return None
         return CannedQuery(name=name, path=self.path, title=title, description=description, sparql=text,
-                           columns=tuple(columns), params=tuple(built), example=example, empty=empty)
+                           columns=tuple(columns), params=tuple(built), example=example, empty=empty, chart=chart)
 
     def _param(self, line: int, value: str, params: dict) -> None:
         words = value.split()

@@ -3,7 +3,7 @@
 import re
 import xml.etree.ElementTree as ET
 
-from api.charts import CHAR, Event, bars, day, timeline
+from api.charts import CHAR, Event, bar_chart, bars, day, timeline, timeline_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -45,14 +45,53 @@ def test_labels_close_in_time_go_to_different_lanes():
 
 
 def test_bars_are_proportional_and_largest_first():
-    svg = bars([("small", None, 2), ("large", "/l", 8), ("none", None, None)], title="n by x", unit="n")
+    svg = bars([("small", None, 2), ("large", "/l", 8), ("none", None, None)], title="People by state",
+               axis="people", category="State")
     root = ET.fromstring(svg)
     widths = [float(r.get("width")) for r in root.iter(SVG + "rect")]
     assert len(widths) == 2 and abs(widths[0] / widths[1] - 4) < 0.01
-    assert [t.text for t in root.iter(SVG + "text")][:2] == ["large", "8"]
+    # the title shown above, the labels' heading and the values' axis named, then the largest bar
+    assert [t.text for t in root.iter(SVG + "text")][:5] == ["People by state", "State", "people →", "large", "8"]
 
 
 def test_text_is_escaped():
     svg = timeline([Event("<script>x</script>", "/x?a=1&b=2", "2020")], title="<t>")
     ET.fromstring(svg)  # well-formed
     assert "<script>" not in svg
+
+
+def _table(columns: list[str], rows: list[list]) -> dict:
+    """A table as api.queries.result_table makes it: links as (text, href), numbers as numbers."""
+    def cell(value):
+        if isinstance(value, tuple):
+            return {"text": value[0], "href": value[1], "number": False}
+        return {"text": "" if value is None else str(value), "href": None, "number": isinstance(value, (int, float))}
+    return {"columns": [{"name": c, "heading": c.capitalize()} for c in columns],
+            "rows": [{"cells": [cell(v) for v in row]} for row in rows]}
+
+
+def test_a_timeline_shows_its_title_and_names_its_axis():
+    root = ET.fromstring(timeline([Event("A", "/a", "2010"), Event("B", None, "2012-05")], title="Exchanges, on a time axis"))
+    texts = [t.text for t in root.iter(SVG + "text")]
+    assert texts[0] == "Exchanges, on a time axis" and any(t.startswith("Date") for t in texts)
+    assert len(list(root.iter(SVG + "a"))) == 1  # an event without a page is not a link
+
+
+def test_a_table_on_a_time_axis_uses_its_own_dates_not_the_dates_it_refers_to():
+    table = _table(["claim", "since", "date", "endDate"], [
+        [("Largest exchange", "/id/exchange/x"), "2022-02", "2025-05-23", "2025-05-24"],
+        [("Another", "/id/exchange/y"), "2022-02", "2024-08-01", None]])
+    marks = _marks(timeline_chart(table, title="t"))
+    assert set(marks) == {"Largest exchange", "Another"}
+    assert marks["Largest exchange"][1] > 0 and marks["Another"][1] == 0  # a period from date to endDate
+    assert timeline_chart(_table(["claim", "since"], [[("A", "/a"), "2022-02"]]), title="t") == ""
+
+
+def test_a_question_names_its_chart_and_can_have_none():
+    table = _table(["stateLabel", "releases", "people"], [["Russia", 14, 725], ["Israel", 5, 1150]])
+    root = ET.fromstring(bar_chart(table, "people stateLabel | People released by each state | people released"))
+    assert [t.text for t in root.iter(SVG + "text")][:4] == ["People released by each state", "Statelabel",
+                                                            "people released →", "Israel"]
+    assert bar_chart(table, "none") == ""
+    generic = [t.text for t in ET.fromstring(bar_chart(table)).iter(SVG + "text")]
+    assert generic[:3] == ["Releases by statelabel", "Statelabel", "Releases →"]

@@ -1,10 +1,15 @@
-"""Search and the question tables in Chromium: the search box on a page, sorting, filtering, facets."""
+"""Search, the question tables and the result views in Chromium: the search box on a page, sorting, filtering,
+facets, the map, and the SPARQL editor's timeline, map and bar chart views of a query run in it."""
 
+from urllib.parse import quote
+
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser.conftest import assert_no_outside_requests, screenshot
+from tests.browser.test_editor import RUN, _editor_ready
 from tests.browser.test_pages import WAIT, visit
 
 
@@ -68,3 +73,53 @@ def test_the_map_of_venues_and_states(browser, server):
             assert apart, (a, b)
     figure.screenshot(str(screenshot(browser, "browser-map").with_name("browser-map.png")))
     assert_no_outside_requests(browser)
+
+
+# ---------------------------------------------------------------- the editor's result views (api/static/public/views.js)
+
+VIEW_QUERIES = {
+    "timeline": ("SELECT ?exchange ?date WHERE { ?exchange a sg:Exchange ; sg:date ?date }",
+                 "svg.timeline-chart", "svg.timeline-chart a"),
+    "map": ("SELECT DISTINCT ?venue WHERE { [] sg:venue ?venue }", "svg.map", "svg.map a.place"),
+    "bars": ("SELECT ?state (COUNT(DISTINCT ?r) AS ?releases) WHERE { ?r a sg:Release ; sg:releasingState ?state } "
+             "GROUP BY ?state", "svg.bar-chart", "svg.bar-chart rect"),
+}
+
+
+@pytest.mark.parametrize("view", list(VIEW_QUERIES))
+def test_each_result_view_draws_a_query_run_in_the_editor(browser, server, view):
+    query, picture, marks = VIEW_QUERIES[view]
+    visit(browser, server + "/editor?query=" + quote(query))
+    _editor_ready(browser)
+    browser.set_script_timeout(WAIT)
+    outcome = browser.execute_async_script(RUN)
+    assert outcome["status"] == 200 and outcome["rows"] > 1, outcome
+    button = WebDriverWait(browser, WAIT).until(
+        lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, f".yasr .yasr_btn.select_{view}:not(.disabled)")), None))
+    button.click()  # as a person would: the view's button in YASR's header
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, f".yasr_results {picture}"))
+    drawn = browser.find_elements(By.CSS_SELECTOR, f".yasr_results {marks}")
+    rows = browser.execute_script("return window.swapgraphEditor.getTab().getYasr().results.getBindings()"
+                                  ".map(b => Object.values(b)[0].value)")
+    if view == "map":  # every venue in the results is placed (approximately when only its state is known)
+        assert {a.get_attribute("data-iri") for a in drawn if "venue" in a.get_attribute("class")} == set(rows)
+    else:  # one mark per row
+        assert len(drawn) == len(set(rows)), (len(drawn), rows)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".yasr_results .view-message")
+    title = browser.find_element(By.CSS_SELECTOR, f".yasr_results {picture} > title").get_attribute("textContent")
+    assert title.startswith("The results") or view == "bars", title
+    figure = browser.find_element(By.CSS_SELECTOR, ".yasr_results figure")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", figure)
+    figure.screenshot(str(screenshot(browser, f"browser-editor-view-{view}")))
+    assert_no_outside_requests(browser)
+
+
+def test_a_view_says_why_it_cannot_draw_results(browser, server):
+    visit(browser, server + "/editor?query=" + quote("SELECT ?x ?label WHERE { ?x a sg:State ; rdfs:label ?label } LIMIT 3"))
+    _editor_ready(browser)
+    browser.set_script_timeout(WAIT)
+    assert browser.execute_async_script(RUN)["status"] == 200
+    # states can be mapped; no dates and no numbers: those views are offered as disabled, and if chosen say why
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr .yasr_btn.select_timeline.disabled"))
+    browser.execute_script("window.swapgraphEditor.getTab().getYasr().selectPlugin('map')")
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr_results svg.map a.place.state"))

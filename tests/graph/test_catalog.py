@@ -93,6 +93,16 @@ def test_header_grammar(tmp_path):
         Catalog.load(tmp_path)
 
 
+def test_chart_header_names_columns_of_the_query(tmp_path):
+    (tmp_path / "counts.rq").write_text("# title: T\n# description: d\n# chart: n label | N by label | n\n"
+                                        "SELECT ?label ?n WHERE { BIND(1 AS ?n) BIND('a' AS ?label) }\n")
+    assert Catalog.load(tmp_path).get("counts").chart == "n label | N by label | n"
+    (tmp_path / "counts.rq").write_text("# title: T\n# description: d\n# chart: total label | N | n\n"
+                                        "SELECT ?label ?n WHERE { BIND(1 AS ?n) BIND('a' AS ?label) }\n")
+    with pytest.raises(CatalogError, match=r"counts.rq:3: chart: 'total' is not a column of the query"):
+        Catalog.load(tmp_path)
+
+
 @pytest.mark.parametrize("given", ["Turkey", "türkiye", "TURKIYE", "TR", "state:TR", ID + "state/TR"])
 def test_labels_aliases_and_iris_resolve(catalog, store, given):
     query = catalog.get("exchanges")

@@ -26,7 +26,8 @@
       editorHeight: "22rem",
       createShareableLink: null
     },
-    yasr: { prefixes: config.prefixes }
+    // the table first, then the result views of views.js (timeline, map, bar chart)
+    yasr: { prefixes: config.prefixes, pluginOrder: ["table", "response"].concat(window.swapgraphViews || []) }
   });
   window.swapgraphEditor = yasgui;
   makeAccessible(yasgui);
