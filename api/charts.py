@@ -42,7 +42,7 @@ def _heading(title: str, id_: str) -> str:
             f'<text x="{LEFT}" y="17" font-size="15" font-weight="600" fill="#1d2430">{escape(title)}</text>')
 
 
-def timeline(events: list[Event], *, title: str, axis: str = "Date (year ticks on 1 January)") -> str:
+def timeline(events: list[Event], *, title: str, axis: str = "Date (ticks on 1 January of each year)") -> str:
     """Events on a real time axis (one tick a year) under a visible title, labels in lanes so that none
     overlaps another, the axis named below its ticks."""
     events = sorted(events, key=lambda e: day(e.first))
@@ -144,7 +144,7 @@ NOT_AMOUNTS = ("year", "ordinal", "date", "since", "start", "end")  # numbers th
 MAX_BARS = 40
 ISO_DATE = re.compile(r"-?\d{4}(-\d\d(-\d\d)?)?(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?")
 ENDS = ("end", "until", "last")  # a date column with one of these in its name closes a period
-REFERENCES = ("since", "before", "after")  # dates a row refers to ("the largest since 2022"), not its own
+REFERENCES = ("since", "before", "after", "inyear")  # dates a row refers to ("the largest since 2022"), not its own
 
 
 def bar_chart(table: dict, spec: str | None = None) -> str:

@@ -85,10 +85,9 @@ def browser(tmp_path_factory):
         how = ("`make test` installs the Debian packages chromium and chromium-driver when run as root "
                "(tests/browser/setup-chromium.sh); CI runs as root and runs them")
         if os.geteuid() != 0:
-            reason = (f"browser tests SKIPPED: {' and '.join(missing)} not found on PATH, and this user "
-                      f"(uid {os.geteuid()}) is not root, so they cannot be installed; {how}")
-            SKIPPED[:] = [reason]
-            pytest.skip(reason)
+            SKIPPED[:] = [f"browser tests SKIPPED: {' and '.join(missing)} not found on PATH, and this user "
+                          f"(uid {os.geteuid()}) is not root, so they cannot be installed; {how}"]
+            pytest.skip(f"no Chromium ({' and '.join(missing)} not on PATH, not root): see 'browser tests skipped' below")
         pytest.fail(f"{' and '.join(missing)} not found on PATH: {how}", pytrace=False)
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
     from selenium import webdriver

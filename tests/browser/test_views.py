@@ -123,3 +123,25 @@ def test_a_view_says_why_it_cannot_draw_results(browser, server):
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr .yasr_btn.select_timeline.disabled"))
     browser.execute_script("window.swapgraphEditor.getTab().getYasr().selectPlugin('map')")
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr_results svg.map a.place.state"))
+
+
+PICTURES_MEASURE = """
+return Array.from(document.querySelectorAll("figure.picture svg[role=group]")).map(svg => {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return {kind: svg.getAttribute("class"),
+          smallest: Math.min(...Array.from(svg.querySelectorAll("text")).map(t => parseFloat(getComputedStyle(t).fontSize) * scale))};
+}).concat([{page: document.documentElement.scrollWidth, viewport: document.documentElement.clientWidth}]);
+"""
+
+
+@pytest.mark.parametrize("path", ["/exchanges", "/queries/states-by-releases", "/queries/venues"])
+def test_charts_and_maps_keep_legible_labels_on_a_phone(browser, server, path):
+    """Timeline, bars and map scroll sideways in their figure on a phone instead of shrinking their text."""
+    browser.set_window_size(390, 844)
+    try:
+        visit(browser, server + path)
+        *pictures, page = browser.execute_script(PICTURES_MEASURE)
+        assert pictures and all(p["smallest"] >= 12 for p in pictures), pictures
+        assert page["page"] <= page["viewport"], page
+    finally:
+        browser.set_window_size(1280, 1000)
