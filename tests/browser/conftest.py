@@ -87,7 +87,7 @@ def browser(tmp_path_factory):
         if os.geteuid() != 0:
             SKIPPED[:] = [f"browser tests SKIPPED: {' and '.join(missing)} not found on PATH, and this user "
                           f"(uid {os.geteuid()}) is not root, so they cannot be installed; {how}"]
-            pytest.skip(f"no Chromium ({' and '.join(missing)} not on PATH, not root): see 'browser tests skipped' below")
+            pytest.skip(f"no Chromium ({' and '.join(missing)} not on PATH, not root): see the section 'browser tests skipped' above")
         pytest.fail(f"{' and '.join(missing)} not found on PATH: {how}", pytrace=False)
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
     from selenium import webdriver
