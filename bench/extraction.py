@@ -25,7 +25,8 @@ from loaders.extraction import RuleExtractor, known_entities, load_pipeline
 from loaders.linking import fold
 
 KINDS = ("exchange-date", "venue", "mediator", "party", "release-person", "release-by", "release-to", "count",
-         "citizenship", "occupation", "employer", "sentence", "exchanged-for", "left-out")
+         "citizenship", "occupation", "employer", "sentence", "exchanged-for", "left-out",
+         "negotiation")
 
 
 def fact_graph(extraction, labels: dict) -> Graph:
@@ -95,6 +96,8 @@ def fact_keys(graph: Graph, labels: dict) -> set[tuple]:
         keys.add(("exchanged-for", *sorted((name(a), name(b)))))
     for person in graph.subjects(SG.excludedFrom, None):
         keys.add(("left-out", name(person)))
+    for state in graph.objects(None, SG.participant):
+        keys.add(("negotiation", str(state)))
     return keys
 
 

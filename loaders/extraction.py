@@ -40,7 +40,9 @@ SG_TERMS = {str(term) for term in sg_terms()}
 STATUS_KINDS = ("release", "release-person", "date", "party")
 DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|conducted|carried out|realized|completed)\b")
 ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
-NOT_THE_DATE = re.compile(r"\b(?:since|after|before|until|by|broke out in|began in)\s+(?:on\s+|in\s+)?$", re.I)
+# A date after these words dates something else (the war, an invasion), not the exchange the sentence names.
+NOT_THE_DATE = re.compile(r"(?:\b(?:since|after|before|until|by)\b[^,;]{0,30}|\b(?:broke out|began|started|invasion|"
+                          r"invaded|arrested|detained|sentenced|convicted)\s+)(?:on\s+|in\s+)?$", re.I)
 SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
@@ -76,7 +78,8 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
     fill = {"{RELEASE}": _alternatives(triggers["release"]), "{EXCHANGE}": _alternatives(triggers["exchange"]),
             "{DETAINEE}": _alternatives(triggers["detainee_nouns"]), "{NUMBER}": "(?i:" + NUMBER + ")",
             "{NAME}": NAME, "{DEMONYM}": _alternatives(demonyms), "{OCCUPATION}": _alternatives(triggers["occupations"]),
-            "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"])}
+            "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"]),
+            "{MEDIATOR}": _alternatives(triggers["mediator_nouns"]), "{NEGOTIATION}": _alternatives(triggers["negotiation"])}
     fill["{CATEGORY}"] = (f"(?:(?:(?:{fill['{DEMONYM}']}|[a-z-]+) ){{0,2}}(?:{fill['{DETAINEE}']})"
                           f"|(?:{fill['{DEMONYM}']}))")
     rules = []
@@ -286,7 +289,9 @@ class _Run:
     def people(self, text: str, sentence: _Sentence, offset: int) -> list[tuple[Entity, int, int]]:
         """The people named at the start of each item of a list (`A, a ..., and B`)."""
         found, position = [], 0
-        for piece in SEPARATORS.split(text) + [""]:
+        if ":" in text:  # `three citizens: A, B and C`: the names follow the colon
+            position = text.index(":") + 1
+        for piece in SEPARATORS.split(text[position:].strip()) + [""]:
             at = text.find(piece, position) if piece else -1
             if piece and (name := re.match(NAME, piece)):
                 entity = self.entity(name.group(0), sentence, offset + at, "person")
@@ -338,17 +343,23 @@ class _Run:
         return self.entity(match.group(name), sentence, match.start(name), role)
 
     def _release(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        count = parse_number(match.group("count"))
+        """A released group (`N category`), and a second one where the rule has it (`N category and M category2`)."""
+        agents = self._agents(match, sentence)
+        receiver = self._arg(match, "receiver", sentence, "agent")
+        for suffix in ("", "2"):
+            if match.groupdict().get("count" + suffix) is not None:
+                self._released_group(rule, match, sentence, agents, receiver, suffix)
+
+    def _released_group(self, rule: Rule, match: re.Match, sentence: _Sentence, agents: list[Entity],
+                        receiver: Entity | None, suffix: str):
+        count = parse_number(match.group("count" + suffix))
         if count is None:
             return
-        category = match.group("category")
-        agents = self._agents(match, sentence)
-        agent = agents[0] if len(agents) == 1 else None
-        receiver = self._arg(match, "receiver", sentence, "agent")
+        category = match.group("category" + suffix)
         demonym = self.linker.demonym_state(category.split()[0])
         key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
         lines = [f"group:{key} a sg:DetaineeGroup ; sg:count {count} ; sg:category {_literal(category)} ;",
-                 f"    rdfs:label {_literal(match.group('count') + ' ' + category)}"]
+                 f"    rdfs:label {_literal(match.group('count' + suffix) + ' ' + category)}"]
         if match.groupdict().get("qualifier") in ("more than", "at least"):
             lines[0] = lines[0].replace("sg:count", "sg:minimumCount")
         elif match.groupdict().get("qualifier"):
@@ -365,8 +376,9 @@ class _Run:
             release.append(f"    sg:receivingState {receiver.curie} ;")
         release.append(f"    sg:inExchange {self.exchange} .")
         confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
-        self.add(rule, sentence, match.start(), match.end(), "\n".join(lines + release) + "\n", confidence,
-                 note=None if states else "no releasing state in the quote")
+        end = match.end("category" + suffix)
+        self.add(rule, sentence, match.start(), max(end, match.end("receiver") if receiver else 0),
+                 "\n".join(lines + release) + "\n", confidence, note=None if states else "no releasing state in the quote")
 
     def _agents(self, match: re.Match, sentence: _Sentence) -> list[Entity]:
         """The releasing parties named before the verb: one name or a list (`A, B, and C`)."""
@@ -417,7 +429,7 @@ class _Run:
             key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
             turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
                       f"    sg:mediatedExchange {self.exchange} .\n")
-            self.add(rule, sentence, match.start(), match.end(group), turtle, self._confidence(rule, agent))
+            self.add(rule, sentence, match.start(), match.end(), turtle, self._confidence(rule, agent))
 
     def _venue(self, rule: Rule, match: re.Match, sentence: _Sentence):
         venue = self.entity(match.group("venue"), sentence, match.start("venue"), "venue")
@@ -429,7 +441,7 @@ class _Run:
     def _date(self, rule: Rule, match: re.Match, sentence: _Sentence):
         """The full date nearest to an exchange word, if close; a range `from X to Y` gives start and end."""
         dates = [d for d in sentence.dates if d.datatype != "unresolved"
-                 and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 12):d.start])]
+                 and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 40):d.start])]
         if not dates or any(c.rule == rule.id and c.start >= sentence.start and c.end <= sentence.start + len(
                 sentence.text) for c in self.candidates):
             return
@@ -495,6 +507,89 @@ class _Run:
                      self._confidence(rule, person))
 
     def _excluded(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        names_last = match.end("people") == match.end()  # `... did not include A, B` or `A and B were left out of ...`
         for person, _, end in self.people(match.group("people"), sentence, match.start("people")):
-            self.add(rule, sentence, match.start(), end, f"{person.curie} sg:excludedFrom {self.exchange} .\n",
-                     self._confidence(rule, person))
+            self.add(rule, sentence, match.start(), end if names_last else match.end(),
+                     f"{person.curie} sg:excludedFrom {self.exchange} .\n", self._confidence(rule, person))
+
+    def _exchanged_for(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A ... was exchanged for B`: both released in the exchange, each exchanged for the other."""
+        a = self.entity(match.group("a"), sentence, match.start("a"), "person")
+        found = self._next_person(sentence, match.start("b"))
+        if a is None or found is None or a.type != "Person" or a == found[0]:
+            return
+        b, end = found
+        key = self.exchange.split(":")[1]
+        lines = [f"{a.curie} a sg:Detainee ; sg:exchangedFor {b.curie} .", f"{b.curie} a sg:Detainee ."]
+        for person in (a, b):
+            lines.append(f"release:{key}-{person.curie.split(':')[1]} a sg:Release ; sg:releasedPerson {person.curie} ;\n"
+                         f"    sg:inExchange {self.exchange} .")
+        self.add(rule, sentence, match.start(), end, "\n".join(lines) + "\n", self._confidence(rule, a, b))
+
+    def _next_person(self, sentence: _Sentence, position: int, within: int = 60) -> tuple[Entity, int] | None:
+        """The first person named from `position` on (past descriptions such as `the convicted Freedonian spy`)."""
+        for name in re.finditer(NAME, sentence.text[position:position + within]):
+            entity = self.entity(name.group(0), sentence, position + name.start(), "person")
+            if entity is not None and entity.type == "Person":
+                return entity, position + name.end()
+        return None
+
+    def _negotiation(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """Talks or a meeting in a place of the gazetteer: a negotiation with its venue, date and participants."""
+        place = match.group("venue")
+        if not self.linker.is_place(place):
+            return
+        venue = self.linker.link(place, "Venue")
+        participants = [state for state in (self._participant(match, name, sentence) for name in ("a", "b")) if state]
+        key = f"{self.exchange.split(':')[1]}-{slug(place)}"
+        lines = [f"negotiation:{key} a sg:Negotiation ; sg:venue {venue.curie}"]
+        if participants:
+            lines.append(f"    sg:participant {', '.join(p.curie for p in participants)}")
+        full = [d for d in sentence.dates if d.datatype == "date" and not d.flag]
+        if len(full) == 1:
+            lines.append(f"    sg:date {_date_literal(full[0])}")
+        if self._about_exchange(sentence):
+            lines.append(f"    sg:aboutExchange {self.exchange}")
+        self._note_entity(venue)
+        self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + f" .\n{venue.curie} a sg:Venue .\n",
+                 self._confidence(rule, venue, *participants))
+
+    def _participant(self, match: re.Match, name: str, sentence: _Sentence) -> Entity | None:
+        """A party to talks: a state by name, or by its demonym (`Ukrainian and Russian delegations`)."""
+        if match.groupdict().get(name) is None:
+            return None
+        state = self.linker.demonym_state(match.group(name)) or self._arg(match, name, sentence, "agent")
+        if state is not None and state.type == "State":
+            self._note_entity(state)
+            return state
+        return None
+
+    def _about_exchange(self, sentence: _Sentence) -> bool:
+        folded = fold(sentence.text)
+        words = self.x.triggers["exchange"] + self.x.triggers["release"] + self.x.triggers["return_cues"]
+        return any(re.search(rf"\b{re.escape(word)}\b", folded) for word in words)
+
+    def _count(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """A number of people in a sentence about a release or an exchange: a count claim about the exchange
+        (unless a release rule already made a group of it, or the people are the dead or wounded)."""
+        count = parse_number(match.group("count"))
+        after = fold(sentence.text[match.end():match.end() + 25])
+        if count is None or not self._about_exchange(sentence) or any(
+                re.match(rf"\W*(?:\w+ ){{0,2}}{re.escape(cue)}\b", after) for cue in self.x.triggers["not_a_detainee_cue"]):
+            return
+        at = sentence.start + match.start("count")
+        if any(c.kind == "release" and c.start <= at < c.end for c in self.candidates):
+            return
+        category = match.group("category")
+        key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
+        predicate = "sg:count"
+        qualifier = (match.group("qualifier") or "").lower()
+        if qualifier in ("more than", "over", "at least"):
+            predicate = "sg:minimumCount"
+        line = f"claim:{key} a sg:CountClaim ; sg:aboutExchange {self.exchange} ;\n    {predicate} {count} ; " \
+               f"sg:category {_literal(category)}"
+        if qualifier and predicate == "sg:count":
+            line += " ; sg:approximate true"
+        tail = sentence.text[match.end():match.end() + 50]
+        note = "per side: the count is for each side" if re.search(r"\beach (?:side|country)\b", tail) else None
+        self.add(rule, sentence, match.start(), match.end(), line + " .\n", self._confidence(rule), note=note)

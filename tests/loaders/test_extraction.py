@@ -76,7 +76,7 @@ def test_alternative_labels_and_diacritics_link_to_known_states(extraction):
 
 def test_exchange_date_parties_and_venue(extraction):
     assert 'sg:date "2021-03-03"^^xsd:date' in turtles(extraction, "exchange-date")
-    parties = turtles(extraction, "parties-conduct-exchange")
+    parties = "\n".join(f.turtle for f in extraction.facts if f.kind == "party")
     assert "sg:party state:XF" in parties and "sg:party state:XS" in parties
     assert "place:rivertown-airport a sg:Venue" in turtles(extraction, "exchange-venue")
 
@@ -136,3 +136,73 @@ def test_no_rule_or_lexicon_names_a_corpus_person_or_exchange():
     numbers = set(re.findall(r"\b\d{2,}\b", data))  # rule quantifiers like {0,120} are lengths, not counts
     rules = json.loads((PATTERNS / "rules.json").read_text(encoding="utf-8"))["rules"]
     assert all(not re.search(r"(?<![{,\d])\d{2,}(?![\d,}])", rule["pattern"]) for rule in rules), numbers
+
+
+# --- rules added for exchanged-for pairs, people left out, mediators, talks, counts (invented sentences) -----
+
+def extract_text(extractor, tmp_path, text, name="901_invented.txt"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return extractor.extract(read_document(tmp_path / name))
+
+
+def test_person_exchanged_for_person(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Marta Olsen, a Freedonian engineer held for two years, was "
+                              "exchanged last month for the convicted Sylvanian spy Ivo Petrak.")
+    pairs = turtles(extraction, "person-exchanged-for-person")
+    assert "person:marta-olsen a sg:Detainee ; sg:exchangedFor person:ivo-petrak" in pairs
+    assert "sg:releasedPerson person:ivo-petrak" in pairs and "sg:releasedPerson person:marta-olsen" in pairs
+    quote = next(f.quote for f in extraction.facts if f.rule == "person-exchanged-for-person")
+    assert quote.startswith("Marta Olsen") and quote.endswith("Ivo Petrak")
+
+
+def test_people_said_to_be_left_out(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Olaf Brandt and Lena Vogt were not included in the swap.")
+    left_out = turtles(extraction, "people-not-included")
+    assert "person:olaf-brandt sg:excludedFrom" in left_out and "person:lena-vogt sg:excludedFrom" in left_out
+
+
+def test_state_that_served_as_mediator(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "The handover took place in Sylvania, whose government "
+                              "served as a mediator between the parties.")
+    assert "sg:mediatorAgent state:XS" in turtles(extraction, "served-as-mediator")
+
+
+def test_talks_in_a_gazetteer_place_make_a_negotiation(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "The exchange followed talks between Freedonian and Danish "
+                              "delegations in Oslo on 4 June 2020. Talks in Bigbadtown went nowhere.")
+    talks = turtles(extraction, "talks-in-place")
+    assert "a sg:Negotiation ; sg:venue place:oslo" in talks and "sg:participant state:DK" in talks
+    assert 'sg:date "2020-06-04"^^xsd:date' in talks and "sg:aboutExchange" in talks
+    assert "bigbadtown" not in talks  # not a place of the gazetteer
+
+
+def test_counts_of_people_in_sentences_about_a_release(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Nearly 300 prisoners of war returned home. More than 40 "
+                              "civilians were brought home from each side. The attack killed 90 soldiers. "
+                              "The report counted 70 soldiers in the region.")
+    counts = turtles(extraction, "count-of-people")
+    assert "sg:count 300" in counts and "sg:approximate true" in counts
+    assert "sg:minimumCount 40" in counts
+    assert "sg:count 90" not in counts and "sg:count 70" not in counts  # the dead; a sentence about no release
+    assert any(f.note and "each side" in f.note for f in extraction.facts if "sg:minimumCount 40" in f.turtle)
+
+
+def test_second_group_of_an_active_release(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Freedonia released 12 soldiers and three civilians.")
+    released = turtles(extraction, "group-released-by-agent")
+    assert "sg:count 12" in released and "sg:count 3 " in released
+    assert released.count("sg:releasingState state:XF") == 2
+
+
+def test_people_listed_after_those_released_and_a_colon(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Among those released were two Freedonian citizens: "
+                              "Karl Moe, a teacher, and Ida Holm.")
+    people = turtles(extraction, "people-released-by-agent")
+    assert "sg:releasedPerson person:karl-moe" in people and "sg:releasedPerson person:ida-holm" in people
+
+
+def test_a_date_after_since_or_an_invasion_is_not_the_exchange_date(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "It was the largest swap since the war broke out in "
+                              "February 2019. The exchange took place on 3 May 2020.")
+    dates = turtles(extraction, "exchange-date")
+    assert '"2020-05-03"^^xsd:date' in dates and "2019" not in dates
