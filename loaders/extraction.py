@@ -172,6 +172,9 @@ class RuleExtractor:
         self.linker = Linker(decls)
         self.nlp = nlp if nlp is not None else load_pipeline()
         self.rules, self.modality, self.triggers = load_rules()
+        self.custody = re.compile(rf"\b{_alternatives(self.triggers['custody_verbs'])} (?:by|in) (?:the )?"
+                                  rf"(?P<who>{NAME}(?:(?:, and |, | and )(?:the )?{NAME})*)")
+        self.homecoming = re.compile(rf"\b{_alternatives(self.triggers['homecoming_cues'])}\b")
         self.document_dates = document_dates or {}
 
     @property
@@ -356,29 +359,53 @@ class _Run:
         if count is None:
             return
         category = match.group("category" + suffix)
-        demonym = self.linker.demonym_state(category.split()[0])
-        key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
-        lines = [f"group:{key} a sg:DetaineeGroup ; sg:count {count} ; sg:category {_literal(category)} ;",
-                 f"    rdfs:label {_literal(match.group('count' + suffix) + ' ' + category)}"]
-        if match.groupdict().get("qualifier") in ("more than", "at least"):
-            lines[0] = lines[0].replace("sg:count", "sg:minimumCount")
-        elif match.groupdict().get("qualifier"):
-            lines[1] += " ; sg:approximate true"
-        if demonym:
-            lines[1] += f" ; sg:citizenship {demonym.curie}"
-            self._note_entity(demonym)
-        lines[1] += " ."
-        release = [f"release:{key} a sg:Release ; sg:releasedGroup group:{key} ;"]
+        key, group = self._group(match.group("count" + suffix), count, category, match.groupdict().get("qualifier"))
         states = [a for a in agents if a.type == "State"]
-        if states:
-            release.append(f"    sg:releasingState {', '.join(a.curie for a in states)} ;")
-        if receiver is not None and receiver.type == "State":
-            release.append(f"    sg:receivingState {receiver.curie} ;")
-        release.append(f"    sg:inExchange {self.exchange} .")
+        if not states and match.groupdict().get("between"):  # `N prisoners held by A and B were released`
+            states = self._custody(match.group("between"), sentence, match.start("between"))
+        receiving = [receiver] if receiver is not None and receiver.type == "State" else []
         confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
         end = match.end("category" + suffix)
         self.add(rule, sentence, match.start(), max(end, match.end("receiver") if receiver else 0),
-                 "\n".join(lines + release) + "\n", confidence, note=None if states else "no releasing state in the quote")
+                 group + self._release_turtle(key, f"sg:releasedGroup group:{key}", states, receiving), confidence,
+                 note=None if states else "no releasing state in the quote")
+
+    def _group(self, count_text: str, count: int, category: str, qualifier: str | None) -> tuple[str, str]:
+        """A detainee group's key and Turtle: its count as written (exact, at least, about), category, citizenship."""
+        key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
+        qualifier = (qualifier or "").lower()
+        predicate = "sg:minimumCount" if qualifier in ("more than", "over", "at least") else "sg:count"
+        lines = [f"group:{key} a sg:DetaineeGroup ; {predicate} {count} ; sg:category {_literal(category)} ;",
+                 f"    rdfs:label {_literal(count_text + ' ' + category)}"]
+        if qualifier and predicate == "sg:count":
+            lines[1] += " ; sg:approximate true"
+        if demonym := self.linker.demonym_state(category.split()[0]):
+            lines[1] += f" ; sg:citizenship {demonym.curie}"
+            self._note_entity(demonym)
+        return key, "\n".join(lines) + " .\n"
+
+    def _release_turtle(self, key: str, released: str, releasing: list[Entity] = (),
+                        receiving: list[Entity] = ()) -> str:
+        """A release in the document's exchange: `released` is `sg:releasedPerson X` or `sg:releasedGroup G`."""
+        lines = [f"release:{key} a sg:Release ; {released} ;"]
+        if releasing:
+            lines.append(f"    sg:releasingState {', '.join(e.curie for e in dict.fromkeys(releasing))} ;")
+        if receiving:
+            lines.append(f"    sg:receivingState {', '.join(e.curie for e in dict.fromkeys(receiving))} ;")
+        lines.append(f"    sg:inExchange {self.exchange} .")
+        return "\n".join(lines) + "\n"
+
+    def _custody(self, text: str, sentence: _Sentence, offset: int) -> list[Entity]:
+        """The states a text says held someone (`held by A and B`, `imprisoned in the U.S.`): who releases them."""
+        match = self.x.custody.search(text)
+        if match is None:
+            return []
+        states = []
+        for name in re.finditer(NAME, match.group("who")):
+            entity = self.entity(name.group(0), sentence, offset + match.start("who") + name.start(), "agent")
+            if entity is not None and entity.type == "State":
+                states.append(entity)
+        return states
 
     def _agents(self, match: re.Match, sentence: _Sentence) -> list[Entity]:
         """The releasing parties named before the verb: one name or a list (`A, B, and C`)."""
@@ -398,18 +425,16 @@ class _Run:
     def _release_person(self, rule: Rule, match: re.Match, sentence: _Sentence):
         agent = self._arg(match, "agent", sentence, "agent")
         receiver = self._arg(match, "receiver", sentence, "agent")
+        releasing = [agent] if agent is not None and agent.type == "State" else []
+        if not releasing and match.groupdict().get("about"):  # `A, a pilot imprisoned in the U.S., was freed`
+            releasing = self._custody(match.group("about"), sentence, match.start("about"))
+        receiving = [receiver] if receiver is not None and receiver.type == "State" else []
         for person, start, end in self.people(match.group("people"), sentence, match.start("people")):
             key = f"{self.exchange.split(':')[1]}-{person.curie.split(':')[1]}"
-            lines = [f"{person.curie} a sg:Detainee .",
-                     f"release:{key} a sg:Release ; sg:releasedPerson {person.curie} ;"]
-            if agent is not None and agent.type == "State":
-                lines.append(f"    sg:releasingState {agent.curie} ;")
-            if receiver is not None and receiver.type == "State":
-                lines.append(f"    sg:receivingState {receiver.curie} ;")
-            lines.append(f"    sg:inExchange {self.exchange} .")
+            turtle = f"{person.curie} a sg:Detainee .\n" + self._release_turtle(
+                key, f"sg:releasedPerson {person.curie}", releasing, receiving)
             quote_end = max(end, match.end("agent") if match.groupdict().get("agent") else 0)
-            self.add(rule, sentence, match.start(), max(quote_end, end), "\n".join(lines) + "\n",
-                     self._confidence(rule, person, agent))
+            self.add(rule, sentence, match.start(), max(quote_end, end), turtle, self._confidence(rule, person, agent))
 
     def _party(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for group in ("a", "b"):
@@ -520,11 +545,13 @@ class _Run:
             return
         b, end = found
         key = self.exchange.split(":")[1]
-        lines = [f"{a.curie} a sg:Detainee ; sg:exchangedFor {b.curie} .", f"{b.curie} a sg:Detainee ."]
+        held = {a: self._custody(sentence.text[match.end("a"):match.start("b")], sentence, match.end("a")),
+                b: self._custody(sentence.text[end:end + 80], sentence, end)}  # `A, held in X, ... for B, jailed in Y`
+        turtle = f"{a.curie} a sg:Detainee ; sg:exchangedFor {b.curie} .\n{b.curie} a sg:Detainee .\n"
         for person in (a, b):
-            lines.append(f"release:{key}-{person.curie.split(':')[1]} a sg:Release ; sg:releasedPerson {person.curie} ;\n"
-                         f"    sg:inExchange {self.exchange} .")
-        self.add(rule, sentence, match.start(), end, "\n".join(lines) + "\n", self._confidence(rule, a, b))
+            turtle += self._release_turtle(f"{key}-{person.curie.split(':')[1]}", f"sg:releasedPerson {person.curie}",
+                                           held[person])
+        self.add(rule, sentence, match.start(), end, turtle, self._confidence(rule, a, b))
 
     def _next_person(self, sentence: _Sentence, position: int, within: int = 60) -> tuple[Entity, int] | None:
         """The first person named from `position` on (past descriptions such as `the convicted Freedonian spy`)."""
@@ -581,6 +608,8 @@ class _Run:
         if any(c.kind == "release" and c.start <= at < c.end for c in self.candidates):
             return
         category = match.group("category")
+        if self._homecoming(rule, match, sentence, count, category):
+            return
         key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
         predicate = "sg:count"
         qualifier = (match.group("qualifier") or "").lower()
@@ -593,3 +622,17 @@ class _Run:
         tail = sentence.text[match.end():match.end() + 50]
         note = "per side: the count is for each side" if re.search(r"\beach (?:side|country)\b", tail) else None
         self.add(rule, sentence, match.start(), match.end(), line + " .\n", self._confidence(rule), note=note)
+
+    def _homecoming(self, rule: Rule, match: re.Match, sentence: _Sentence, count: int, category: str) -> bool:
+        """`390 Ukrainians returned home`, `270 Russian soldiers were repatriated`: a group released to the state its
+        category names. False (nothing made) when the category names no state or no homecoming follows."""
+        state = self.linker.demonym_state(category.split()[0])
+        after = sentence.text[match.end():match.end() + 45]
+        cue = self.x.homecoming.search(after)
+        if state is None or cue is None or re.search(r"[.;]", after[:cue.start()]):
+            return False
+        key, group = self._group(match.group("count"), count, category, match.group("qualifier"))
+        self.add(rule, sentence, match.start(), match.end() + cue.end(),
+                 group + self._release_turtle(key, f"sg:releasedGroup group:{key}", receiving=[state]),
+                 self._confidence(rule), note="received by the state the group's name gives (a homecoming)")
+        return True

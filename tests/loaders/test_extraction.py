@@ -206,3 +206,21 @@ def test_a_date_after_since_or_an_invasion_is_not_the_exchange_date(extractor, t
                               "February 2019. The exchange took place on 3 May 2020.")
     dates = turtles(extraction, "exchange-date")
     assert '"2020-05-03"^^xsd:date' in dates and "2019" not in dates
+
+
+def test_who_held_a_group_or_a_person_releases_them(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Twelve of the prisoners held by Freedonia and Sylvania were "
+                              "released to the U.S. on Monday. Karl Moe, a teacher jailed in Sylvania, was freed.")
+    group = turtles(extraction, "group-released-passive")
+    assert "sg:releasingState state:XF, state:XS" in group and "sg:receivingState state:US" in group
+    person = turtles(extraction, "person-was-released")
+    assert "sg:releasedPerson person:karl-moe" in person and "sg:releasingState state:XS" in person
+
+
+def test_a_homecoming_is_a_release_to_the_state_the_group_is_named_after(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "On Friday, 300 Ukrainians returned home. "
+                              "Forty soldiers were seen at the border after the swap.")
+    released = turtles(extraction, "count-of-people")
+    assert "sg:releasedGroup group:" in released and "sg:receivingState state:UA" in released
+    assert "sg:count 300" in released
+    assert "sg:count 40 " in released and "claim:" in released  # no homecoming: a count claim only
