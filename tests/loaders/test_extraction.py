@@ -250,3 +250,13 @@ def test_a_year_alone_is_a_gyear_and_a_day_without_year_is_no_exchange_date(extr
                               "was the largest.")
     dates = turtles(extraction, "exchange-date")
     assert '"2010"^^xsd:gYear' in dates and "--05-24" not in dates
+
+
+def test_people_returned_to_a_named_state_and_a_country_is_no_venue(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "The 120 civilians returned to Sylvania after the swap. "
+                              "250 Danish military personnel and 20 civilians were repatriated. "
+                              "The talks in Sylvania and a meeting in Norway went on.")
+    released = turtles(extraction, "count-of-people")
+    assert "sg:count 120" in released and "sg:receivingState state:XS" in released
+    assert "sg:count 250" in released and "sg:receivingState state:DK" in released
+    assert "sg:venue" not in turtles(extraction, "talks-in-place")  # states, not venues
