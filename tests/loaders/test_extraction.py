@@ -256,7 +256,7 @@ def test_people_returned_to_a_named_state_and_a_country_is_no_venue(extractor, t
     extraction = extract_text(extractor, tmp_path, "The 120 civilians returned to Sylvania after the swap. "
                               "250 Danish military personnel and 20 civilians were repatriated. "
                               "The talks in Sylvania and a meeting in Norway went on.")
-    released = turtles(extraction, "count-of-people")
+    released = turtles(extraction)  # a count rule or a passive release rule, whichever quotes it best
     assert "sg:count 120" in released and "sg:receivingState state:XS" in released
     assert "sg:count 250" in released and "sg:receivingState state:DK" in released
     assert "sg:venue" not in turtles(extraction, "talks-in-place")  # states, not venues
