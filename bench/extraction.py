@@ -26,7 +26,7 @@ from loaders.linking import fold
 
 KINDS = ("exchange-date", "venue", "mediator", "party", "release-person", "release-by", "release-to", "count",
          "citizenship", "occupation", "employer", "sentence", "exchanged-for", "left-out",
-         "negotiation")
+         "negotiation", "announced-by", "held-by", "charge")
 
 
 def fact_graph(extraction, labels: dict) -> Graph:
@@ -98,6 +98,13 @@ def fact_keys(graph: Graph, labels: dict) -> set[tuple]:
         keys.add(("left-out", name(person)))
     for state in graph.objects(None, SG.participant):
         keys.add(("negotiation", str(state)))
+    for agent in graph.objects(None, SG.announcedBy):
+        keys.add(("announced-by", str(agent)))
+    for person, state in graph.subject_objects(SG.heldBy):
+        if "/person/" in str(person):
+            keys.add(("held-by", name(person), str(state)))
+    for person, value in graph.subject_objects(SG.charge):
+        keys.add(("charge", name(person), fold(str(value))))
     return keys
 
 

@@ -178,6 +178,7 @@ class RuleExtractor:
                                   rf"(?P<who>{NAME}(?:(?:, and |, | and )(?:the )?{NAME})*)")
         self.handed_to = re.compile(rf"\s*(?:(?:were|was|had been|have been) )?{_alternatives(self.triggers['handover_verbs'])}"
                                     rf" to (?:the )?(?P<state>{NAME})")
+        self.title = re.compile(rf"(?i:.*\b{_alternatives(self.triggers['titles'])}) ")
         self.homecoming = re.compile(rf"\b{_alternatives(self.triggers['homecoming_cues'])}\b")
         self.document_dates = document_dates or {}
 
@@ -632,13 +633,18 @@ class _Run:
         if len(participants) >= needed:
             self._add_negotiation(rule, match, sentence, participants, None)
 
+    def _title_length(self, name: str) -> int:
+        """How much of a name is a title before the person's own name (`Freedonian President Ida Holm`)."""
+        title = self.x.title.match(name)
+        return title.end() if title else 0
+
     def _people_in(self, sentence: _Sentence, start: int, end: int) -> list[Entity]:
         """The people named between two offsets: the model's person spans, or full names on the blank path."""
         spans = [(a, b) for a, b in sentence.people if start <= a < end] if self.x.uses_model else [
-            (m.start(), m.end()) for m in re.finditer(NAME, sentence.text[start:end])]
+            (start + m.start() + self._title_length(m.group(0)), start + m.end())
+            for m in re.finditer(NAME, sentence.text[start:end])]
         found = []
         for a, b in spans:
-            a, b = (a, b) if self.x.uses_model else (start + a, start + b)
             entity = self.entity(sentence.text[a:b], sentence, a, "person")
             if entity is not None and entity.type == "Person":
                 found.append(entity)
@@ -704,3 +710,33 @@ class _Run:
                  self._confidence(rule) - (0.1 if other else 0), note="received by the state the group's name gives "
                  "(a homecoming)" + ("; released by the exchange's other party" if other else ""))
         return True
+
+    def _announced(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`X announced` (confirmed, acknowledged, reported) in a sentence about the exchange: who announced it."""
+        if not self._about_exchange(sentence):
+            return
+        people = self._people_in(sentence, match.start("agent"), match.end("agent"))[-1:]
+        agent = people[0] if people else self._arg(match, "agent", sentence, "agent")
+        if agent is None or agent.type not in ("Person", "Organization", "State"):
+            return
+        self._note_entity(agent)
+        self.add(rule, sentence, match.start(), match.end(), f"{self.exchange} sg:announcedBy {agent.curie} .\n",
+                 self._confidence(rule, agent), modality="announced")
+
+    def _held(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A, a pilot imprisoned in the U.S.` / `A was held by B`: who held the person."""
+        holder = self._arg(match, "agent", sentence, "agent")
+        if holder is None or holder.type != "State":
+            return
+        for person, _, _ in self.people(match.group("people"), sentence, match.start("people"))[:1]:
+            self.add(rule, sentence, match.start(), match.end(), f"{person.curie} sg:heldBy {holder.curie} .\n",
+                     self._confidence(rule, person, holder))
+
+    def _charge(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`convicted of espionage`, `imprisoned in the U.S. for drug smuggling`: the charge of the person before."""
+        person = self._person_before(sentence, match.start())
+        if person is None:
+            return
+        entity, start = person
+        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:charge {_literal(match.group('charge'))} .\n",
+                 self._confidence(rule, entity) - 0.1)

@@ -284,3 +284,14 @@ def test_a_demonym_before_a_list_in_brackets_gives_citizenship(extractor, tmp_pa
                               "prisoners (Karl Moe, Ida Holm, Per Vik).")
     people = turtles(extraction, "exchanged-for-people")
     assert "person:karl-moe a sg:Detainee ; sg:citizenship state:DK" in people
+
+
+def test_who_announced_who_held_and_the_charge(extractor, tmp_path):
+    extraction = extract_text(extractor, tmp_path, "Karl Moe, a Danish pilot imprisoned in Sylvania for drug "
+                              "smuggling, was freed in the swap. Freedonian President Ida Holm announced the "
+                              "exchange on Friday. The weather was announced as fine.")
+    assert "person:karl-moe sg:heldBy state:XS" in turtles(extraction, "person-held-by")
+    assert 'person:karl-moe sg:charge "drug smuggling"' in turtles(extraction, "convicted-of")
+    announced = [f for f in extraction.facts if f.rule == "agent-announced"]
+    assert [f.modality for f in announced] == ["announced"]
+    assert "sg:announcedBy person:ida-holm" in announced[0].turtle
