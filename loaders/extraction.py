@@ -48,6 +48,7 @@ NOT_THE_DATE = re.compile(r"(?:\b(?:since|after|before|until|by)\b[^,;]{0,30}|\b
 SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
+NO_RELEASING_STATE = "no releasing state in the quote: add one (edit) before accepting"
 STATUS_CLASSES = re.compile(r"(?m)^\s*(\S+) a sg:(?:Exchange|ExchangeLeg|Release|CountClaim|DetaineeGroup)\b")
 
 
@@ -333,6 +334,8 @@ class _Run:
 
     def add(self, rule: Rule, sentence: _Sentence, start: int, end: int, turtle: str, confidence: float,
             note: str | None = None, modality: str | None = None):
+        if turtle.count("a sg:Release ;") > turtle.count("sg:releasingState"):  # the shapes want one each: an edit
+            note = "; ".join(filter(None, (note, NO_RELEASING_STATE)))
         quote = sentence.text[start:end].strip(" ,;")
         start = sentence.text.index(quote, start)
         status = modality or self.modality(sentence.text[max(0, start - 40):end])
@@ -386,7 +389,7 @@ class _Run:
         end = match.end("category" + suffix)
         self.add(rule, sentence, match.start(), max(end, match.end("receiver") if receiver else 0),
                  group + self._release_turtle(key, f"sg:releasedGroup group:{key}", states, receiving), confidence,
-                 note=note or (None if states else "no releasing state in the quote"))
+                 note=note)
 
     def _other_party(self, receiving: list[Entity]) -> Entity | None:
         """In an exchange between two states, what one receives the other releases."""
@@ -606,7 +609,10 @@ class _Run:
     def _add_negotiation(self, rule: Rule, match: re.Match, sentence: _Sentence, participants: list[Entity],
                          venue: Entity | None):
         names = [slug(venue.label)] if venue else [p.curie.split(":")[1].lower() for p in participants]
-        lines = [f"negotiation:{self.exchange.split(':')[1]}-{'-'.join(names[:3])} a sg:Negotiation"]
+        curie = f"negotiation:{self.exchange.split(':')[1]}-{'-'.join(names[:3])}"
+        label = f"talks in {venue.label}" if venue else "talks of " + " and ".join(p.label for p in participants[:3])
+        self.new_entities.setdefault(curie, Entity(curie, "Negotiation", label, False))
+        lines = [f"{curie} a sg:Negotiation"]
         if venue:
             lines.append(f"    sg:venue {venue.curie}")
             self._note_entity(venue)
