@@ -18,7 +18,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, VOID, XSD
 
-from api import results
+from api import candidates, results
 from api.errors import ApiError, not_acceptable
 from api.layout import link, local_path, page, render, service_base
 from api.site import exchange_figure
@@ -60,7 +60,9 @@ FORMAT_NAMES = {
 }
 OX_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, N_TRIPLES: ox.RdfFormat.N_TRIPLES, RDF_XML: ox.RdfFormat.RDF_XML}
 RULES_DIR = Path(__file__).resolve().parents[1] / "ontology/rules"
-CC_BY = "https://creativecommons.org/licenses/by/4.0/"
+CC_BY = "https://creativecommons.org/licenses/by/4.0/"  # the ontology: the project's own work
+# The dataset quotes its sources verbatim, and some are CC BY-SA 4.0 (ShareAlike): the dataset is under it too.
+CC_BY_SA = "https://creativecommons.org/licenses/by-sa/4.0/"
 DATASET = URIRef(BASE + "void#dataset")
 DUMPS = {"swapgraph.trig.gz": TRIG, "swapgraph.nq.gz": N_QUADS}
 GRAPH_TITLES = {
@@ -859,12 +861,17 @@ def _describe_response(request: Request, iri: str, extra_html=None) -> Response:
     if not writable_iri(iri):
         return not_found(request, media_type, iri)
     if media_type == HTML:
-        rows = current.page_rows(iri)
+        # The extractor's unreviewed candidates only when asked (?candidates=1), in their own marked section.
+        rows = [row for row in current.page_rows(iri) if str(row.get("g")) != candidates.CANDIDATES]
+        shown = candidates.candidate_section(request, iri)
         if not rows:
+            if shown:
+                return respond_resource(request, page(curie(iri), f"<h1>{escape(curie(iri))}</h1>{shown}"), HTML)
             return not_found(request, HTML, iri)
         html = entity_page(current, iri, rows)
         if extra_html is not None:
             html = html.replace("</main>", extra_html() + "\n</main>", 1)
+        html = html.replace("</main>", shown + "\n</main>", 1)
         return respond_resource(request, html, HTML)
     body = current.describe(iri)
     if not body.strip():
@@ -1156,7 +1163,7 @@ def void_graph(current: Site, service: str) -> Graph:
     g.add((ds, DCTERMS.description, Literal(
         "An open knowledge graph of prisoner exchanges built from documents; every fact carries its source quote.",
         lang="en")))
-    g.add((ds, DCTERMS.license, URIRef(CC_BY)))
+    g.add((ds, DCTERMS.license, URIRef(CC_BY_SA)))
     g.add((ds, VOID.triples, Literal(counts["triples"], datatype=XSD.integer)))
     g.add((ds, VOID.classes, Literal(len(counts["classes"]), datatype=XSD.integer)))
     g.add((ds, VOID.properties, Literal(counts["property_count"], datatype=XSD.integer)))
@@ -1177,6 +1184,8 @@ def void_graph(current: Site, service: str) -> Graph:
         g.add((ds, DCTERMS.source, URIRef(doc)))
         if title:
             g.add((URIRef(doc), DCTERMS.title, Literal(title)))
+    for row in current.source.select(f"SELECT ?d ?l WHERE {{ ?d a sg:Document ; <{DCTERMS.license}> ?l }}"):
+        g.add((URIRef(row["d"]), DCTERMS.license, URIRef(row["l"])))  # each document's own licence, where recorded
     for graph, n in sorted(counts["graphs"].items()):
         subset = URIRef(graph)
         g.add((ds, VOID.subset, subset))
@@ -1207,7 +1216,7 @@ def void_page(current: Site) -> str:
     documents = [{"iri": d, "title": t or f or d} for d, t, f in counts["documents"]]
     classes = [{"term": Markup(term_html(URIRef(c), labels)), "count": n}
                for c, n in sorted(counts["classes"].items()) if c.startswith(str(SG._NS))]
-    return render("void.html", title="Dataset", dataset=str(DATASET), licence=CC_BY, counts=counts,
+    return render("void.html", title="Dataset", dataset=str(DATASET), licence=CC_BY_SA, counts=counts,
                   id_base=str(ID), graphs=graphs, documents=documents, classes=classes,
                   alternates=Markup(alternates("/void")))
 

@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 
 from api import charts, flow_svg, map_svg
+from api.candidates import candidate_section
 from api.flow_svg import Entity
 from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
@@ -290,7 +291,7 @@ def exchange_page(key: str, request: Request) -> HTMLResponse:
     return _html(
         "exchange.html", title=x.label, x=x, whole=exchanges.get(x.whole) if x.whole else None,
         svg=Markup(svg) if svg else None, releases=sorted(x.releases, key=_release_order),
-        claims=load_count_claims(request, [x, *x.legs]),
+        claims=load_count_claims(request, [x, *x.legs]), candidates=candidate_section(request, iri),
     )
 
 

@@ -14,6 +14,7 @@ MONTH_DAY_YEAR = re.compile(rf"\b{MONTH} (\d{{1,2}}),? (\d{{4}})\b")
 DAY_MONTH = re.compile(rf"\b(\d{{1,2}}) {MONTH}\b(?!,? \d{{4}})")
 MONTH_DAY = re.compile(rf"\b{MONTH} (\d{{1,2}})\b(?!,? \d{{4}})(?!\d)")
 MONTH_YEAR = re.compile(rf"\b{MONTH} (\d{{4}})\b")
+YEAR = re.compile(r"\b(?:in|of|since) ((?:1[89]|20)\d\d)\b(?! (?:people|prisoners|detainees))")  # `in 2010`
 WEEKDAY = re.compile(r"\b(?:on |last )?(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 LAST_WEEK = re.compile(r"\blast week\b")
 
@@ -23,7 +24,7 @@ class DateMention:
     start: int  # offsets into the sentence text
     end: int
     value: str  # lexical form: 2024-08-01, 2022-04, --11-27 (no year known)
-    datatype: str  # date | gYearMonth | gMonthDay
+    datatype: str  # date | gYearMonth | gYear | gMonthDay (no year: never an sg:date) | unresolved
     flag: str | None = None  # why the value is partial, if it is
 
 
@@ -59,6 +60,8 @@ def find_dates(text: str, document_date: datetime.date | None) -> list[DateMenti
             add(match, f"--{month_number:02d}-{int(day):02d}", "gMonthDay", "no year: the document has no date")
     for match in MONTH_YEAR.finditer(text):
         add(match, f"{match[2]}-{MONTHS[match[1].lower()]:02d}", "gYearMonth")
+    for match in YEAR.finditer(text):  # after the fuller forms: `in May 2010` is taken already
+        add(match, match[1], "gYear")
     for match in WEEKDAY.finditer(text):
         add(match, *_weekday(match[1], document_date, last=match[0].startswith("last ")))
     for match in LAST_WEEK.finditer(text):

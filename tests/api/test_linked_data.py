@@ -345,7 +345,7 @@ def test_void_counts_match_the_store(web, store):
     for graph in subsets:
         assert g.value(graph, VOID.triples).toPython() == count(
             store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-    assert (dataset, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")) in g
+    assert (dataset, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by-sa/4.0/")) in g
     assert len(set(g.objects(dataset, DCTERMS.source))) == count(
         store, f"SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ GRAPH ?g {{ ?d a <{SG.Document}> }} }}")
     # the endpoint and dumps are where this service is reached (here the test client's host), not w3id
@@ -369,7 +369,7 @@ def test_void_as_json_ld_and_html(web):
     data = web.get("/void", headers={"Accept": "application/ld+json"})
     assert len(Graph().parse(data=data.content, format="json-ld")) > 20
     html = web.get("/void", headers={"Accept": BROWSER}).text
-    assert "/dumps/swapgraph.trig.gz" in html and "CC BY 4.0" in html
+    assert "/dumps/swapgraph.trig.gz" in html and "CC BY-SA 4.0" in html
 
 
 @pytest.mark.parametrize("name, fmt", [("swapgraph.trig.gz", "trig"), ("swapgraph.nq.gz", "nquads")])

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from api.app import create_app
 from api.executor import Executor
@@ -66,10 +67,13 @@ def test_accept_writes_the_reviewed_file_and_a_bad_edit_writes_nothing(server, p
     root, stem = project
     annotation = root / f"corpus/annotations/{stem}.yaml"
     before = annotation.read_text(encoding="utf-8")
-    bad = httpx.post(f"{server.url}/review/{stem}/1", data={"action": "accept", "quote": "not in the text"})
+    bad = httpx.post(f"{server.url}/review/{stem}/1", data={"action": "accept", "quote": "not in the text"},
+                     timeout=60)  # accepting validates the whole build: slow on a loaded machine
     assert bad.status_code == 200 and "not accepted" in bad.text and "quote not found verbatim" in bad.text
     assert annotation.read_text(encoding="utf-8") == before
-    date = httpx.post(f"{server.url}/review/{stem}/1", data={"action": "accept"})
+    facts = yaml.safe_load((root / f"corpus/candidates/{stem}.yaml").read_text(encoding="utf-8"))["facts"]
+    number = next(n for n, fact in enumerate(facts, start=1) if fact["rule"] == "exchange-date")
+    date = httpx.post(f"{server.url}/review/{stem}/{number}", data={"action": "accept"}, timeout=60)
     assert date.status_code == 303
     assert "sg:date" in annotation.read_text(encoding="utf-8")
 
