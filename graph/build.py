@@ -121,15 +121,24 @@ def load_graph(store: ox.Store, graph: Graph, name, keep_blank_nodes: bool = Fal
     store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
 
 
-def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
+def load_table(store: ox.Store, triples, name) -> None:
+    """Triples of Oxigraph terms (a loader's TripleTable) into a named graph, in one bulk insert."""
+    graph = ox.NamedNode(str(name))
+    store.bulk_extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
+
+
+def reification_quads(corpus: CorpusGraphs):
     """A statement node per asserted triple, linked to each evidence span that states it."""
     evidence_link = to_ox(SG.evidence)
-    quads = []
-    for (s, p, o), evidence in corpus.evidence.items():
-        statement, statement_quads = reification((to_ox(s), to_ox(p), to_ox(o)))
-        quads += statement_quads
-        quads += [ox.Quad(statement, evidence_link, to_ox(ev), PROVENANCE) for ev in evidence]
-    store.extend(quads)
+    for triple, evidence in corpus.evidence.items():
+        statement, statement_quads = reification(triple)
+        yield from statement_quads
+        for ev in evidence:
+            yield ox.Quad(statement, evidence_link, ev, PROVENANCE)
+
+
+def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
+    store.bulk_extend(reification_quads(corpus))
 
 
 def to_rdflib_dataset(store: ox.Store) -> Dataset:
@@ -192,9 +201,9 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     load_graph(store, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
     # A fact stated by a document lives in the asserted graph only: the default graph is the union
     # of the named graphs, and a triple held by two graphs would be counted twice there.
-    load_graph(store, corpus.entities - corpus.asserted, Graphs.ENTITIES)
-    load_graph(store, corpus.asserted, Graphs.ASSERTED)
-    load_graph(store, corpus.provenance, Graphs.PROVENANCE)
+    load_table(store, (t for t in corpus.entity_table if t not in corpus.asserted_table), Graphs.ENTITIES)
+    load_table(store, corpus.asserted_table, Graphs.ASSERTED)
+    load_table(store, corpus.provenance_table, Graphs.PROVENANCE)
     reify_asserted(store, corpus)
     done("store")
 

@@ -7,7 +7,7 @@ import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS, XSD, Namespace
 
-from vocab.terms import to_rdflib
+from vocab.terms import to_ox, to_rdflib
 from vocab import ID, SG, TURTLE_PREFIXES, expand_iri, sg_terms
 from loaders.annotations import (
     DOCUMENT_KINDS,
@@ -42,14 +42,59 @@ CC = Namespace("http://creativecommons.org/ns#")  # Creative Commons Rights Expr
 
 
 
+class TripleTable:
+    """Triples as Oxigraph terms, in the order added, without duplicates: quick to fill and to load
+    into a store. `graph()` is an rdflib view, made on first use and kept in step with later additions."""
+
+    def __init__(self):
+        self.triples: dict[tuple, None] = {}
+        self._graph: Graph | None = None
+
+    def add(self, triple: tuple) -> None:
+        if triple not in self.triples:
+            self.triples[triple] = None
+            if self._graph is not None:
+                self._graph.add(tuple(to_rdflib(t) for t in triple))
+
+    def __iter__(self):
+        return iter(self.triples)
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def __contains__(self, triple) -> bool:
+        return triple in self.triples
+
+    def graph(self) -> Graph:
+        if self._graph is None:
+            self._graph = Graph()
+            self._graph.addN((*(to_rdflib(t) for t in triple), self._graph) for triple in self.triples)
+        return self._graph
+
+
 @dataclass
 class CorpusGraphs:
-    entities: Graph = field(default_factory=Graph)
-    asserted: Graph = field(default_factory=Graph)
-    provenance: Graph = field(default_factory=Graph)  # documents and evidence spans
-    evidence: dict = field(default_factory=dict)  # asserted triple -> set of evidence IRIs
+    """The loader's output. The tables hold Oxigraph terms (the build loads them as they are); the
+    rdflib graphs of the same triples (entities, asserted, provenance) are made when first asked for."""
+
+    entity_table: TripleTable = field(default_factory=TripleTable)
+    asserted_table: TripleTable = field(default_factory=TripleTable)
+    provenance_table: TripleTable = field(default_factory=TripleTable)  # documents and evidence spans
+    evidence: dict = field(default_factory=dict)  # asserted triple (Oxigraph terms) -> evidence IRIs, in order
     documents: list[Document] = field(default_factory=list)
     fact_count: int = 0
+
+    @property
+    def entities(self) -> Graph:
+        return self.entity_table.graph()
+
+    @property
+    def asserted(self) -> Graph:
+        return self.asserted_table.graph()
+
+    @property
+    def provenance(self) -> Graph:
+        return self.provenance_table.graph()
 
 
 def locate(fact: Fact) -> tuple[int, int]:
@@ -69,22 +114,28 @@ def locate(fact: Fact) -> tuple[int, int]:
 
 
 def parse_fact_turtle(fact: Fact) -> Graph:
-    """The snippet's triples: parsed by Oxigraph (fast); on any error, by rdflib, whose message and line
-    the error reports keep."""
+    """The snippet's triples as an rdflib graph (see parse_fact_triples)."""
     graph = Graph()
+    for triple in parse_fact_triples(fact):
+        graph.add(tuple(to_rdflib(t) for t in triple))
+    return graph
+
+
+def parse_fact_triples(fact: Fact) -> list[tuple]:
+    """The snippet's triples as Oxigraph terms: parsed by Oxigraph (fast); on any error, by rdflib,
+    whose message and line the error reports keep."""
     try:
-        for quad in ox.parse(TURTLE_PREFIXES + fact.turtle, format=ox.RdfFormat.TURTLE, without_named_graphs=True):
-            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
-        return graph
+        return [(q.subject, q.predicate, q.object)
+                for q in ox.parse(TURTLE_PREFIXES + fact.turtle, format=ox.RdfFormat.TURTLE, without_named_graphs=True)]
     except (SyntaxError, ValueError, TypeError):
-        graph = Graph()
+        pass
     try:
-        graph.parse(data=TURTLE_PREFIXES + fact.turtle, format="turtle")
+        graph = Graph().parse(data=TURTLE_PREFIXES + fact.turtle, format="turtle")
     except Exception as exc:  # rdflib raises several kinds; all mean the snippet is not valid Turtle
         line = _syntax_error_line(str(exc))
         raise ValueError((fact.turtle_line + line - 1 if line else fact.turtle_line),
                          f"Turtle syntax: {str(exc).splitlines()[-1][:200]}") from exc
-    return graph
+    return [tuple(to_ox(t) for t in triple) for triple in graph]
 
 
 def _syntax_error_line(message: str) -> int | None:
@@ -94,27 +145,54 @@ def _syntax_error_line(message: str) -> int | None:
     return int(match.group(1)) - HEADER_LINES if match else None
 
 
+ID_BASE = str(ID)
+DERIVED_ONLY_IRIS = {str(p) for p in DERIVED_ONLY}
+FOREIGN_PREDICATE_IRIS = {str(p) for p in ALLOWED_FOREIGN_PREDICATES}
+RDF_TYPE, SG_STATUS = str(RDF.type), str(SG.status)
+
+
+def _iri(term) -> str | None:
+    """The IRI of an rdflib or Oxigraph IRI term, None for other terms."""
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    return str(term) if isinstance(term, URIRef) else None
+
+
 def check_triple(s, p, o) -> str | None:
+    """What is wrong with a fact's triple (rdflib or Oxigraph terms), or None."""
     for node in (s, o):
-        if isinstance(node, BNode):
+        if isinstance(node, (BNode, ox.BlankNode)):
             return "blank nodes are not allowed: give every node an IRI"
-    if isinstance(s, Literal):
+    subject, predicate, obj = _iri(s), _iri(p), _iri(o)
+    if subject is None:
         return "a literal cannot be a subject"
-    if not str(s).startswith(str(ID)):
-        return f"subject {s} is not an entity IRI (id: namespace)"
-    if str(p) not in SG_TERMS and p not in ALLOWED_FOREIGN_PREDICATES:
-        return f"predicate {p} is not a term of the ontology"
-    if p in DERIVED_ONLY:
-        return f"{p.n3()} is derived by the rules; state the Release or role node instead"
-    if str(p) in SG_TERMS and str(p).rpartition("#")[2][:1].isupper():
-        return f"{p} is a class, not a property"
-    if p == RDF.type and (str(o) not in SG_TERMS or not str(o).rpartition("#")[2][:1].isupper()):
-        return f"type {o} is not a class of the ontology"
+    if not subject.startswith(ID_BASE):
+        return f"subject {subject} is not an entity IRI (id: namespace)"
+    if predicate not in SG_TERMS and predicate not in FOREIGN_PREDICATE_IRIS:
+        return f"predicate {predicate} is not a term of the ontology"
+    if predicate in DERIVED_ONLY_IRIS:
+        return f"{URIRef(predicate).n3()} is derived by the rules; state the Release or role node instead"
+    if predicate in SG_TERMS and predicate.rpartition("#")[2][:1].isupper():
+        return f"{predicate} is a class, not a property"
+    if predicate == RDF_TYPE and (obj not in SG_TERMS or not obj.rpartition("#")[2][:1].isupper()):
+        return f"type {obj if obj is not None else o} is not a class of the ontology"
     # sg:status takes one of the ontology's sg:Status individuals, the only non-entity object allowed.
-    if isinstance(o, URIRef) and p != RDF.type and not str(o).startswith(str(ID)) and not (
-            p == SG.status and str(o) in STATUS_VALUES):
-        return f"object {o} is not an entity IRI (id: namespace)"
+    if obj is not None and predicate != RDF_TYPE and not obj.startswith(ID_BASE) and not (
+            predicate == SG_STATUS and obj in STATUS_VALUES):
+        return f"object {obj} is not an entity IRI (id: namespace)"
     return None
+
+
+O_TYPE, O_LABEL, O_ALT_LABEL = (ox.NamedNode(str(t)) for t in (RDF.type, RDFS.label, SKOS.altLabel))
+O_ISO, O_DOCUMENT, O_EVIDENCE, O_FILE_NAME, O_SHA256 = (
+    ox.NamedNode(str(t)) for t in (SG.isoCode, SG.Document, SG.Evidence, SG.fileName, SG.sha256))
+O_DOCUMENT_LINK, O_QUOTE, O_START, O_END, O_LINE = (
+    ox.NamedNode(str(t)) for t in (SG.document, SG.quote, SG.startOffset, SG.endOffset, SG.annotationLine))
+O_INTEGER = ox.NamedNode(str(XSD.integer))
+
+
+def _integer(value: int) -> ox.Literal:
+    return ox.Literal(str(value), datatype=O_INTEGER)
 
 
 class _Builder:
@@ -125,8 +203,8 @@ class _Builder:
         self.out = CorpusGraphs()
         self.issues: list[LoadIssue] = []
         self.declared: dict[URIRef, EntityDecl] = {}
-        self.typed_in_facts: set[URIRef] = set()
-        self.used: dict[URIRef, tuple[Path, int]] = {}
+        self.typed_in_facts: set[str] = set()  # IRIs
+        self.used: dict[str, tuple[Path, int]] = {}  # IRI -> where first used
 
     def add_entities(self, decls: list[EntityDecl]):
         for decl in decls:
@@ -150,24 +228,24 @@ class _Builder:
             self._emit_entity(iri, decl)
 
     def _emit_entity(self, iri: URIRef, decl: EntityDecl):
-        g = self.out.entities
+        add, node = self.out.entity_table.add, ox.NamedNode(str(iri))
         if decl.type:
-            g.add((iri, RDF.type, SG[decl.type]))
-            g.add((iri, RDFS.label, Literal(decl.label)))
+            add((node, O_TYPE, ox.NamedNode(str(SG[decl.type]))))
+            add((node, O_LABEL, ox.Literal(decl.label)))
         for alt in decl.alt_labels:
-            g.add((iri, SKOS.altLabel, Literal(alt)))
+            add((node, O_ALT_LABEL, ox.Literal(alt)))
         if decl.iso:
-            g.add((iri, SG.isoCode, Literal(decl.iso)))
+            add((node, O_ISO, ox.Literal(decl.iso)))
 
     def add_document(self, extraction: Extraction):
         doc = extraction.document
-        node = ID["document/" + doc.stem]
-        g = self.out.provenance
-        g.add((node, RDF.type, SG.Document))
-        self.typed_in_facts.add(node)  # a corpus document may be the object of a fact (its contributors)
-        g.add((node, RDFS.label, Literal(extraction.metadata.get("title") or doc.name)))
-        g.add((node, SG.fileName, Literal(doc.name)))
-        g.add((node, SG.sha256, Literal(doc.sha256)))
+        node = ox.NamedNode(str(ID["document/" + doc.stem]))
+        add = self.out.provenance_table.add
+        add((node, O_TYPE, O_DOCUMENT))
+        self.typed_in_facts.add(node.value)  # a corpus document may be the object of a fact (its contributors)
+        add((node, O_LABEL, ox.Literal(str(extraction.metadata.get("title") or doc.name))))
+        add((node, O_FILE_NAME, ox.Literal(doc.name)))
+        add((node, O_SHA256, ox.Literal(doc.sha256)))
         meta = extraction.metadata
         for key in VERBATIM_METADATA:
             value = meta.get(key)
@@ -176,16 +254,17 @@ class _Builder:
             if str(value) not in doc.text:
                 self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines[key],
                                              f"metadata {key} {value!r} does not appear in {doc.name}"))
-            g.add((node, {"title": SG.title, "publisher": SG.publisher, "author": SG.author}[key], Literal(str(value))))
+            add((node, to_ox({"title": SG.title, "publisher": SG.publisher, "author": SG.author}[key]),
+                 ox.Literal(str(value))))
         if meta.get("kind") is not None:
             if meta["kind"] not in DOCUMENT_KINDS:
                 self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines["kind"],
                                              f"kind must be one of {DOCUMENT_KINDS}"))
-            g.add((node, SG.documentKind, Literal(meta["kind"])))
+            add((node, to_ox(SG.documentKind), to_ox(Literal(meta["kind"]))))
         if meta.get("language"):
-            g.add((node, SG.language, Literal(meta["language"])))
+            add((node, to_ox(SG.language), to_ox(Literal(meta["language"]))))
         if meta.get("date"):
-            g.add((node, SG.publicationDate, Literal(str(meta["date"]), datatype=XSD.date)))
+            add((node, to_ox(SG.publicationDate), to_ox(Literal(str(meta["date"]), datatype=XSD.date))))
         self._add_rights(node, extraction)
         for fact in extraction.facts:
             self.add_fact(fact, node)
@@ -196,58 +275,60 @@ class _Builder:
             return f"literal too large: {size} bytes, the store takes at most {self.max_literal_bytes}"
         return None
 
-    def _add_rights(self, node: URIRef, extraction: Extraction):
+    def _add_rights(self, node: ox.NamedNode, extraction: Extraction):
         """Where the text was taken from, under which licence, credited to whom (documents added later)."""
-        g, meta = self.out.provenance, extraction.metadata
+        add, meta = self.out.provenance_table.add, extraction.metadata
         if meta.get("source"):
-            g.add((node, DCTERMS.source, URIRef(str(meta["source"]))))
+            add((node, to_ox(DCTERMS.source), ox.NamedNode(str(meta["source"]))))
         if meta.get("licence"):
             address = licence_address(str(meta["licence"]))
             if address is None:
                 self.issues.append(LoadIssue(extraction.source, extraction.metadata_lines["licence"],
                                              f"licence must be an address or one of {sorted(LICENCES)}"))
             else:
-                g.add((node, DCTERMS.license, URIRef(address)))
+                add((node, to_ox(DCTERMS.license), ox.NamedNode(address)))
         if meta.get("attribution"):
-            g.add((node, CC.attributionName, Literal(str(meta["attribution"]))))
+            add((node, to_ox(CC.attributionName), ox.Literal(str(meta["attribution"]))))
 
-    def add_fact(self, fact: Fact, doc_node: URIRef):
+    def add_fact(self, fact: Fact, doc_node: ox.NamedNode):
         problem = self._too_large(fact.quote)
         if problem:
             self.issues.append(LoadIssue(fact.source, fact.line, problem))
             return
         try:
             start, end = locate(fact)
-            graph = parse_fact_turtle(fact)
+            triples = parse_fact_triples(fact)
         except ValueError as exc:
             line, message = (exc.args if len(exc.args) == 2 else (fact.line, exc.args[0]))
             self.issues.append(LoadIssue(fact.source, line, message))
             return
-        evidence = ID[f"{self.evidence_base}/{fact.document.stem}/{start}-{end}"]
-        prov = self.out.provenance
-        prov.add((evidence, RDF.type, SG.Evidence))
-        prov.add((evidence, SG.document, doc_node))
-        prov.add((evidence, SG.quote, Literal(fact.quote)))
-        prov.add((evidence, SG.startOffset, Literal(start)))
-        prov.add((evidence, SG.endOffset, Literal(end)))
-        prov.add((evidence, SG.annotationLine, Literal(fact.line)))
-        for s, p, o in graph:
-            problem = check_triple(s, p, o) or (self._too_large(str(o)) if isinstance(o, Literal) else None)
+        evidence = ox.NamedNode(f"{ID_BASE}{self.evidence_base}/{fact.document.stem}/{start}-{end}")
+        add = self.out.provenance_table.add
+        add((evidence, O_TYPE, O_EVIDENCE))
+        add((evidence, O_DOCUMENT_LINK, doc_node if isinstance(doc_node, ox.NamedNode) else to_ox(doc_node)))
+        add((evidence, O_QUOTE, ox.Literal(fact.quote)))
+        add((evidence, O_START, _integer(start)))
+        add((evidence, O_END, _integer(end)))
+        add((evidence, O_LINE, _integer(fact.line)))
+        for triple in triples:
+            s, p, o = triple
+            problem = check_triple(s, p, o) or (self._too_large(o.value) if isinstance(o, ox.Literal) else None)
             if problem:
                 self.issues.append(LoadIssue(fact.source, fact.turtle_line, problem))
                 continue
-            self.out.asserted.add((s, p, o))
-            if p == RDF.type:
-                self.typed_in_facts.add(s)
+            self.out.asserted_table.add(triple)
+            if p == O_TYPE:
+                self.typed_in_facts.add(s.value)
             for node in (s, o):
-                if isinstance(node, URIRef):
-                    self.used.setdefault(node, (fact.source, fact.turtle_line))
-            self.out.evidence.setdefault((s, p, o), set()).add(evidence)
+                if isinstance(node, ox.NamedNode):
+                    self.used.setdefault(node.value, (fact.source, fact.turtle_line))
+            self.out.evidence.setdefault(triple, {})[evidence] = None
         self.out.fact_count += 1
 
     def check_references(self):
+        declared = {str(iri) for iri in self.declared}
         for iri, (source, line) in self.used.items():
-            if str(iri).startswith(str(ID)) and iri not in self.declared and iri not in self.typed_in_facts:
+            if iri.startswith(ID_BASE) and iri not in declared and iri not in self.typed_in_facts:
                 self.issues.append(LoadIssue(source, line,
                                              f"{iri} is neither declared under entities nor typed in a fact"))
 

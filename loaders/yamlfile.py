@@ -7,6 +7,10 @@ import yaml
 from loaders.errors import LoadError, LoadIssue
 
 
+# libyaml's parser when PyYAML was built with it (about 10x faster); the same nodes and line marks.
+COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class LineDict(dict):
     """A mapping that remembers its own line and the line of each value (1-based)."""
 
@@ -59,7 +63,7 @@ def read_yaml(path: Path):
     except UnicodeDecodeError as exc:
         raise LoadError([LoadIssue(path, 1, f"not valid UTF-8: {exc.reason}")]) from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=COMPOSER)
         if node is None:
             raise LoadError([LoadIssue(path, 1, "the file is empty")])
         return _convert(node, yaml.SafeLoader(""))
