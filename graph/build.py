@@ -1,7 +1,6 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from rdflib.compare import to_canonical_graph
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
+from graph.summary import DUMP_NAME, SUMMARY_NAME, summarize, write_summary  # noqa: F401 (names of a build's files)
 from vocab.terms import PROVENANCE, reification, to_ox, to_rdflib
 from vocab import SG, Graphs
 from loaders.candidates import load_candidates
@@ -237,18 +237,6 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     return report
 
 
-DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
-SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID), not per request
-
-
-def write_summary(build_dir: Path, report: BuildReport) -> None:
-    summary = {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
-               "classes": report.class_counts,
-               "inferred": report.inference.inferred if report.inference else 0,
-               "by_rule": dict(sorted(report.inference.per_rule.items())) if report.inference else {}}
-    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1), encoding="utf-8")
-
-
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
           budget: Budget = Budget()) -> BuildReport:
     """Build in memory, write the build's folder (the dump, then the store bulk-loaded from it), and
@@ -257,6 +245,10 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
     try:
         memory = ox.Store()
         report = build_store(memory, paths, progress, budget)
+        progress("summary")
+        started = time.perf_counter()
+        summary = summarize(memory, report)
+        report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
         dump = build_dir / DUMP_NAME
@@ -268,7 +260,7 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         store.optimize()
         del store
         gc.collect()  # the write lock must be gone before readers open the build
-        write_summary(build_dir, report)
+        write_summary(build_dir, summary)
         report.step_seconds["switch"] = time.perf_counter() - started
     except BaseException:
         gc.collect()
