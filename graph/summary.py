@@ -1,6 +1,7 @@
 """What a build says about itself, computed once at build time (summary.json) and read by the service."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,13 +19,10 @@ DERIVED = ("SELECT ?p ?rule (COUNT(*) AS ?n) WHERE { ?st sg:derivation ?d ; rdf:
 TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
           "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
 DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
-ENTITIES = f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), "{ID}")) }}'
+SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
 GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 DOCUMENTS = ("SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } "
              "ORDER BY ?f")
-# The kinds of IRI under id/ (exchange, person, ...) with how many of each (the /id/ index).
-KINDS = (f'SELECT ?kind (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{ID}")) '
-         f'BIND(STRBEFORE(STRAFTER(STR(?s), "{ID}"), "/") AS ?kind) FILTER(?kind != "") }} GROUP BY ?kind')
 
 
 def _rows(store: ox.Store, query: str) -> list[dict]:
@@ -33,9 +31,23 @@ def _rows(store: ox.Store, query: str) -> list[dict]:
     return [{name: row[name].value for name in names if row[name] is not None} for row in solutions]
 
 
-def store_counts(store: ox.Store) -> dict:
+def entity_kinds(store: ox.Store) -> Counter:
+    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has; one
+    pass over the distinct subjects, where string functions in SPARQL would run once per triple."""
+    kinds: Counter = Counter()
+    base = str(ID)
+    for row in store.query(SUBJECTS):
+        iri = row[0].value
+        if iri.startswith(base):
+            kind, slash, _ = iri[len(base):].partition("/")
+            kinds[kind if slash and kind else None] += 1
+    return kinds
+
+
+def store_counts(store: ox.Store, kinds: Counter | None = None) -> dict:
     """Instances per class, uses per property, derivations per rule and predicate, totals, documents:
     the same figures, under the same keys, as the service's Site.counts computes over its store."""
+    kinds = kinds if kinds is not None else entity_kinds(store)
     derived: dict[str, dict[str, int]] = {}
     for row in _rows(store, DERIVED):
         derived.setdefault(row["p"], {})[row["rule"]] = int(row["n"])
@@ -47,24 +59,21 @@ def store_counts(store: ox.Store) -> dict:
         "graphs": {row["g"]: int(row["n"]) for row in _rows(store, GRAPHS)},
         "quads": int(totals["triples"]), "triples": int(_rows(store, DISTINCT)[0]["n"]),
         "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
-        "property_count": int(totals["properties"]), "entities": int(_rows(store, ENTITIES)[0]["n"]),
+        "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
         "documents": [(row["d"], row.get("t"), row.get("f")) for row in _rows(store, DOCUMENTS)],
     }
-
-
-def store_kinds(store: ox.Store) -> dict[str, int]:
-    return {row["kind"]: int(row["n"]) for row in _rows(store, KINDS)}
 
 
 def summarize(store: ox.Store, report) -> dict:
     """The summary of a finished build: the report's figures and the counts the pages show."""
     inference = report.inference
-    counts = store_counts(store)
+    kinds = entity_kinds(store)
+    counts = store_counts(store, kinds)
     return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
             "classes": report.class_counts,
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
-            "graph_triples": counts["graphs"], "counts": counts, "kinds": store_kinds(store),
+            "graph_triples": counts["graphs"], "counts": counts, "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
             "dump": DUMP_NAME}
 
 
