@@ -1,6 +1,8 @@
 """Turning extractions (facts with quotes) into rdflib graphs: entities, asserted facts, provenance."""
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -121,6 +123,28 @@ def parse_fact_turtle(fact: Fact) -> Graph:
     return graph
 
 
+FACT_GRAPH = "urn:swapgraph:fact:"  # a fact's snippet as a graph of one TriG document per annotation file
+# Snippets the TriG wrapping could read otherwise than Turtle does: braces (a graph block of their own),
+# directives (not allowed inside a graph block), no final "." (optional before a block's "}").
+_NOT_WRAPPABLE = re.compile(r"[{}]|@prefix|@base|^\s*(PREFIX|BASE)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def parse_document_facts(facts: list[Fact]) -> list[list[tuple]] | None:
+    """Every fact's triples (Oxigraph terms), from one parse of all the snippets of a document, each
+    wrapped in a graph of its own; None when a snippet cannot be wrapped or the parse fails (then each
+    fact is parsed alone, and errors are reported at their line)."""
+    if any(_NOT_WRAPPABLE.search(fact.turtle) or not fact.turtle.rstrip().endswith(".") for fact in facts):
+        return None
+    document = TURTLE_PREFIXES + "".join(f"<{FACT_GRAPH}{i}> {{\n{fact.turtle}\n}}\n" for i, fact in enumerate(facts))
+    triples: list[list[tuple]] = [[] for _ in facts]
+    try:
+        for q in ox.parse(document, format=ox.RdfFormat.TRIG):
+            triples[int(q.graph_name.value[len(FACT_GRAPH):])].append((q.subject, q.predicate, q.object))
+    except (SyntaxError, ValueError, TypeError, AttributeError):
+        return None
+    return triples
+
+
 def parse_fact_triples(fact: Fact) -> list[tuple]:
     """The snippet's triples as Oxigraph terms: parsed by Oxigraph (fast); on any error, by rdflib,
     whose message and line the error reports keep."""
@@ -153,33 +177,48 @@ RDF_TYPE, SG_STATUS = str(RDF.type), str(SG.status)
 
 def _iri(term) -> str | None:
     """The IRI of an rdflib or Oxigraph IRI term, None for other terms."""
-    if isinstance(term, ox.NamedNode):
+    if type(term) is ox.NamedNode:
         return term.value
     return str(term) if isinstance(term, URIRef) else None
 
 
 def check_triple(s, p, o) -> str | None:
     """What is wrong with a fact's triple (rdflib or Oxigraph terms), or None."""
-    for node in (s, o):
-        if isinstance(node, (BNode, ox.BlankNode)):
-            return "blank nodes are not allowed: give every node an IRI"
+    if isinstance(s, (BNode, ox.BlankNode)) or isinstance(o, (BNode, ox.BlankNode)):
+        return "blank nodes are not allowed: give every node an IRI"
     subject, predicate, obj = _iri(s), _iri(p), _iri(o)
     if subject is None:
         return "a literal cannot be a subject"
     if not subject.startswith(ID_BASE):
         return f"subject {subject} is not an entity IRI (id: namespace)"
+    return _predicate_problem(predicate) or (_object_problem(predicate, obj) if obj is not None else (
+        f"type {o} is not a class of the ontology" if predicate == RDF_TYPE else None))
+
+
+@lru_cache(maxsize=4096)  # a corpus uses a few hundred predicates and objects outside id/: checked once each
+def _predicate_problem(predicate: str) -> str | None:
     if predicate not in SG_TERMS and predicate not in FOREIGN_PREDICATE_IRIS:
         return f"predicate {predicate} is not a term of the ontology"
     if predicate in DERIVED_ONLY_IRIS:
         return f"{URIRef(predicate).n3()} is derived by the rules; state the Release or role node instead"
     if predicate in SG_TERMS and predicate.rpartition("#")[2][:1].isupper():
         return f"{predicate} is a class, not a property"
-    if predicate == RDF_TYPE and (obj not in SG_TERMS or not obj.rpartition("#")[2][:1].isupper()):
-        return f"type {obj if obj is not None else o} is not a class of the ontology"
+    return None
+
+
+def _object_problem(predicate: str, obj: str) -> str | None:
+    if predicate == RDF_TYPE:
+        return _type_problem(obj)
     # sg:status takes one of the ontology's sg:Status individuals, the only non-entity object allowed.
-    if obj is not None and predicate != RDF_TYPE and not obj.startswith(ID_BASE) and not (
-            predicate == SG_STATUS and obj in STATUS_VALUES):
+    if not obj.startswith(ID_BASE) and not (predicate == SG_STATUS and obj in STATUS_VALUES):
         return f"object {obj} is not an entity IRI (id: namespace)"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _type_problem(obj: str) -> str | None:
+    if obj not in SG_TERMS or not obj.rpartition("#")[2][:1].isupper():
+        return f"type {obj} is not a class of the ontology"
     return None
 
 
@@ -191,6 +230,7 @@ O_DOCUMENT_LINK, O_QUOTE, O_START, O_END, O_LINE = (
 O_INTEGER = ox.NamedNode(str(XSD.integer))
 
 
+@lru_cache(maxsize=1 << 16)
 def _integer(value: int) -> ox.Literal:
     return ox.Literal(str(value), datatype=O_INTEGER)
 
@@ -266,10 +306,13 @@ class _Builder:
         if meta.get("date"):
             add((node, to_ox(SG.publicationDate), to_ox(Literal(str(meta["date"]), datatype=XSD.date))))
         self._add_rights(node, extraction)
-        for fact in extraction.facts:
-            self.add_fact(fact, node)
+        parsed = parse_document_facts(extraction.facts)
+        for index, fact in enumerate(extraction.facts):
+            self.add_fact(fact, node, parsed[index] if parsed is not None else None)
 
     def _too_large(self, text: str) -> str | None:
+        if len(text) * 4 <= self.max_literal_bytes:  # UTF-8 takes at most 4 bytes a character
+            return None
         size = len(text.encode("utf-8"))
         if size > self.max_literal_bytes:
             return f"literal too large: {size} bytes, the store takes at most {self.max_literal_bytes}"
@@ -290,14 +333,14 @@ class _Builder:
         if meta.get("attribution"):
             add((node, to_ox(CC.attributionName), ox.Literal(str(meta["attribution"]))))
 
-    def add_fact(self, fact: Fact, doc_node: ox.NamedNode):
+    def add_fact(self, fact: Fact, doc_node: ox.NamedNode, triples: list[tuple] | None = None):
         problem = self._too_large(fact.quote)
         if problem:
             self.issues.append(LoadIssue(fact.source, fact.line, problem))
             return
         try:
             start, end = locate(fact)
-            triples = parse_fact_triples(fact)
+            triples = triples if triples is not None else parse_fact_triples(fact)
         except ValueError as exc:
             line, message = (exc.args if len(exc.args) == 2 else (fact.line, exc.args[0]))
             self.issues.append(LoadIssue(fact.source, line, message))
@@ -312,16 +355,18 @@ class _Builder:
         add((evidence, O_LINE, _integer(fact.line)))
         for triple in triples:
             s, p, o = triple
-            problem = check_triple(s, p, o) or (self._too_large(o.value) if isinstance(o, ox.Literal) else None)
+            literal = type(o) is ox.Literal
+            problem = check_triple(s, p, o) or (self._too_large(o.value) if literal else None)
             if problem:
                 self.issues.append(LoadIssue(fact.source, fact.turtle_line, problem))
                 continue
             self.out.asserted_table.add(triple)
             if p == O_TYPE:
                 self.typed_in_facts.add(s.value)
-            for node in (s, o):
-                if isinstance(node, ox.NamedNode):
-                    self.used.setdefault(node.value, (fact.source, fact.turtle_line))
+            where = (fact.source, fact.turtle_line)
+            self.used.setdefault(s.value, where)
+            if not literal:
+                self.used.setdefault(o.value, where)
             self.out.evidence.setdefault(triple, {})[evidence] = None
         self.out.fact_count += 1
 

@@ -11,6 +11,9 @@ from loaders.errors import LoadError, LoadIssue
 COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+STR_TAG = "tag:yaml.org,2002:str"
+
+
 class LineDict(dict):
     """A mapping that remembers its own line and the line of each value (1-based)."""
 
@@ -31,7 +34,7 @@ def _convert(node, constructor):
         result.value_lines = {}
         result.block_keys = set()
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = key_node.value if key_node.tag == STR_TAG else constructor.construct_object(key_node, deep=True)
             if key in result:
                 raise _error_at(key_node, f"duplicate key {key!r}")
             result[key] = _convert(value_node, constructor)
@@ -44,6 +47,8 @@ def _convert(node, constructor):
         result.line = node.start_mark.line + 1
         result.item_lines = [item.start_mark.line + 1 for item in node.value]
         return result
+    if node.tag == STR_TAG:  # most values: the scalar's text is the value, no constructor needed
+        return node.value
     return constructor.construct_object(node, deep=True)
 
 
