@@ -172,8 +172,9 @@ def class_counts(store: ox.Store) -> dict:
 
 
 def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
-                budget: Budget = Budget()) -> BuildReport:
-    """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data."""
+                budget: Budget = Budget(), cache_dir: Path | None = None) -> BuildReport:
+    """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data.
+    cache_dir: where parsed documents are kept between builds (loaders.corpus.ParseCache)."""
     from graph.shacl import Unsupported
     from graph.validation import DATA_GRAPHS, validate, validate_store
 
@@ -190,7 +191,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     step("load")
     corpus = load_corpus(paths.documents, paths.annotations, paths.registry,
-                         max_literal_bytes=budget.max_literal_bytes)
+                         max_literal_bytes=budget.max_literal_bytes, cache_dir=cache_dir)
     ontology = canonical(read_turtle(paths.ontology))
     shapes = read_turtle(paths.shapes)
     rules = load_rules(paths.rules)
@@ -237,6 +238,9 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     return report
 
 
+PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlier builds
+
+
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
           budget: Budget = Budget()) -> BuildReport:
     """Build in memory, write the build's folder (the dump, then the store bulk-loaded from it), and
@@ -244,7 +248,7 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
     build_dir = layout.new_build_dir()
     try:
         memory = ox.Store()
-        report = build_store(memory, paths, progress, budget)
+        report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE)
         progress("summary")
         started = time.perf_counter()
         summary = summarize(memory, report)

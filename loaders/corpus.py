@@ -1,5 +1,7 @@
 """Turning extractions (facts with quotes) into rdflib graphs: entities, asserted facts, provenance."""
 
+import hashlib
+import pickle
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -277,7 +279,8 @@ class _Builder:
         if decl.iso:
             add((node, O_ISO, ox.Literal(decl.iso)))
 
-    def add_document(self, extraction: Extraction):
+    def add_document(self, extraction: Extraction, parsed: list[list[tuple]] | None = None):
+        """The document's node, metadata and facts; `parsed`: its snippets' triples if already parsed."""
         doc = extraction.document
         node = ox.NamedNode(str(ID["document/" + doc.stem]))
         add = self.out.provenance_table.add
@@ -306,7 +309,7 @@ class _Builder:
         if meta.get("date"):
             add((node, to_ox(SG.publicationDate), to_ox(Literal(str(meta["date"]), datatype=XSD.date))))
         self._add_rights(node, extraction)
-        parsed = parse_document_facts(extraction.facts)
+        parsed = parsed if parsed is not None else parse_document_facts(extraction.facts)
         for index, fact in enumerate(extraction.facts):
             self.add_fact(fact, node, parsed[index] if parsed is not None else None)
 
@@ -401,10 +404,72 @@ def _normalize(text: str) -> str:
     return text.casefold().replace("\u2019", "'").replace("\u2018", "'")
 
 
+class ParseCache:
+    """Each document's extraction and parsed snippets, kept between builds in one file per document and
+    used again while neither the document nor its annotation file changed (an incremental build
+    re-parses only the documents that changed). A cache file is ours: written and read by the build."""
+
+    VERSION = b"swapgraph-parse-1"  # change when what is cached changes shape
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def key(self, document: Document, extractor: Extractor) -> str | None:
+        path = getattr(extractor, "path_for", None)
+        source = path(document) if path else None
+        if source is None or not source.is_file():
+            return None  # nothing to key on: always extracted afresh
+        digest = hashlib.sha256(self.VERSION + extractor.name.encode())
+        digest.update(f"{document.path}\0{source}\0".encode())  # cached facts name both paths
+        digest.update(document.text.encode("utf-8"))
+        digest.update(source.read_bytes())
+        return digest.hexdigest()
+
+    def _file(self, document: Document, extractor: Extractor) -> Path:
+        return self.folder / f"{document.stem}.{extractor.name}.pickle"
+
+    def get(self, document: Document, extractor: Extractor, key: str):
+        try:
+            with self._file(document, extractor).open("rb") as cached:
+                stored_key, extraction, parsed = pickle.load(cached)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            return None
+        return (extraction, parsed) if stored_key == key else None
+
+    def put(self, document: Document, extractor: Extractor, key: str, extraction: Extraction, parsed) -> None:
+        temporary = self._file(document, extractor).with_suffix(".tmp")
+        with temporary.open("wb") as out:
+            pickle.dump((key, extraction, parsed), out, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(self._file(document, extractor))
+
+    def keep_only(self, documents: list[Document]) -> None:
+        """Drop the files of documents no longer in the corpus."""
+        stems = {document.stem for document in documents}
+        for cached in self.folder.glob("*.pickle"):
+            if cached.name.split(".", 1)[0] not in stems:
+                cached.unlink(missing_ok=True)
+
+
+def _extract(document: Document, extractor: Extractor, cache: ParseCache | None):
+    """(extraction, parsed snippets or None) for one document, from the cache when it is current."""
+    key = cache.key(document, extractor) if cache is not None else None
+    if key is not None and (hit := cache.get(document, extractor, key)) is not None:
+        return hit
+    extraction = extractor.extract(document)
+    parsed = parse_document_facts(extraction.facts)
+    if key is not None:
+        cache.put(document, extractor, key, extraction, parsed)
+    return extraction, parsed
+
+
 def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
-                extractors: list[Extractor] | None = None, max_literal_bytes: int = MAX_LITERAL_BYTES) -> CorpusGraphs:
-    """Read documents, registry and extractions; raise LoadError listing every problem found."""
+                extractors: list[Extractor] | None = None, max_literal_bytes: int = MAX_LITERAL_BYTES,
+                cache_dir: Path | None = None) -> CorpusGraphs:
+    """Read documents, registry and extractions; raise LoadError listing every problem found.
+    With cache_dir, documents unchanged since the last load there are not parsed again (ParseCache)."""
     extractors = extractors or [CuratedAnnotations(annotations_dir)]
+    cache = ParseCache(cache_dir) if cache_dir is not None else None
     builder = _Builder(max_literal_bytes)
     issues: list[LoadIssue] = []
     try:
@@ -417,16 +482,18 @@ def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
     for document in documents:
         for extractor in extractors:
             try:
-                extractions.append(extractor.extract(document))
+                extractions.append(_extract(document, extractor, cache))
             except LoadError as exc:
                 issues += exc.issues
-    for extraction in extractions:
+    for extraction, _ in extractions:
         builder.add_entities(extraction.entities)
-    for extraction in extractions:
-        builder.add_document(extraction)
+    for extraction, parsed in extractions:
+        builder.add_document(extraction, parsed)
     builder.check_references()
-    builder.check_labels(documents, {e.source: e.document for e in extractions if e.source is not None})
+    builder.check_labels(documents, {e.source: e.document for e, _ in extractions if e.source is not None})
     issues += builder.issues
     if issues:
         raise LoadError(issues)
+    if cache is not None:
+        cache.keep_only(documents)
     return builder.out
