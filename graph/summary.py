@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from vocab import ID, SPARQL_PREFIXES
+from vocab import ID, SG, SPARQL_PREFIXES, Graphs
 
 SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID, /ontology), not per request
 DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
@@ -23,6 +23,28 @@ SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }
 GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 DOCUMENTS = ("SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } "
              "ORDER BY ?f")
+
+
+# The home page's rows (api/site.py), as lexical values: classes with their instances (?record: typed
+# only in the provenance graph, the graph's bookkeeping), triples per graph, the documents.
+HOME_QUERIES = {
+    "classes": f"""
+        SELECT ?class ?classLabel (COUNT(DISTINCT ?s) AS ?n) ?record WHERE {{
+          ?s a ?class FILTER(STRSTARTS(STR(?class), "{SG._NS}"))
+          OPTIONAL {{ ?class rdfs:label ?classLabel }}
+          BIND(NOT EXISTS {{ GRAPH ?g {{ ?any a ?class }} FILTER(?g != {Graphs.PROVENANCE.n3()}) }} AS ?record)
+        }} GROUP BY ?class ?classLabel ?record ORDER BY ?record DESC(?n) ?class""",
+    "graphs": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+    "documents": """
+        SELECT ?doc (SAMPLE(?t) AS ?title) (SAMPLE(?k) AS ?kind) (SAMPLE(?pub) AS ?publisher)
+               (SAMPLE(?a) AS ?author) (SAMPLE(?d) AS ?date) (SAMPLE(?f) AS ?file) (COUNT(DISTINCT ?ev) AS ?quotes)
+        WHERE {
+          ?doc a sg:Document .
+          OPTIONAL { ?doc sg:title ?t } OPTIONAL { ?doc sg:documentKind ?k } OPTIONAL { ?doc sg:publisher ?pub }
+          OPTIONAL { ?doc sg:author ?a } OPTIONAL { ?doc sg:publicationDate ?d } OPTIONAL { ?doc sg:fileName ?f }
+          OPTIONAL { ?ev sg:document ?doc }
+        } GROUP BY ?doc ORDER BY ?file""",
+}
 
 
 def _rows(store: ox.Store, query: str) -> list[dict]:
@@ -73,7 +95,8 @@ def summarize(store: ox.Store, report) -> dict:
             "classes": report.class_counts,
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
-            "graph_triples": counts["graphs"], "counts": counts, "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
+            "graph_triples": counts["graphs"], "counts": counts,
+            "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()}, "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
             "dump": DUMP_NAME}
 
 

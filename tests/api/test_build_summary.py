@@ -61,6 +61,19 @@ def test_void_shows_the_build_time_counts(served, data_dir):
     assert g.value(DATASET, VOID.triples).toPython() == len(distinct)
 
 
+def test_the_home_page_rows_are_the_store_rows(served, data_dir):
+    """The home page from the summary shows what it shows when it asks the store (no summary)."""
+    from graph.summary import HOME_QUERIES, _rows
+
+    summary = json.loads((StoreLayout(data_dir).current_build() / SUMMARY_NAME).read_text(encoding="utf-8"))
+    store = open_current(StoreLayout(data_dir))
+    assert summary["home"] == {name: _rows(store, query) for name, query in HOME_QUERIES.items()}
+    page = served.get("/")
+    assert page.status_code == 200
+    for row in summary["home"]["documents"]:
+        assert row["doc"].rsplit("/", 1)[-1] in page.text
+
+
 @pytest.mark.parametrize("name, fmt", [("swapgraph.nq.gz", ox.RdfFormat.N_QUADS), ("swapgraph.trig.gz", ox.RdfFormat.TRIG)])
 def test_dumps_stream_every_quad_of_the_build(served, data_dir, name, fmt):
     response = served.get(f"/dumps/{name}")
@@ -78,10 +91,13 @@ def test_counts_come_from_the_summary_file_not_the_store(tmp_path, data_dir):
     summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
     summary["counts"]["triples"] += 1000
     summary["kinds"]["exchange"] += 7
+    summary["home"]["documents"][0]["quotes"] = "9876543"
     (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
     with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
         void = httpx.get(server.url + "/void", headers={"Accept": "text/turtle"}, timeout=60)
         kinds = httpx.get(server.url + "/id/", headers={"Accept": "application/json"}, timeout=60).json()["kinds"]
+        home = httpx.get(server.url + "/", timeout=60)
+    assert home.status_code == 200 and "9876543" in home.text.replace(",", "")
     g = Graph().parse(data=void.text, format="turtle")
     assert g.value(DATASET, VOID.triples).toPython() == summary["counts"]["triples"]
     assert {k["kind"]: k["count"] for k in kinds}["exchange"] == summary["kinds"]["exchange"]
