@@ -8,6 +8,7 @@ from pathlib import Path
 
 from api.executor import Executor
 from api.results import SPARQL_JSON
+from graph.summary import dump_path, read_summary
 
 COUNT_NAMED = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 COUNT_DEFAULT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -19,6 +20,8 @@ class DatasetInfo:
     built_at: str | None = None  # ISO 8601, UTC
     graphs: dict[str, int] = field(default_factory=dict)  # named graph IRI -> triples
     default_graph_triples: int = 0  # triples in the store's own default graph (normally none)
+    summary: dict = field(default_factory=dict)  # the build's summary.json (graph.summary), {} without one
+    dump: Path | None = None  # the build's N-Quads dump, streamed by /dumps
 
     @property
     def triples(self) -> int:
@@ -50,6 +53,10 @@ def _built_at(build_dir: Path) -> str:
 
 
 def read_dataset_info(executor: Executor, build_dir: Path | None) -> DatasetInfo:
+    summary = read_summary(build_dir)
+    if summary:  # counted at build time: start-up reads a file instead of counting the whole store
+        return DatasetInfo(build=build_dir.name, built_at=_built_at(build_dir), graphs=summary["graph_triples"],
+                           summary=summary, dump=dump_path(build_dir))
     named = {row["g"]["value"]: int(row["n"]["value"]) for row in _count_rows(executor, COUNT_NAMED, False)}
     default = _count_rows(executor, COUNT_DEFAULT, False)
     default_count = int(default[0]["n"]["value"]) if default else 0

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import StreamingResponse
 from markupsafe import Markup
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -167,6 +168,11 @@ class Site:
                 self._computed[key] = compute()
             return self._computed[key]
 
+    @property
+    def summary(self) -> dict:
+        """The served build's summary (graph.summary), {} for a dataset without one."""
+        return getattr(self.dataset, "summary", None) or {}
+
     # descriptions
 
     def describe(self, iri: str) -> bytes:
@@ -274,6 +280,8 @@ class Site:
         return self._once("counts", self._counts)
 
     def _counts(self) -> dict:
+        if saved := self.summary.get("counts"):  # counted at build time (graph.summary)
+            return saved
         classes = {str(r["c"]): int(r["n"]) for r in self.source.select(
             "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c")}
         properties = {str(r["p"]): int(r["n"]) for r in self.source.select(
@@ -905,7 +913,8 @@ INDEX_LIMIT = 2000  # entries on one index page
 
 
 def _kinds(current: "Site") -> list[dict]:
-    rows = current.source.select(
+    saved = current.summary.get("kinds")  # counted at build time (graph.summary)
+    rows = [{"kind": kind, "n": n} for kind, n in saved.items()] if saved is not None else current.source.select(
         f'SELECT ?kind (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{ID}")) '
         f'BIND(STRBEFORE(STRAFTER(STR(?s), "{ID}"), "/") AS ?kind) FILTER(?kind != "") }} GROUP BY ?kind')
     kinds = [{"kind": str(r["kind"]), "name": KIND_NAMES.get(str(r["kind"]), str(r["kind"])), "count": int(r["n"])}
@@ -1248,12 +1257,47 @@ def dump(name: str, request: Request):
     # a download of a .gz file (application/gzip, attachment), not a Content-Encoding of the RDF
     if name not in DUMPS:
         raise ApiError(404, "not_found", f"no dump {name!r}: there are " + ", ".join(sorted(DUMPS)))
-    body = site(request).dump(name)
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "public, max-age=3600"}
+    written = getattr(site(request).dataset, "dump", None)
+    if written is not None:  # the build's own dump file, streamed: nothing read from the store
+        body = None if request.method == "HEAD" else stream_dump(written, DUMPS[name])
+        return StreamingResponse(body or iter(()), headers=headers, media_type="application/gzip")
+    body = site(request).dump(name)
     if request.method == "HEAD":
         return Response(status_code=200, headers={**headers, "Content-Length": str(len(body))},
                         media_type="application/gzip")
     return Response(content=body, headers=headers, media_type="application/gzip")
+
+
+DUMP_CHUNK = 1 << 20  # bytes of N-Quads read at a time
+DUMP_BATCH = 20000  # quads per TriG piece (each piece repeats the prefixes: still one valid TriG document)
+
+
+def stream_dump(path: Path, media_type: str):
+    """The gzipped dump, compressed as it is sent from the build's N-Quads file (bounded memory)."""
+    import zlib
+
+    gzipper = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+    for piece in _dump_pieces(path, media_type):
+        if out := gzipper.compress(piece):
+            yield out
+    yield gzipper.flush()
+
+
+def _dump_pieces(path: Path, media_type: str):
+    if media_type == N_QUADS:
+        with path.open("rb") as source:
+            while piece := source.read(DUMP_CHUNK):
+                yield piece
+        return
+    batch = []
+    for quad in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS):
+        batch.append(quad)
+        if len(batch) == DUMP_BATCH:
+            yield ox.serialize(batch, format=ox.RdfFormat.TRIG, prefixes=KNOWN_PREFIXES)
+            batch = []
+    if batch:
+        yield ox.serialize(batch, format=ox.RdfFormat.TRIG, prefixes=KNOWN_PREFIXES)
 
 
 @router.api_route("/context.jsonld", methods=GET_HEAD, response_class=Response,

@@ -15,6 +15,7 @@ from api.flow_svg import Entity
 from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
+from graph.summary import HOME_QUERIES
 from vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["Pages"])
@@ -392,22 +393,10 @@ def home(request: Request) -> HTMLResponse:
     """The home page: what the graph holds, its sources, the main questions and where to go next."""
     # ?record: the class is typed only in the provenance graph (evidence, derivations, rules, documents):
     # the graph's bookkeeping, listed after the things the graph is about
-    classes = _select(request, f"""
-        SELECT ?class ?classLabel (COUNT(DISTINCT ?s) AS ?n) ?record WHERE {{
-          ?s a ?class FILTER(STRSTARTS(STR(?class), "{SG_NS}"))
-          OPTIONAL {{ ?class rdfs:label ?classLabel }}
-          BIND(NOT EXISTS {{ GRAPH ?g {{ ?any a ?class }} FILTER(?g != {Graphs.PROVENANCE.n3()}) }} AS ?record)
-        }} GROUP BY ?class ?classLabel ?record ORDER BY ?record DESC(?n) ?class""")
-    graphs = _select(request, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
-    documents = _select(request, """
-        SELECT ?doc (SAMPLE(?t) AS ?title) (SAMPLE(?k) AS ?kind) (SAMPLE(?pub) AS ?publisher)
-               (SAMPLE(?a) AS ?author) (SAMPLE(?d) AS ?date) (SAMPLE(?f) AS ?file) (COUNT(DISTINCT ?ev) AS ?quotes)
-        WHERE {
-          ?doc a sg:Document .
-          OPTIONAL { ?doc sg:title ?t } OPTIONAL { ?doc sg:documentKind ?k } OPTIONAL { ?doc sg:publisher ?pub }
-          OPTIONAL { ?doc sg:author ?a } OPTIONAL { ?doc sg:publicationDate ?d } OPTIONAL { ?doc sg:fileName ?f }
-          OPTIONAL { ?ev sg:document ?doc }
-        } GROUP BY ?doc ORDER BY ?file""")
+    # Rows computed when the graph was built (graph/summary.py), else asked of the store now.
+    saved = getattr(getattr(request.app.state, "dataset", None), "summary", None) or {}
+    home_rows = saved.get("home") or {name: _select(request, query) for name, query in HOME_QUERIES.items()}
+    classes, graphs, documents = home_rows["classes"], home_rows["graphs"], home_rows["documents"]
     seen: set[str] = set()
     class_rows = []
     for row in classes:

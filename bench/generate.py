@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCHANGES_PER_DOCUMENT = 12
-ASSERTED_PER_EXCHANGE = 42  # measured on generated corpora (asserted + registry triples), for sizing
+ASSERTED_PER_EXCHANGE = 50  # measured on generated corpora (asserted + registry triples), for sizing
 STATE_COUNT = 40
 FIRST = ("Anna", "Boris", "Clara", "Dmitri", "Elena", "Farid", "Greta", "Hugo", "Irina", "Jonas",
          "Katya", "Leon", "Mira", "Nikolai", "Olga", "Pavel", "Rosa", "Sergei", "Tamara", "Viktor")
@@ -82,7 +82,7 @@ def write_exchange(doc: DocumentWriter, rng: random.Random, number: int, ordinal
     date = f"{year}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
     doc.entity(ex, "Exchange", f"Synthetic exchange {number}")
     doc.fact(f"On {date}, {state_name(a)} and {state_name(b)} carried out prisoner exchange number {number}.",
-             f'{ex} a sg:Exchange ; sg:date "{date}"^^xsd:date ; sg:party {state_a} , {state_b} .')
+             f'{ex} a sg:Exchange ; sg:status sg:done ; sg:date "{date}"^^xsd:date ; sg:party {state_a} , {state_b} .')
     people = []
     for side, (state, other, state_index) in enumerate(((state_a, state_b, a), (state_b, state_a, b))):
         person = f"person:gen-{number}-{side}"
@@ -91,30 +91,30 @@ def write_exchange(doc: DocumentWriter, rng: random.Random, number: int, ordinal
         doc.entity(person, "Person", name)
         release = f"release:gen-{number}-{side}"
         doc.fact(f"{state_name(state_index)} released {name}, a {rng.choice(OCCUPATIONS)}, in exchange {number}.",
-                 f"{release} a sg:Release ; sg:releasedPerson {person} ; sg:releasingState {state} ;"
+                 f"{release} a sg:Release ; sg:status sg:done ; sg:releasedPerson {person} ; sg:releasingState {state} ;"
                  f" sg:receivingState {other} ; sg:inExchange {ex} .\n"
                  f"{person} a sg:Detainee ; sg:citizenship {other} .")
     if rng.random() < 0.4:  # a group released beside the named person: not a sole pair any more
         group, count = f"group:gen-{number}", rng.randrange(2, 60)
         doc.fact(f"In exchange {number} {state_name(a)} also freed {count} {CATEGORIES[number % 4]}.",
-                 f'{group} a sg:DetaineeGroup ; sg:count {count} ; sg:category "{CATEGORIES[number % 4]}" .\n'
-                 f"release:gen-{number}-group a sg:Release ; sg:releasedGroup {group} ;"
+                 f'{group} a sg:DetaineeGroup ; sg:status sg:done ; sg:count {count} ; sg:category "{CATEGORIES[number % 4]}" .\n'
+                 f"release:gen-{number}-group a sg:Release ; sg:status sg:done ; sg:releasedGroup {group} ;"
                  f" sg:releasingState {state_a} ; sg:inExchange {ex} .")
     total = rng.randrange(2, 200)
     doc.fact(f"Officials said {total} people were freed in exchange {number}.",
-             f'claim:gen-{number}-total a sg:CountClaim ; sg:aboutExchange {ex} ; sg:side {state_b} ;'
+             f'claim:gen-{number}-total a sg:CountClaim ; sg:status sg:done ; sg:aboutExchange {ex} ; sg:side {state_b} ;'
              f' sg:count {total} ; sg:category "people" .')
     if rng.random() < 0.15:  # another source disagrees
         other = total + rng.randrange(1, 9)
         doc.fact(f"Another account of exchange {number} gave {other} people.",
-                 f'claim:gen-{number}-other a sg:CountClaim ; sg:aboutExchange {ex} ; sg:side {state_b} ;'
+                 f'claim:gen-{number}-other a sg:CountClaim ; sg:status sg:done ; sg:aboutExchange {ex} ; sg:side {state_b} ;'
                  f' sg:count {other} ; sg:category "people" .')
     if rng.random() < 0.2:  # two legs with their own counts
         for leg in (1, 2):
             doc.fact(f"Leg {leg} of exchange {number} freed {total // 2} people on {date}.",
-                     f'exchange:gen-{number}-leg{leg} a sg:ExchangeLeg ; sg:partOf {ex} ; sg:date "{date}"^^xsd:date .\n'
+                     f'exchange:gen-{number}-leg{leg} a sg:ExchangeLeg ; sg:status sg:done ; sg:partOf {ex} ; sg:date "{date}"^^xsd:date .\n'
 
-                     f'claim:gen-{number}-leg{leg} a sg:CountClaim ; sg:aboutExchange exchange:gen-{number}-leg{leg} ;'
+                     f'claim:gen-{number}-leg{leg} a sg:CountClaim ; sg:status sg:done ; sg:aboutExchange exchange:gen-{number}-leg{leg} ;'
                      f' sg:side {state_b} ; sg:count {total // 2} ; sg:category "people" .')
     if rng.random() < 0.5:
         write_ordinal(doc, rng, number, year, ordinal_counts)

@@ -1,7 +1,6 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from rdflib.compare import to_canonical_graph
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
+from graph.summary import DUMP_NAME, SUMMARY_NAME, summarize, write_summary  # noqa: F401 (names of a build's files)
 from vocab.terms import PROVENANCE, reification, to_ox, to_rdflib
 from vocab import SG, Graphs
 from loaders.candidates import load_candidates
@@ -121,15 +121,24 @@ def load_graph(store: ox.Store, graph: Graph, name, keep_blank_nodes: bool = Fal
     store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(name)))
 
 
-def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
+def load_table(store: ox.Store, triples, name) -> None:
+    """Triples of Oxigraph terms (a loader's TripleTable) into a named graph, in one bulk insert."""
+    graph = ox.NamedNode(str(name))
+    store.bulk_extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
+
+
+def reification_quads(corpus: CorpusGraphs):
     """A statement node per asserted triple, linked to each evidence span that states it."""
     evidence_link = to_ox(SG.evidence)
-    quads = []
-    for (s, p, o), evidence in corpus.evidence.items():
-        statement, statement_quads = reification((to_ox(s), to_ox(p), to_ox(o)))
-        quads += statement_quads
-        quads += [ox.Quad(statement, evidence_link, to_ox(ev), PROVENANCE) for ev in evidence]
-    store.extend(quads)
+    for triple, evidence in corpus.evidence.items():
+        statement, statement_quads = reification(triple)
+        yield from statement_quads
+        for ev in evidence:
+            yield ox.Quad(statement, evidence_link, ev, PROVENANCE)
+
+
+def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
+    store.bulk_extend(reification_quads(corpus))
 
 
 def to_rdflib_dataset(store: ox.Store) -> Dataset:
@@ -163,8 +172,9 @@ def class_counts(store: ox.Store) -> dict:
 
 
 def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
-                budget: Budget = Budget()) -> BuildReport:
-    """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data."""
+                budget: Budget = Budget(), cache_dir: Path | None = None) -> BuildReport:
+    """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data.
+    cache_dir: where parsed documents are kept between builds (loaders.corpus.ParseCache)."""
     from graph.shacl import Unsupported
     from graph.validation import DATA_GRAPHS, validate, validate_store
 
@@ -181,7 +191,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
 
     step("load")
     corpus = load_corpus(paths.documents, paths.annotations, paths.registry,
-                         max_literal_bytes=budget.max_literal_bytes)
+                         max_literal_bytes=budget.max_literal_bytes, cache_dir=cache_dir)
     ontology = canonical(read_turtle(paths.ontology))
     shapes = read_turtle(paths.shapes)
     rules = load_rules(paths.rules)
@@ -192,9 +202,9 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     load_graph(store, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
     # A fact stated by a document lives in the asserted graph only: the default graph is the union
     # of the named graphs, and a triple held by two graphs would be counted twice there.
-    load_graph(store, corpus.entities - corpus.asserted, Graphs.ENTITIES)
-    load_graph(store, corpus.asserted, Graphs.ASSERTED)
-    load_graph(store, corpus.provenance, Graphs.PROVENANCE)
+    load_table(store, (t for t in corpus.entity_table if t not in corpus.asserted_table), Graphs.ENTITIES)
+    load_table(store, corpus.asserted_table, Graphs.ASSERTED)
+    load_table(store, corpus.provenance_table, Graphs.PROVENANCE)
     reify_asserted(store, corpus)
     done("store")
 
@@ -228,16 +238,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     return report
 
 
-DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
-SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID), not per request
-
-
-def write_summary(build_dir: Path, report: BuildReport) -> None:
-    summary = {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
-               "classes": report.class_counts,
-               "inferred": report.inference.inferred if report.inference else 0,
-               "by_rule": dict(sorted(report.inference.per_rule.items())) if report.inference else {}}
-    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlier builds
 
 
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
@@ -247,19 +248,22 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
     build_dir = layout.new_build_dir()
     try:
         memory = ox.Store()
-        report = build_store(memory, paths, progress, budget)
+        report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE)
+        progress("summary")
+        started = time.perf_counter()
+        summary = summarize(memory, report)
+        report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
-        dump = build_dir / DUMP_NAME
-        memory.dump(output=str(dump), format=ox.RdfFormat.N_QUADS)
-        del memory
+        memory.dump(output=str(build_dir / DUMP_NAME), format=ox.RdfFormat.N_QUADS)
+        # Straight from the memory store's quads (half the time of parsing the dump back in); a bulk
+        # load writes sorted files the store reads as they are, so no optimize() after it.
         store = ox.Store(str(build_dir))
-        store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+        store.bulk_extend(memory.quads_for_pattern(None, None, None, None))
         store.flush()
-        store.optimize()
-        del store
+        del memory, store
         gc.collect()  # the write lock must be gone before readers open the build
-        write_summary(build_dir, report)
+        write_summary(build_dir, summary)
         report.step_seconds["switch"] = time.perf_counter() - started
     except BaseException:
         gc.collect()

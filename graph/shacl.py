@@ -141,6 +141,14 @@ class Compiler:
     # --- constraint components ---
 
     def count_query(self, target: str, values: str, predicate: Node, limit: int) -> str:
+        # The usual counts (at least one, at most one) as an anti-join and a self-join: the store runs
+        # them by index lookups, where grouping every focus node by its values costs a sort of them all.
+        if predicate == SH.minCount and limit == 1:
+            return f"SELECT DISTINCT ?this WHERE {{ {target} FILTER NOT EXISTS {{ {values} }} }}"
+        if predicate == SH.maxCount and limit == 1:
+            second = values.replace("?value", "?other")
+            return (f"SELECT DISTINCT ?this WHERE {{ {target} {values} {second} "
+                    f"FILTER (!sameTerm(?value, ?other)) }}")
         if predicate == SH.minCount:
             return (f"SELECT ?this WHERE {{ {target} OPTIONAL {{ {values} }} }} "
                     f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {limit})")

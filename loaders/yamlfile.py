@@ -7,6 +7,13 @@ import yaml
 from loaders.errors import LoadError, LoadIssue
 
 
+# libyaml's parser when PyYAML was built with it (about 10x faster); the same nodes and line marks.
+COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+STR_TAG = "tag:yaml.org,2002:str"
+
+
 class LineDict(dict):
     """A mapping that remembers its own line and the line of each value (1-based)."""
 
@@ -27,7 +34,7 @@ def _convert(node, constructor):
         result.value_lines = {}
         result.block_keys = set()
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = key_node.value if key_node.tag == STR_TAG else constructor.construct_object(key_node, deep=True)
             if key in result:
                 raise _error_at(key_node, f"duplicate key {key!r}")
             result[key] = _convert(value_node, constructor)
@@ -40,6 +47,8 @@ def _convert(node, constructor):
         result.line = node.start_mark.line + 1
         result.item_lines = [item.start_mark.line + 1 for item in node.value]
         return result
+    if node.tag == STR_TAG:  # most values: the scalar's text is the value, no constructor needed
+        return node.value
     return constructor.construct_object(node, deep=True)
 
 
@@ -59,7 +68,7 @@ def read_yaml(path: Path):
     except UnicodeDecodeError as exc:
         raise LoadError([LoadIssue(path, 1, f"not valid UTF-8: {exc.reason}")]) from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=COMPOSER)
         if node is None:
             raise LoadError([LoadIssue(path, 1, "the file is empty")])
         return _convert(node, yaml.SafeLoader(""))

@@ -32,7 +32,7 @@ def test_every_quote_is_at_its_offsets(corpus):
 
 
 def test_every_asserted_triple_has_evidence(corpus):
-    assert set(corpus.asserted) == set(corpus.evidence)
+    assert set(corpus.asserted_table) == set(corpus.evidence)
 
 
 def test_every_document_is_annotated(corpus):

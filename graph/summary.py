@@ -1,0 +1,122 @@
+"""What a build says about itself, computed once at build time (summary.json) and read by the service."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from vocab import ID, SG, SPARQL_PREFIXES, Graphs
+
+SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID, /ontology), not per request
+DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
+
+# The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
+CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
+PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
+DERIVED = ("SELECT ?p ?rule (COUNT(*) AS ?n) WHERE { ?st sg:derivation ?d ; rdf:predicate ?p . ?d sg:rule ?rule } "
+           "GROUP BY ?p ?rule")
+TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
+          "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
+DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
+GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+DOCUMENTS = ("SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } "
+             "ORDER BY ?f")
+
+
+# The home page's rows (api/site.py), as lexical values: classes with their instances (?record: typed
+# only in the provenance graph, the graph's bookkeeping), triples per graph, the documents.
+HOME_QUERIES = {
+    "classes": f"""
+        SELECT ?class ?classLabel (COUNT(DISTINCT ?s) AS ?n) ?record WHERE {{
+          ?s a ?class FILTER(STRSTARTS(STR(?class), "{SG._NS}"))
+          OPTIONAL {{ ?class rdfs:label ?classLabel }}
+          BIND(NOT EXISTS {{ GRAPH ?g {{ ?any a ?class }} FILTER(?g != {Graphs.PROVENANCE.n3()}) }} AS ?record)
+        }} GROUP BY ?class ?classLabel ?record ORDER BY ?record DESC(?n) ?class""",
+    "graphs": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+    "documents": """
+        SELECT ?doc (SAMPLE(?t) AS ?title) (SAMPLE(?k) AS ?kind) (SAMPLE(?pub) AS ?publisher)
+               (SAMPLE(?a) AS ?author) (SAMPLE(?d) AS ?date) (SAMPLE(?f) AS ?file) (COUNT(DISTINCT ?ev) AS ?quotes)
+        WHERE {
+          ?doc a sg:Document .
+          OPTIONAL { ?doc sg:title ?t } OPTIONAL { ?doc sg:documentKind ?k } OPTIONAL { ?doc sg:publisher ?pub }
+          OPTIONAL { ?doc sg:author ?a } OPTIONAL { ?doc sg:publicationDate ?d } OPTIONAL { ?doc sg:fileName ?f }
+          OPTIONAL { ?ev sg:document ?doc }
+        } GROUP BY ?doc ORDER BY ?file""",
+}
+
+
+def _rows(store: ox.Store, query: str) -> list[dict]:
+    solutions = store.query(SPARQL_PREFIXES + query, use_default_graph_as_union=True)
+    names = [v.value for v in solutions.variables]
+    return [{name: row[name].value for name in names if row[name] is not None} for row in solutions]
+
+
+def entity_kinds(store: ox.Store) -> Counter:
+    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has; one
+    pass over the distinct subjects, where string functions in SPARQL would run once per triple."""
+    kinds: Counter = Counter()
+    base = str(ID)
+    for row in store.query(SUBJECTS):
+        iri = row[0].value
+        if iri.startswith(base):
+            kind, slash, _ = iri[len(base):].partition("/")
+            kinds[kind if slash and kind else None] += 1
+    return kinds
+
+
+def store_counts(store: ox.Store, kinds: Counter | None = None) -> dict:
+    """Instances per class, uses per property, derivations per rule and predicate, totals, documents:
+    the same figures, under the same keys, as the service's Site.counts computes over its store."""
+    kinds = kinds if kinds is not None else entity_kinds(store)
+    derived: dict[str, dict[str, int]] = {}
+    for row in _rows(store, DERIVED):
+        derived.setdefault(row["p"], {})[row["rule"]] = int(row["n"])
+    totals = _rows(store, TOTALS)[0]
+    return {
+        "classes": {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)},
+        "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
+        "derived": derived,
+        "graphs": {row["g"]: int(row["n"]) for row in _rows(store, GRAPHS)},
+        "quads": int(totals["triples"]), "triples": int(_rows(store, DISTINCT)[0]["n"]),
+        "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
+        "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
+        "documents": [(row["d"], row.get("t"), row.get("f")) for row in _rows(store, DOCUMENTS)],
+    }
+
+
+def summarize(store: ox.Store, report) -> dict:
+    """The summary of a finished build: the report's figures and the counts the pages show."""
+    inference = report.inference
+    kinds = entity_kinds(store)
+    counts = store_counts(store, kinds)
+    return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
+            "classes": report.class_counts,
+            "inferred": inference.inferred if inference else 0,
+            "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
+            "graph_triples": counts["graphs"], "counts": counts,
+            "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()}, "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
+            "dump": DUMP_NAME}
+
+
+def write_summary(build_dir: Path, summary: dict) -> None:
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def read_summary(build_dir: Path | None) -> dict:
+    """A build's summary; empty for no build folder or a build made before summaries held counts."""
+    if build_dir is None:
+        return {}
+    try:
+        summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return summary if "counts" in summary else {}
+
+
+def dump_path(build_dir: Path | None) -> Path | None:
+    """The build's N-Quads dump, if it has one."""
+    if build_dir is None or not (build_dir / DUMP_NAME).is_file():
+        return None
+    return build_dir / DUMP_NAME

@@ -1,0 +1,103 @@
+"""The service reads a build's counts and dumps from the files the build wrote (graph/summary.py), over real uvicorn."""
+
+import gzip
+import json
+import shutil
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Namespace, URIRef
+
+from api.app import create_app
+from api.settings import Settings
+from graph.build import SourcePaths, build
+from graph.store import StoreLayout, open_current
+from graph.summary import SUMMARY_NAME, store_counts
+from tests.api.conftest import ThreadedServer
+from vocab import BASE
+
+VOID = Namespace("http://rdfs.org/ns/void#")
+DATASET = URIRef(BASE + "void#dataset")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    data = tmp_path_factory.mktemp("summary-data")
+    build(StoreLayout(data), SourcePaths())
+    return data
+
+
+@pytest.fixture(scope="module")
+def served(data_dir):
+    with ThreadedServer(create_app(Settings(data_dir=data_dir, workers=2))) as server:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            yield http
+
+
+def store_quads(data_dir) -> set:
+    store = open_current(StoreLayout(data_dir))
+    return set(store.quads_for_pattern(None, None, None, None))
+
+
+def without_blank_names(quads) -> list:
+    """Quads with every blank node written `_:b` (parsing a file names blank nodes anew), sorted."""
+    return sorted(" ".join("_:b" if isinstance(t, ox.BlankNode) else str(t) for t in
+                           (q.subject, q.predicate, q.object, q.graph_name)) for q in quads)
+
+
+def test_the_summary_counts_are_the_store_counts(data_dir):
+    summary = json.loads((StoreLayout(data_dir).current_build() / SUMMARY_NAME).read_text(encoding="utf-8"))
+    counts = json.loads(json.dumps(store_counts(open_current(StoreLayout(data_dir)))))  # tuples as JSON lists
+    assert summary["counts"] == counts
+    assert summary["counts"]["quads"] == len(store_quads(data_dir))
+
+
+def test_void_shows_the_build_time_counts(served, data_dir):
+    response = served.get("/void", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    g = Graph().parse(data=response.text, format="turtle")
+    distinct = {(q.subject, q.predicate, q.object) for q in store_quads(data_dir)}
+    assert g.value(DATASET, VOID.triples).toPython() == len(distinct)
+
+
+def test_the_home_page_rows_are_the_store_rows(served, data_dir):
+    """The home page from the summary shows what it shows when it asks the store (no summary)."""
+    from graph.summary import HOME_QUERIES, _rows
+
+    summary = json.loads((StoreLayout(data_dir).current_build() / SUMMARY_NAME).read_text(encoding="utf-8"))
+    store = open_current(StoreLayout(data_dir))
+    assert summary["home"] == {name: _rows(store, query) for name, query in HOME_QUERIES.items()}
+    page = served.get("/")
+    assert page.status_code == 200
+    for row in summary["home"]["documents"]:
+        assert row["doc"].rsplit("/", 1)[-1] in page.text
+
+
+@pytest.mark.parametrize("name, fmt", [("swapgraph.nq.gz", ox.RdfFormat.N_QUADS), ("swapgraph.trig.gz", ox.RdfFormat.TRIG)])
+def test_dumps_stream_every_quad_of_the_build(served, data_dir, name, fmt):
+    response = served.get(f"/dumps/{name}")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/gzip"
+    quads = list(ox.parse(gzip.decompress(response.content), format=fmt))
+    assert without_blank_names(quads) == without_blank_names(store_quads(data_dir))
+    assert served.head(f"/dumps/{name}").status_code == 200
+
+
+def test_counts_come_from_the_summary_file_not_the_store(tmp_path, data_dir):
+    """A summary that says something else than the store is what the pages show: nothing recounts."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    summary["counts"]["triples"] += 1000
+    summary["kinds"]["exchange"] += 7
+    summary["home"]["documents"][0]["quotes"] = "9876543"
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        void = httpx.get(server.url + "/void", headers={"Accept": "text/turtle"}, timeout=60)
+        kinds = httpx.get(server.url + "/id/", headers={"Accept": "application/json"}, timeout=60).json()["kinds"]
+        home = httpx.get(server.url + "/", timeout=60)
+    assert home.status_code == 200 and "9876543" in home.text.replace(",", "")
+    g = Graph().parse(data=void.text, format="turtle")
+    assert g.value(DATASET, VOID.triples).toPython() == summary["counts"]["triples"]
+    assert {k["kind"]: k["count"] for k in kinds}["exchange"] == summary["kinds"]["exchange"]
