@@ -24,7 +24,8 @@ class Settings:
     workers: int = 4  # warm query worker processes: the number of queries evaluated at once
     light_workers: int = 1  # of those, kept for pages and canned questions: /sparql never holds them all
     page_threads: int = 4  # pages and canned questions rendered at once (threads); the rest wait their turn
-    queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
+    queue_wait: float = 2.0  # seconds a query waits for a free worker when its client has another in flight (429)
+    overload_wait: float = 30.0  # seconds a client's only query, a page or a canned question waits (503 after)
     worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
     client_max_queries: int = 2  # queries one client may run at once (0: no cap); beyond, 429
     client_query_seconds: float = 60.0  # query-seconds one client may spend in a burst (0: no cap); then 429

@@ -113,6 +113,31 @@ def test_a_client_past_its_concurrent_queries_gets_429_and_others_do_not(runaway
     assert other.status_code == 200
 
 
+def test_with_every_worker_busy_a_clients_only_query_waits_its_turn_and_a_second_one_gets_429():
+    """Overload is shed per client: past queue_wait, a client with another query in flight gets 429; a
+    client's only query keeps its place (up to overload_wait) instead of a 503."""
+    settings = make_settings(query_timeout=1.5, client_header="X-Forwarded-For", trusted_proxies=("127.0.0.1",))
+    with Executor.from_nquads(generated_nquads(2000), workers=1, queue_wait=0.3, overload_wait=30) as executor, \
+            ThreadedServer(create_app(settings, executor=executor), settings) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as http:
+        greedy = {"X-Forwarded-For": "203.0.113.7"}
+        thread = threading.Thread(target=http.get, args=("/sparql",), kwargs={"params": {"query": RUNAWAY},
+                                                                             "headers": greedy})
+        thread.start()
+        time.sleep(0.4)
+        started = time.monotonic()
+        second = http.get("/sparql", params={"query": "ASK {}"}, headers=greedy)
+        refused_after = time.monotonic() - started
+        started = time.monotonic()
+        waiting = http.get("/sparql", params={"query": "ASK {}"}, headers={"X-Forwarded-For": "198.51.100.9"})
+        waited = time.monotonic() - started
+        thread.join()
+    assert second.status_code == 429 and second.json()["error"] == "too_many_requests"
+    assert second.headers["retry-after"] and refused_after < 1.0
+    assert waiting.status_code == 200, waiting.text
+    assert waited > 0.3  # it did wait for the runaway's worker to be stopped and replaced
+
+
 def test_a_client_that_spent_its_query_seconds_gets_429_with_retry_after(runaway_executor, app_with):
     app = create_app(make_settings(query_timeout=1.0, client_query_seconds=0.5, client_window=60),
                      executor=runaway_executor)
