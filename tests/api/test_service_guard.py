@@ -74,6 +74,22 @@ def test_a_configured_public_host_is_named(app_with):
         assert "<http://data.example.org/sparql>" in description.text
 
 
+@pytest.mark.parametrize("host", ["data.example.org", "evil.example", "127.0.0.1:8000"])
+def test_with_a_public_base_url_every_self_reference_names_it_whatever_the_host(app_with, host):
+    """public_base_url and public_hosts are one answer to "what is my name": VoID, the service
+    description and the editor's endpoint agree, and no made-up Host is reflected."""
+    with app_with(public_base_url="https://data.example.org") as client:
+        headers = {"Host": host}
+        description = client.get("/sparql", headers={**headers, "Accept": "application/n-triples"}).text
+        void = client.get("/void", headers={**headers, "Accept": "application/n-triples"}).text
+        editor = client.get("/sparql", headers={**headers, "Accept": "text/html"}).text
+    assert "<https://data.example.org/sparql>" in description
+    assert "<https://data.example.org/sparql>" in void
+    assert "https://data.example.org/sparql" in editor
+    for text in (description, void, editor):
+        assert "evil.example" not in text and "http://data.example.org" not in text
+
+
 def test_a_missing_static_folder_stops_the_start_naming_it(protocol_executor, tmp_path):
     app = create_app(make_settings(), executor=protocol_executor)
     app.mount("/extra", StaticFiles(directory=tmp_path / "absent", check_dir=False))
