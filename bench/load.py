@@ -9,8 +9,9 @@ small /sparql queries, canned questions (with their example parameters), pages; 
 few extra clients each keep a query in flight that can only end at the time limit. Everything is
 bounded in time and count.
 
-/health is timed twice: inside the mix (which includes the generator's own event-loop delays: 64
-clients in one asyncio process) and by a probe in a separate process that asks for it alone, one
+The clients are dealt out among `--processes` generator processes (asyncio and httpx each), so that one
+process's event loop does not queue every response. /health is timed twice: inside the mix (which
+includes the generators' own event-loop delays, reported as their loop lag) and by a probe in a separate process that asks for it alone, one
 request at a time, as a load balancer's health check does. Each round also reports the CPU seconds
 used by the generator, the HTTP process and the query workers, and the machine's load average (the
 cores are shared), so that a slow round can be told from a busy machine.
@@ -106,23 +107,43 @@ async def runaway_loop(http: httpx.AsyncClient, address: str, until: float, stat
             statuses[f"runaway {type(exc).__name__}"] += 1
 
 
-async def _fire(url: str, clients: int, seconds: float, count: int, requests, runaways: int) -> dict:
-    limits = httpx.Limits(max_connections=clients + runaways + 4, max_keepalive_connections=clients + runaways + 4)
+async def _fire(url: str, clients: list[str], runaways: list[str], seconds: float, count: int, requests) -> dict:
+    """One generator process's share of a round: its clients' latencies, statuses and own loop lag."""
+    connections = len(clients) + len(runaways) + 4
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    cpu, started = sum(os.times()[:2]), time.monotonic()
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
-        latencies, statuses, budget = {}, Counter(), [count]
-        started = time.monotonic()
-        until = started + seconds
-        tasks = [client_loop(http, f"10.0.{i // 250}.{i % 250 + 1}", requests, until, budget, latencies, statuses)
-                 for i in range(clients)]
-        tasks += [runaway_loop(http, f"10.9.0.{i + 1}", until, statuses) for i in range(runaways)]
-        lags: list[float] = []
+        latencies, statuses, budget, lags = {}, Counter(), [count], []
+        until = time.monotonic() + seconds
+        tasks = [client_loop(http, address, requests, until, budget, latencies, statuses) for address in clients]
+        tasks += [runaway_loop(http, address, until, statuses) for address in runaways]
         await asyncio.gather(*tasks, loop_lag(until, lags))
-        elapsed = time.monotonic() - started
+    return {"latencies": latencies, "statuses": dict(statuses), "lags": lags, "cpu": sum(os.times()[:2]) - cpu,
+            "elapsed": time.monotonic() - started}
+
+
+def fire_main() -> None:
+    """The --fire mode: a share of a round, described as JSON on stdin, answered as JSON on stdout."""
+    spec = json.load(sys.stdin)
+    requests = [tuple(request) for request in spec["requests"]]
+    print(json.dumps(asyncio.run(_fire(spec["url"], spec["clients"], spec["runaways"], spec["seconds"],
+                                       spec["count"], requests))))
+
+
+def _merge(shares: list[dict], clients: int, runaways: int) -> dict:
+    latencies: dict[str, list[float]] = {}
+    statuses: Counter = Counter()
+    for share in shares:
+        for kind, values in share["latencies"].items():
+            latencies.setdefault(kind, []).extend(values)
+        statuses.update(share["statuses"])
     every = [v for values in latencies.values() for v in values]
+    elapsed = max(share["elapsed"] for share in shares)
     return {"clients": clients, "runaways": runaways, "requests": len(every), "rps": len(every) / elapsed,
             "p50": percentile(every, 0.5), "p99": percentile(every, 0.99),
             "health_p99": percentile(latencies.get("health", []), 0.99), "statuses": dict(statuses),
-            "lag_p99": percentile(lags, 0.99)}
+            "lag_p99": percentile([lag for share in shares for lag in share["lags"]], 0.99),
+            "generator_cpu": sum(share["cpu"] for share in shares)}
 
 
 async def loop_lag(until: float, lags: list[float], tick: float = 0.01) -> None:
@@ -134,19 +155,33 @@ async def loop_lag(until: float, lags: list[float], tick: float = 0.01) -> None:
 
 
 def round_of(url: str, clients: int, seconds: float, count: int, requests, runaways: int = 0,
-             server: int | None = None) -> dict:
-    """One round of the mix, with the /health probe running beside it in its own process, and the CPU
-    seconds each side used."""
+             server: int | None = None, processes: int = 1) -> dict:
+    """One round of the mix from `processes` generator processes (the clients dealt out among them), with
+    the /health probe beside them in a process of its own, and the CPU seconds each side used."""
     probe = subprocess.Popen([sys.executable, "-m", "bench.load", "--probe", url, "--seconds", str(seconds)],
                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    before = cpu_seconds(server), os.times(), os.getloadavg()[0]
-    row = asyncio.run(_fire(url, clients, seconds, count, requests, runaways))
-    after = cpu_seconds(server), os.times(), os.getloadavg()[0]
+    addresses = [f"10.0.{i // 250}.{i % 250 + 1}" for i in range(clients)]
+    runaway_addresses = [f"10.9.0.{i + 1}" for i in range(runaways)]
+    processes = max(1, min(processes, clients))
+    before = cpu_seconds(server), os.getloadavg()[0]
+    generators = []
+    for n in range(processes):
+        spec = {"url": url, "clients": addresses[n::processes], "runaways": runaway_addresses[n::processes],
+                "seconds": seconds, "count": count // processes, "requests": requests}
+        generator = subprocess.Popen([sys.executable, "-m", "bench.load", "--fire"], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        generator.stdin.write(json.dumps(spec))
+        generator.stdin.close()
+        generators.append(generator)
+    shares = [json.loads(generator.stdout.read()) for generator in generators]
+    for generator in generators:
+        generator.wait(timeout=30)
+    after = cpu_seconds(server), os.getloadavg()[0]
     probed = json.loads(probe.communicate(timeout=seconds + 30)[0])
-    generator = (after[1].user + after[1].system) - (before[1].user + before[1].system)
-    return {**row, "probe_p99": probed["p99"], "probe_statuses": probed["statuses"], "generator_cpu": generator,
+    row = _merge(shares, clients, runaways)
+    return {**row, "processes": processes, "probe_p99": probed["p99"], "probe_statuses": probed["statuses"],
             "http_cpu": after[0][0] - before[0][0], "workers_cpu": after[0][1] - before[0][1],
-            "load": (before[2], after[2])}
+            "load": (before[1], after[1])}
 
 
 def probe(url: str, seconds: float, pause: float = 0.02) -> dict:
@@ -223,7 +258,7 @@ def start_server(store: Path, workers: int, query_timeout: float) -> tuple[subpr
     return process, url
 
 
-HEADER = ("| clients | runaway queries | requests | req/s | p50 ms | p99 ms | /health p99 ms (probe) "
+HEADER = ("| clients | generator processes | runaway queries | requests | req/s | p50 ms | p99 ms | /health p99 ms (probe) "
           "| /health p99 ms (in mix) | generator loop lag p99 ms | statuses | CPU s: generator / HTTP / workers | load average |")
 
 
@@ -231,7 +266,7 @@ def show(row: dict) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items(), key=str))
     probe_failures = {k: v for k, v in row["probe_statuses"].items() if k != "200"}
     probed = f"{row['probe_p99'] * 1000:.1f}" + (f" ({probe_failures})" if probe_failures else "")
-    return (f"| {row['clients']} | {row['runaways']} | {row['requests']} | {row['rps']:.0f} | "
+    return (f"| {row['clients']} | {row['processes']} | {row['runaways']} | {row['requests']} | {row['rps']:.0f} | "
             f"{row['p50'] * 1000:.1f} | {row['p99'] * 1000:.1f} | {probed} | {row['health_p99'] * 1000:.1f} | "
             f"{row['lag_p99'] * 1000:.1f} | {statuses} | {row['generator_cpu']:.1f} / {row['http_cpu']:.1f} / {row['workers_cpu']:.1f} | "
             f"{row['load'][0]:.1f} → {row['load'][1]:.1f} |")
@@ -246,11 +281,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--soak-seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--query-timeout", type=float, default=3.0)
+    parser.add_argument("--processes", type=int, default=4,
+                        help="generator processes the clients are dealt out among (the probe is one more)")
     parser.add_argument("--probe", metavar="URL", help=argparse.SUPPRESS)  # internal: the /health probe
+    parser.add_argument("--fire", action="store_true", help=argparse.SUPPRESS)  # internal: a generator's share
     args = parser.parse_args(argv)
     if args.probe:
         print(json.dumps(probe(args.probe, args.seconds)))
         return
+    if args.fire:
+        return fire_main()
     requests = mix(canned_requests(ROOT / "queries"))
     with tempfile.TemporaryDirectory(prefix="swapgraph-load-store-") as workdir:
         store = build_store(Path(workdir))
@@ -262,11 +302,13 @@ def main(argv: list[str] | None = None) -> None:
             print(HEADER)
             print("|---" * (HEADER.count("|") - 1) + "|")
             for level in levels:
-                print(show(round_of(url, level, args.seconds, args.count, requests, server=process.pid)), flush=True)
+                print(show(round_of(url, level, args.seconds, args.count, requests, server=process.pid,
+                                    processes=args.processes)), flush=True)
             print(show(round_of(url, levels[-1], args.seconds, args.count, requests, args.runaways,
-                                server=process.pid)), flush=True)
+                                server=process.pid, processes=args.processes)), flush=True)
             start_rss = rss_mb(process.pid)
-            soak = round_of(url, 16, args.soak_seconds, 10**9, requests, server=process.pid)
+            soak = round_of(url, 16, args.soak_seconds, 10**9, requests, server=process.pid,
+                            processes=args.processes)
             end_rss = rss_mb(process.pid)
             print(f"soak: {args.soak_seconds:g} s at 16 clients, {soak['requests']} requests, statuses "
                   f"{soak['statuses']}; /health p99 {soak['probe_p99'] * 1000:.1f} ms (probe); load average "
