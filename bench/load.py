@@ -26,6 +26,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -235,6 +236,14 @@ def _cpu(pid: int, reaped: bool = False) -> float:
     return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
+def sample_rss(pid: int, seconds: float, samples: list[float], parts: int = 10) -> None:
+    """The process's RSS at the start of the soak and after each tenth of it."""
+    samples.append(rss_mb(pid))
+    for _ in range(parts):
+        time.sleep(seconds / parts)
+        samples.append(rss_mb(pid))
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
@@ -306,14 +315,17 @@ def main(argv: list[str] | None = None) -> None:
                                     processes=args.processes)), flush=True)
             print(show(round_of(url, levels[-1], args.seconds, args.count, requests, args.runaways,
                                 server=process.pid, processes=args.processes)), flush=True)
-            start_rss = rss_mb(process.pid)
+            samples: list[float] = []
+            sampler = threading.Thread(target=sample_rss, args=(process.pid, args.soak_seconds, samples), daemon=True)
+            sampler.start()
             soak = round_of(url, 16, args.soak_seconds, 10**9, requests, server=process.pid,
                             processes=args.processes)
-            end_rss = rss_mb(process.pid)
+            sampler.join()
             print(f"soak: {args.soak_seconds:g} s at 16 clients, {soak['requests']} requests, statuses "
                   f"{soak['statuses']}; /health p99 {soak['probe_p99'] * 1000:.1f} ms (probe); load average "
-                  f"{soak['load'][0]:.1f} → {soak['load'][1]:.1f}; HTTP process RSS {start_rss:.1f} MiB at start, "
-                  f"{end_rss:.1f} MiB at end")
+                  f"{soak['load'][0]:.1f} → {soak['load'][1]:.1f}; HTTP process RSS {samples[0]:.1f} MiB at start, "
+                  f"{samples[-1]:.1f} MiB at end; every tenth of the soak: "
+                  + " ".join(f"{mib:.1f}" for mib in samples))
         finally:
             stop(process)
 
