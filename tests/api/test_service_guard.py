@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.app import create_app
 from api.executor import Executor
-from tests.api.conftest import ThreadedServer, generated_nquads, make_settings
+from tests.api.conftest import ThreadedServer, generated_nquads, make_settings, wait_for
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -119,28 +119,29 @@ def test_a_client_past_its_concurrent_queries_gets_429_and_others_do_not(runaway
         mine = {"X-Forwarded-For": "203.0.113.7"}
         thread = threading.Thread(target=http.get, args=("/sparql",), kwargs={"params": {"query": RUNAWAY},
                                                                              "headers": mine})
+        idle = runaway_executor.idle
         thread.start()
-        time.sleep(0.4)
+        assert wait_for(lambda: runaway_executor.idle < idle)  # the runaway holds a worker
         refused = http.get("/sparql", params={"query": "ASK {}"}, headers=mine)
         other = http.get("/sparql", params={"query": "ASK {}"}, headers={"X-Forwarded-For": "198.51.100.9"})
         thread.join()
     assert refused.status_code == 429 and refused.json()["error"] == "too_many_requests"
     assert int(refused.headers["retry-after"]) >= 1
-    assert other.status_code == 200
+    assert other.status_code == 200, other.text
 
 
 def test_with_every_worker_busy_a_clients_only_query_waits_its_turn_and_a_second_one_gets_429():
     """Overload is shed per client: past queue_wait, a client with another query in flight gets 429; a
     client's only query keeps its place (up to overload_wait) instead of a 503."""
-    settings = make_settings(query_timeout=1.5, client_header="X-Forwarded-For", trusted_proxies=("127.0.0.1",))
-    with Executor.from_nquads(generated_nquads(2000), workers=1, queue_wait=0.3, overload_wait=30) as executor, \
+    settings = make_settings(query_timeout=4.0, client_header="X-Forwarded-For", trusted_proxies=("127.0.0.1",))
+    with Executor.from_nquads(generated_nquads(2000), workers=1, queue_wait=0.3, overload_wait=60) as executor, \
             ThreadedServer(create_app(settings, executor=executor), settings) as server, \
             httpx.Client(base_url=server.url, timeout=60) as http:
         greedy = {"X-Forwarded-For": "203.0.113.7"}
         thread = threading.Thread(target=http.get, args=("/sparql",), kwargs={"params": {"query": RUNAWAY},
                                                                              "headers": greedy})
         thread.start()
-        time.sleep(0.4)
+        assert wait_for(lambda: executor.idle == 0)  # the runaway holds the one worker
         started = time.monotonic()
         second = http.get("/sparql", params={"query": "ASK {}"}, headers=greedy)
         refused_after = time.monotonic() - started
@@ -149,7 +150,7 @@ def test_with_every_worker_busy_a_clients_only_query_waits_its_turn_and_a_second
         waited = time.monotonic() - started
         thread.join()
     assert second.status_code == 429 and second.json()["error"] == "too_many_requests"
-    assert second.headers["retry-after"] and refused_after < 1.0
+    assert second.headers["retry-after"] and refused_after < 5  # queue_wait, far from overload_wait
     assert waiting.status_code == 200, waiting.text
     assert waited > 0.3  # it did wait for the runaway's worker to be stopped and replaced
 
