@@ -3,7 +3,10 @@
 Neither rdflib nor pyoxigraph can cancel a running query, so each query runs in a worker process
 (multiprocessing, spawn context) that holds the store open read-only. Past the time limit the worker
 is killed and replaced in the background and the caller gets `QueryTimeout` (a 503). When every
-worker stays busy beyond `queue_wait` seconds the caller gets `Overloaded` (a 503).
+worker is busy a query waits its turn (first come, first served): a client that already has another
+query in flight waits at most `queue_wait` seconds, then gets `TooManyRequests` (429: it is asked to
+slow down, not the service reported broken); a client's only query, and the service's own (pages,
+canned questions), wait up to `overload_wait` seconds before `Overloaded` (a 503).
 
 Interface, shared by /sparql and the canned questions::
 
@@ -468,6 +471,7 @@ class Executor:
         workers: int = 4,
         light_workers: int = 0,
         queue_wait: float = 2.0,
+        overload_wait: float | None = None,
         max_depth: int | None = None,
         prefixes: dict | None = None,
         start_timeout: float = 120.0,
@@ -480,6 +484,7 @@ class Executor:
         # Workers kept for the light lane (pages, canned questions): /sparql queries never hold them all.
         self.light_workers = max(0, min(light_workers, workers - 1))
         self.queue_wait = queue_wait
+        self.overload_wait = queue_wait if overload_wait is None else max(queue_wait, overload_wait)
         self.max_depth = max_depth
         self.prefixes = prefixes
         self.start_timeout = start_timeout
@@ -691,28 +696,44 @@ class Executor:
 
     def _acquire(self, request: dict) -> _Worker:
         """A live worker that has been sent `request` (a worker found dead is replaced, the next one tried)."""
-        deadline = time.monotonic() + self.queue_wait
+        deadline, greedy = self._wait_limit()
         pools = self._lanes()
         while True:
             worker = next(filter(None, (pool.take() for pool in pools)), None)
             if worker is None:
                 worker = pools[0].acquire(max(0.0, deadline - time.monotonic()))
             if worker is None:
-                self._overloaded(request)
+                self._no_worker(request, greedy)
             if self._hand_over(worker, request):
                 return worker
 
     async def _acquire_async(self, request: dict) -> _Worker:
-        deadline = time.monotonic() + self.queue_wait
+        deadline, greedy = self._wait_limit()
         pools = self._lanes()
         while True:
             worker = next(filter(None, (pool.take() for pool in pools)), None)
             if worker is None:
                 worker = await pools[0].acquire_async(max(0.0, deadline - time.monotonic()))
             if worker is None:
-                self._overloaded(request)
+                self._no_worker(request, greedy)
             if self._hand_over(worker, request):
                 return worker
+
+    def _wait_limit(self) -> tuple[float, bool]:
+        """Until when a query may wait for a worker, and whether its client has another query in flight
+        (decided once, on arrival, so that a waiting query keeps its place in the line)."""
+        ticket = TICKET.get()
+        greedy = ticket is not None and LANE.get() == HEAVY and ticket.budgets.running(ticket.client) > 1
+        return time.monotonic() + (self.queue_wait if greedy else self.overload_wait), greedy
+
+    def _no_worker(self, request: dict, greedy: bool):
+        if not greedy:
+            self._overloaded(request)
+        ticket = TICKET.get()
+        log.warning("client %s refused (429: every worker busy and it has another query in flight) query %s",
+                    ticket.client, query_hash(request["query"]))
+        raise TooManyRequests("every query worker is busy and this client already has a query running or "
+                              f"waiting; it waited {self.queue_wait:g} s: send one query at a time", 1)
 
     def _hand_over(self, worker: _Worker, request: dict) -> bool:
         """Send the request; False (the worker discarded) when the worker turns out to have died idle."""
@@ -730,7 +751,7 @@ class Executor:
     def _overloaded(self, request: dict):
         ticket = TICKET.get()
         log.warning("overloaded: no free query worker within %.3g s for client %s, query %s",
-                    self.queue_wait, ticket.client if ticket else "-", query_hash(request["query"]))
+                    self.overload_wait, ticket.client if ticket else "-", query_hash(request["query"]))
         raise Overloaded()
 
     def _request(self, query, result_format, substitutions, default_graph, named_graphs, union_default_graph,

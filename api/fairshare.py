@@ -55,6 +55,12 @@ class ClientBudgets:
             if self._accounts[client].running == 0:
                 del self._accounts[client]
 
+    def running(self, client: str) -> int:
+        """The client's queries in flight (charged and not yet finished)."""
+        with self._lock:
+            account = self._accounts.get(client)
+            return account.running if account is not None else 0
+
     @contextmanager
     def charge(self, client: str):
         """Run one query for `client`: refused with 429 when it has too many running or no seconds left."""

@@ -2,8 +2,9 @@
 
 One pure ASGI middleware, innermost of the app's own stack so that it sees the route's response:
 - the client (api.fairshare) and the lane (/sparql is heavy, the rest light) go into context variables;
-- a Host header that is not one of `public_hosts` is replaced by the address the server listens on,
-  so no page, editor link or service description names a host a client made up (or an invalid one);
+- the service names itself by `public_base_url` when it is set, whatever the Host header; unset, by a
+  Host that is one of `public_hosts`, else by the address the server listens on: no page, editor link
+  or service description names a host a client made up (or an invalid one), and all agree with VoID;
 - security headers on every response (CSP and frame options on HTML);
 - an exception the routes did not turn into an error answer is logged once with its traceback and
   answered with the JSON 500, and is not raised further: the keep-alive connection survives.
@@ -30,6 +31,7 @@ class RequestGuard:
         self.app = app
         self.settings = settings
         self.public_hosts = {host.lower() for host in settings.public_hosts}
+        self.origin = settings.public_origin
         self.budgets = ClientBudgets(settings.client_max_queries, settings.client_query_seconds,
                                      settings.client_window)
 
@@ -65,8 +67,9 @@ class RequestGuard:
             await send({"type": "http.response.body", "body": body})
 
     def _with_known_host(self, scope: dict) -> dict:
-        headers = scope.get("headers", [])
-        host = next((v.decode("latin-1") for k, v in headers if k == b"host"), None)
+        if self.origin is not None:  # public_base_url names the service, its scheme too (a proxy may end TLS)
+            return _named(scope, self.origin[1], self.origin[0])
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
         if host is not None and host.lower() in self.public_hosts:
             return scope
         server = scope.get("server")
@@ -75,5 +78,10 @@ class RequestGuard:
         name = f"[{server[0]}]" if ":" in server[0] else server[0]
         default_port = {"http": 80, "https": 443}.get(scope.get("scheme", "http"))
         own = name if server[1] in (None, default_port) else f"{name}:{server[1]}"
-        kept = [(k, v) for k, v in headers if k != b"host"]
-        return {**scope, "headers": kept + [(b"host", own.encode("latin-1"))]}
+        return _named(scope, own, scope.get("scheme", "http"))
+
+
+def _named(scope: dict, host: str, scheme: str) -> dict:
+    """The scope as if the request had come to scheme://host."""
+    kept = [(k, v) for k, v in scope.get("headers", []) if k != b"host"]
+    return {**scope, "scheme": scheme, "headers": kept + [(b"host", host.encode("latin-1"))]}

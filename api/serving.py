@@ -41,6 +41,7 @@ def executor_for(build: Path, settings, prefixes: dict) -> Executor:
         workers=settings.workers,
         light_workers=settings.light_workers,
         queue_wait=settings.queue_wait,
+        overload_wait=settings.overload_wait,
         max_depth=settings.max_nesting_depth,
         prefixes=prefixes,
         memory_limit_mb=settings.worker_memory_mb or None,
@@ -97,7 +98,7 @@ class Serving:
             linked_data.warm(self.app)
             self.reloads += 1
             log.info("now serving build %s (%s triples); retiring %s", newest.name, dataset.triples, old_build.name)
-            grace = self.settings.query_timeout + self.settings.queue_wait + 1
+            grace = self.settings.query_timeout + self.settings.overload_wait + 1
             threading.Thread(target=self._retire, args=(old, old_build, grace), daemon=True,
                              name="swapgraph-retire").start()
             return {"reloaded": True, "build": newest.name}

@@ -4,6 +4,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "SWAPGRAPH_"
 
@@ -24,14 +25,15 @@ class Settings:
     workers: int = 4  # warm query worker processes: the number of queries evaluated at once
     light_workers: int = 1  # of those, kept for pages and canned questions: /sparql never holds them all
     page_threads: int = 4  # pages and canned questions rendered at once (threads); the rest wait their turn
-    queue_wait: float = 2.0  # seconds a query waits for a free worker before a 503 overload
+    queue_wait: float = 2.0  # seconds a query waits for a free worker when its client has another in flight (429)
+    overload_wait: float = 30.0  # seconds a client's only query, a page or a canned question waits (503 after)
     worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
     client_max_queries: int = 2  # queries one client may run at once (0: no cap); beyond, 429
     client_query_seconds: float = 60.0  # query-seconds one client may spend in a burst (0: no cap); then 429
     client_window: float = 60.0  # seconds over which a client's query-seconds come back in full
     client_header: str = ""  # header naming the client (e.g. X-Forwarded-For), read only from trusted_proxies
     trusted_proxies: tuple[str, ...] = field(default=())  # proxy addresses whose client_header is believed
-    public_hosts: tuple[str, ...] = field(default=())  # Host values the service may name itself by
+    public_hosts: tuple[str, ...] = field(default=())  # Host values it may name itself by, if no public_base_url
     max_header_bytes: int = 65_536  # request line and headers, in bytes (431 beyond)
     max_headers: int = 100  # headers per request (431 beyond)
     header_timeout: float = 10.0  # seconds a client has to send its request line and headers (408 after)
@@ -40,8 +42,28 @@ class Settings:
     reload_interval: float = 2.0  # seconds between looks for a new <data_dir>/current build (0: never)
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
     review: bool = False  # serve /review, which writes annotation files: only with a loopback host
-    public_base_url: str = ""  # where the service is reached (VoID endpoint, dumps); empty: the request's host
+    public_base_url: str = ""  # scheme://host[:port] people reach it at: when set, the only name it uses
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
+
+    def __post_init__(self) -> None:
+        if self.public_base_url:
+            parts = urlsplit(self.public_base_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
+                    or parts.query or parts.fragment:
+                raise ValueError(f"{ENV_PREFIX}PUBLIC_BASE_URL={self.public_base_url!r}: must be scheme://host[:port] "
+                                 "(http or https, no path: the service answers at its root)")
+            if self.public_hosts and parts.netloc.lower() not in {h.lower() for h in self.public_hosts}:
+                raise ValueError(f"{ENV_PREFIX}PUBLIC_HOSTS={','.join(self.public_hosts)!r} does not hold the host of "
+                                 f"{ENV_PREFIX}PUBLIC_BASE_URL ({parts.netloc}): with a base URL set the service "
+                                 "always names itself by it; leave PUBLIC_HOSTS empty or include that host")
+
+    @property
+    def public_origin(self) -> tuple[str, str] | None:
+        """(scheme, host[:port]) of public_base_url, or None when it is not set."""
+        if not self.public_base_url:
+            return None
+        parts = urlsplit(self.public_base_url)
+        return parts.scheme, parts.netloc.lower()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

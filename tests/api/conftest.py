@@ -4,6 +4,8 @@ The protocol dataset restates the W3C SPARQL 1.1 Protocol test suite's (w3c/rdf-
 sparql/sparql11/protocol): three named graphs G/dataN.rdf, each holding `<G/dataN.rdf> a foaf:Document`.
 """
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -31,6 +33,16 @@ def generated_nquads(count: int) -> bytes:
     return "".join(
         f'<https://example.org/s{i}> <https://example.org/p{i % 7}> "{i}" <{graph}> .\n' for i in range(count)
     ).encode()
+
+
+def wait_for(condition, seconds: float = 30.0) -> bool:
+    """Whether `condition()` became true within `seconds` (polled)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def make_settings(**overrides) -> Settings:

@@ -176,15 +176,17 @@ def test_a_runaway_query_is_stopped_while_health_stays_fast(runaway_executor):
         assert http.get("/sparql", params={"query": "ASK {}"}).status_code == 200
 
 
-def test_all_workers_busy_is_a_503_overload():
+def test_all_workers_busy_past_overload_wait_is_a_503_overload():
+    """Another client's only query waits overload_wait (the executor's default: queue_wait), then 503."""
     with Executor.from_nquads(generated_nquads(2000), workers=1, queue_wait=0.2) as executor:
-        app = create_app(make_settings(query_timeout=2.0, workers=1), executor=executor)
+        app = create_app(make_settings(query_timeout=2.0, workers=1, client_header="X-Forwarded-For",
+                                       trusted_proxies=("testclient",)), executor=executor)
         with TestClient(app) as client:
             thread = threading.Thread(target=client.get, args=("/sparql",), kwargs={"params": {"query": RUNAWAY}})
             thread.start()
             time.sleep(0.3)
             started = time.monotonic()
-            response = client.get("/sparql", params={"query": "ASK {}"})
+            response = client.get("/sparql", params={"query": "ASK {}"}, headers={"X-Forwarded-For": "192.0.2.8"})
             waited = time.monotonic() - started
             thread.join()
             assert response.status_code == 503

@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from api.app import create_app
 from api.executor import Executor
-from tests.api.conftest import ThreadedServer, generated_nquads, make_settings
+from tests.api.conftest import ThreadedServer, generated_nquads, make_settings, wait_for
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -74,6 +74,22 @@ def test_a_configured_public_host_is_named(app_with):
         assert "<http://data.example.org/sparql>" in description.text
 
 
+@pytest.mark.parametrize("host", ["data.example.org", "evil.example", "127.0.0.1:8000"])
+def test_with_a_public_base_url_every_self_reference_names_it_whatever_the_host(app_with, host):
+    """public_base_url and public_hosts are one answer to "what is my name": VoID, the service
+    description and the editor's endpoint agree, and no made-up Host is reflected."""
+    with app_with(public_base_url="https://data.example.org") as client:
+        headers = {"Host": host}
+        description = client.get("/sparql", headers={**headers, "Accept": "application/n-triples"}).text
+        void = client.get("/void", headers={**headers, "Accept": "application/n-triples"}).text
+        editor = client.get("/sparql", headers={**headers, "Accept": "text/html"}).text
+    assert "<https://data.example.org/sparql>" in description
+    assert "<https://data.example.org/sparql>" in void
+    assert "https://data.example.org/sparql" in editor
+    for text in (description, void, editor):
+        assert "evil.example" not in text and "http://data.example.org" not in text
+
+
 def test_a_missing_static_folder_stops_the_start_naming_it(protocol_executor, tmp_path):
     app = create_app(make_settings(), executor=protocol_executor)
     app.mount("/extra", StaticFiles(directory=tmp_path / "absent", check_dir=False))
@@ -103,14 +119,40 @@ def test_a_client_past_its_concurrent_queries_gets_429_and_others_do_not(runaway
         mine = {"X-Forwarded-For": "203.0.113.7"}
         thread = threading.Thread(target=http.get, args=("/sparql",), kwargs={"params": {"query": RUNAWAY},
                                                                              "headers": mine})
+        idle = runaway_executor.idle
         thread.start()
-        time.sleep(0.4)
+        assert wait_for(lambda: runaway_executor.idle < idle)  # the runaway holds a worker
         refused = http.get("/sparql", params={"query": "ASK {}"}, headers=mine)
         other = http.get("/sparql", params={"query": "ASK {}"}, headers={"X-Forwarded-For": "198.51.100.9"})
         thread.join()
     assert refused.status_code == 429 and refused.json()["error"] == "too_many_requests"
     assert int(refused.headers["retry-after"]) >= 1
-    assert other.status_code == 200
+    assert other.status_code == 200, other.text
+
+
+def test_with_every_worker_busy_a_clients_only_query_waits_its_turn_and_a_second_one_gets_429():
+    """Overload is shed per client: past queue_wait, a client with another query in flight gets 429; a
+    client's only query keeps its place (up to overload_wait) instead of a 503."""
+    settings = make_settings(query_timeout=4.0, client_header="X-Forwarded-For", trusted_proxies=("127.0.0.1",))
+    with Executor.from_nquads(generated_nquads(2000), workers=1, queue_wait=0.3, overload_wait=60) as executor, \
+            ThreadedServer(create_app(settings, executor=executor), settings) as server, \
+            httpx.Client(base_url=server.url, timeout=60) as http:
+        greedy = {"X-Forwarded-For": "203.0.113.7"}
+        thread = threading.Thread(target=http.get, args=("/sparql",), kwargs={"params": {"query": RUNAWAY},
+                                                                             "headers": greedy})
+        thread.start()
+        assert wait_for(lambda: executor.idle == 0)  # the runaway holds the one worker
+        started = time.monotonic()
+        second = http.get("/sparql", params={"query": "ASK {}"}, headers=greedy)
+        refused_after = time.monotonic() - started
+        started = time.monotonic()
+        waiting = http.get("/sparql", params={"query": "ASK {}"}, headers={"X-Forwarded-For": "198.51.100.9"})
+        waited = time.monotonic() - started
+        thread.join()
+    assert second.status_code == 429 and second.json()["error"] == "too_many_requests"
+    assert second.headers["retry-after"] and refused_after < 5  # queue_wait, far from overload_wait
+    assert waiting.status_code == 200, waiting.text
+    assert waited > 0.3  # it did wait for the runaway's worker to be stopped and replaced
 
 
 def test_a_client_that_spent_its_query_seconds_gets_429_with_retry_after(runaway_executor, app_with):

@@ -48,3 +48,17 @@ def test_defaults_are_safe():
     assert settings.host == "127.0.0.1"
     assert settings.cors_origins == ()
     assert settings.query_timeout > 0 and settings.max_rows > 0
+
+
+def test_public_base_url_must_be_an_origin_and_agree_with_public_hosts():
+    assert Settings(public_base_url="https://data.example.org/").public_origin == ("https", "data.example.org")
+    assert Settings().public_origin is None
+    for bad in ("data.example.org", "ftp://data.example.org", "https://data.example.org/swapgraph", "https://x/?a=1"):
+        with pytest.raises(ValueError, match="SWAPGRAPH_PUBLIC_BASE_URL"):
+            Settings.from_env({"SWAPGRAPH_PUBLIC_BASE_URL": bad})
+    with pytest.raises(ValueError, match="SWAPGRAPH_PUBLIC_HOSTS"):
+        Settings.from_env({"SWAPGRAPH_PUBLIC_BASE_URL": "https://data.example.org",
+                           "SWAPGRAPH_PUBLIC_HOSTS": "other.example.org"})
+    both = Settings.from_env({"SWAPGRAPH_PUBLIC_BASE_URL": "https://data.example.org",
+                              "SWAPGRAPH_PUBLIC_HOSTS": "Data.Example.org"})
+    assert both.public_origin == ("https", "data.example.org")

@@ -14,21 +14,13 @@ from api.app import create_app
 
 from api.errors import ApiError, QueryTooLarge
 from api.executor import QUERY_HEADROOM_MB, STATUSES, Executor, _AnswerReader, _outcome_of, _send_answer, _worker_main
-from tests.api.conftest import make_settings
+from tests.api.conftest import make_settings, wait_for
 
 JSON = "application/sparql-results+json"
 # a 131 MB string built by doubling: far past a small worker's memory, in a fraction of a second
 HUNGRY = ('SELECT ?s WHERE { BIND("' + "x" * 1000 + '" AS ?a0) '
           + " ".join(f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1})" for i in range(17)) + " BIND(?a17 AS ?s) }")
 
-
-def wait_for(condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 SENT = sorted(set(re.findall(r'answer = \("(\w+)"', inspect.getsource(_worker_main))))  # what the worker answers
