@@ -186,6 +186,20 @@ def test_sg_conflicting_ordinal_claims_compares_the_same_scope_only():
     assert derived_by(store, "claim:words sg:conflictsWith claim:since", "sg-conflicting-ordinal-claims")
 
 
+def test_sg_conflicting_ordinal_claims_a_year_is_compared_with_the_same_year_only():
+    store = infer("""
+        claim:y19 a sg:OrdinalClaim ; sg:aboutExchange exchange:jun19 ; sg:ordinal 1 ;
+            sg:scope "of the year 2019" ; sg:inYear "2019"^^xsd:gYear .
+        claim:w20 a sg:OrdinalClaim ; sg:aboutExchange exchange:jun20 ; sg:ordinal 1 ; sg:scope "of the year 2020" .
+        claim:none a sg:OrdinalClaim ; sg:aboutExchange exchange:jul20 ; sg:ordinal 1 .
+        claim:also19 a sg:OrdinalClaim ; sg:aboutExchange exchange:aug19 ; sg:ordinal 1 ; sg:inYear "2019"^^xsd:gYear .""")
+    assert not inferred(store, "claim:y19 sg:conflictsWith claim:w20")
+    assert not inferred(store, "claim:w20 sg:conflictsWith claim:y19")
+    assert not inferred(store, "claim:y19 sg:conflictsWith claim:none")
+    assert derived_by(store, "claim:y19 sg:conflictsWith claim:also19", "sg-conflicting-ordinal-claims")
+    assert derived_by(store, "claim:w20 sg:conflictsWith claim:none", "sg-conflicting-ordinal-claims")
+
+
 def test_sg_sum_of_legs():
     store = infer("""
         exchange:d1 a sg:ExchangeLeg ; sg:partOf exchange:w .
