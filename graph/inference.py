@@ -6,10 +6,10 @@ before with the indexed facts, so a round costs what it adds, not the size of th
 a SPARQL body run as queries on the store once the pattern rules are at their fixpoint; what they
 add starts a new round of the pattern rules. Every inferred triple gets one derivation (the first
 found in a fixed order: the on-disk store's index order, then insertion order, so that two builds of
-the same input record the same), written to the provenance graph in bulk at the end.
+the same input record the same), written to the provenance graph in bulk at the end as one quad: the
+rule and the premises by statement id (graph/explain.py reads it).
 """
 
-import hashlib
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from vocab.terms import PROVENANCE, reification, statement_iri
+from vocab.terms import PROVENANCE, statement_iri
 from vocab import ID, RULE, SG, Graphs, expand_iri
 
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -28,8 +28,7 @@ RDFS_COMMENT = ox.NamedNode(str(RDFS.comment))
 # The rules read the domain graphs only: provenance (evidence, statements) is about facts, not a fact.
 SOURCE_GRAPHS = [ox.NamedNode(str(g)) for g in (Graphs.ONTOLOGY, Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED)]
 INFERRED = ox.NamedNode(str(Graphs.INFERRED))
-RDF_STATEMENT = ox.NamedNode(str(RDF.Statement))
-DERIVATION, RULE_LINK, PREMISE = (ox.NamedNode(str(t)) for t in (SG.derivation, SG.rule, SG.premise))
+DERIVATION_RECORD = ox.NamedNode(str(SG.derivationRecord))
 BATCH = 200_000  # quads per bulk write
 RECENT_ROUNDS = 4  # a budget error names the rules that added facts in these last rounds
 # owlrl adds `x owl:sameAs x` and `x a owl:Thing` for every individual: true, trivial, not stored.
@@ -305,30 +304,19 @@ class Engine:
         return " ".join(terms) + " ."
 
     def _write_provenance(self):
-        """One statement per fact involved, one derivation per inferred triple, in bulk."""
-        reified = {q.subject for q in self.store.quads_for_pattern(None, RDF_TYPE, RDF_STATEMENT, PROVENANCE)}
+        """One quad per inferred triple, in bulk: on its statement, the rule and the premises' statement ids.
+
+        Premises are named by statement id only (the hash of the triple): /explain finds the premise
+        triples again by matching the rule's premise patterns and keeping those whose hash is named.
+        """
         quads = self._rule_descriptions()
+        ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
         for triple, (rule, premises) in self.derivations.items():
-            statement = self._statement(triple, reified, quads)
-            digest = hashlib.sha1(f"{rule.id} {statement.value}".encode()).hexdigest()[:20]
-            derivation = ox.NamedNode(str(ID) + "derivation/" + digest)
-            quads.append(ox.Quad(statement, DERIVATION, derivation, PROVENANCE))
-            quads.append(ox.Quad(derivation, RULE_LINK, ox.NamedNode(str(RULE[rule.id])), PROVENANCE))
-            for premise in premises:
-                quads.append(ox.Quad(derivation, PREMISE,
-                                     self._statement(premise, reified, quads), PROVENANCE))
+            record = " ".join([rule.id, *(_statement_id(p, ids) for p in premises)])
+            quads.append(ox.Quad(statement_iri(*triple), DERIVATION_RECORD, ox.Literal(record), PROVENANCE))
             if len(quads) >= BATCH:
                 self._flush(quads)
         self._flush(quads)
-
-    @staticmethod
-    def _statement(triple: tuple, reified: set, quads: list) -> ox.NamedNode:
-        """The statement node of a triple, described once (the build reified the asserted facts already)."""
-        statement = statement_iri(*triple)
-        if statement not in reified:
-            reified.add(statement)
-            quads += reification(triple)[1]
-        return statement
 
     def _flush(self, quads: list):
         self.report.provenance_quads += len(quads)
@@ -345,6 +333,13 @@ class Engine:
                 ox.Quad(node, ox.NamedNode(str(SG.ruleSource)), ox.Literal(rule.source), PROVENANCE),
             ] + ([ox.Quad(node, RDFS_COMMENT, ox.Literal(rule.description), PROVENANCE)] if rule.description else [])
         return quads
+
+
+def _statement_id(triple: tuple, ids: dict) -> str:
+    found = ids.get(triple)
+    if found is None:
+        found = ids[triple] = statement_iri(*triple).value.rsplit("/", 1)[1]
+    return found
 
 
 def run_inference(store: ox.Store, rules: list[Rule], max_rounds: int = 100,
