@@ -82,8 +82,35 @@ def _valid_triple(triple) -> bool:
             and o is not None)
 
 
+class Codes:
+    """Terms as small integers: the joins hash and compare ints, not store terms (hashed in Rust each time)."""
+
+    def __init__(self):
+        self.code: dict = {}
+        self.terms: list = []
+        self.kinds: list[int] = []  # 0 literal, 1 IRI, 2 blank node: what may be a subject or predicate
+
+    def encode(self, term) -> int:
+        found = self.code.get(term)
+        if found is None:
+            found = self.code[term] = len(self.terms)
+            self.terms.append(term)
+            self.kinds.append(1 if isinstance(term, ox.NamedNode) else 2 if isinstance(term, ox.BlankNode) else 0)
+        return found
+
+    def triple(self, triple: tuple) -> tuple[int, int, int]:
+        return self.encode(triple[0]), self.encode(triple[1]), self.encode(triple[2])
+
+    def decode(self, triple: tuple[int, int, int]) -> tuple:
+        terms = self.terms
+        return terms[triple[0]], terms[triple[1]], terms[triple[2]]
+
+    def valid(self, triple: tuple[int, int, int]) -> bool:
+        return self.kinds[triple[0]] != 0 and self.kinds[triple[1]] == 1
+
+
 class Facts:
-    """Triples indexed by predicate, by (subject, predicate) and by (predicate, object); insertion-ordered."""
+    """Triples (of term codes) indexed by predicate, by (subject, predicate) and by (predicate, object); insertion-ordered."""
 
     def __init__(self):
         self.all: dict[tuple, None] = {}
@@ -122,8 +149,8 @@ class PatternRule:
     new facts), the others joined in turn through the indexes, as generated Python loops with the
     variables as local names (a binding dictionary per match cost most of the time)."""
 
-    def __init__(self, rule: Rule):
-        self.rule = rule
+    def __init__(self, rule: Rule, codes: Codes):
+        self.rule, self.codes = rule, codes
         self.premises = [(p.subject, p.predicate, p.object) for p in rule.premises]
         self.conclusions = [(c.subject, c.predicate, c.object) for c in rule.conclusions]
         self.constants: dict = {}  # term -> the name it has in the generated code
@@ -150,7 +177,7 @@ class PatternRule:
         lines = ["def derive(facts, delta, new, found):", " known, fresh = facts.all, new.all"]
         for first in range(len(self.premises)):
             lines += self._plan_code(self._plan(first))
-        namespace = {name: value for value, name in self.constants.items()} | {"_scan": _scan}
+        namespace = {name: self.codes.encode(value) for value, name in self.constants.items()} | {"_scan": _scan}
         exec(compile("\n".join(lines), f"<rule {self.rule.id}>", "exec"), namespace)
         return namespace["derive"]
 
@@ -222,17 +249,20 @@ class Engine:
     def __init__(self, store: ox.Store, rules: list[Rule]):
         self.store = store
         self.rules = rules
-        self.pattern_rules = [PatternRule(r) for r in rules if not r.has_body]
+        self.codes = Codes()
+        self.pattern_rules = [PatternRule(r, self.codes) for r in rules if not r.has_body]
         self.sparql_rules = [r for r in rules if r.has_body]
         self.facts = Facts()
+        encode, add = self.codes.encode, self.facts.add
         for graph in SOURCE_GRAPHS:
             for quad in store.quads_for_pattern(None, None, None, graph):
-                self.facts.add((quad.subject, quad.predicate, quad.object))
+                add((encode(quad.subject), encode(quad.predicate), encode(quad.object)))
         self.derivations: dict[tuple, tuple[Rule, list]] = {}  # inferred triple -> (rule, premises)
         self.inferred: list[tuple] = []  # in the order found
         self.evaluated: dict[str, int] = {}  # SPARQL rule -> how many inferred triples its last run saw
-        self.reads = {r.id: None if r.reads() is None else {ox.NamedNode(i) for i in r.reads()}
+        self.reads = {r.id: None if r.reads() is None else {self.codes.encode(ox.NamedNode(i)) for i in r.reads()}
                       for r in self.sparql_rules}
+        self.rdf_type = self.codes.encode(RDF_TYPE)
         self.report = InferenceReport()
         self.history: list[Counter] = []  # per-rule counts at each round, to name the rules still adding
 
@@ -267,7 +297,7 @@ class Engine:
         new = Facts()
         for compiled in self.pattern_rules:
             def found(triple, premises, rule=compiled.rule):
-                if _valid_triple(triple):
+                if self.codes.valid(triple):
                     new.add(triple)
                     self._derived(rule, triple, list(premises))
             compiled.derive(self.facts, delta, new, found)
@@ -286,14 +316,16 @@ class Engine:
             for binding in bindings(self.store.query(rule.query, default_graph=SOURCE_GRAPHS)):
                 for pattern in rule.conclusions:
                     triple = instantiate(pattern, binding)
-                    if _valid_triple(triple) and triple not in self.facts and triple not in new:
+                    if _valid_triple(triple):
                         found.setdefault(triple, []).append(binding)
             for triple in sorted(found, key=lambda t: tuple(map(str, t))):  # query order may vary
-                matches = found[triple]
+                coded = self.codes.triple(triple)
+                if coded in self.facts or coded in new:
+                    continue
                 # Several matches may conclude the same triple; the smallest premises win, every run.
-                premises = min((self._premises(rule, b) for b in matches), key=lambda ps: sorted(map(str, ps)))
-                new.add(triple)
-                self._derived(rule, triple, premises)
+                premises = min((self._premises(rule, b) for b in found[triple]), key=lambda ps: sorted(map(str, ps)))
+                new.add(coded)
+                self._derived(rule, coded, [self.codes.triple(p) for p in premises])
         for triple in new.all:
             self.facts.add(triple)
         self._store_inferred(new)
@@ -304,7 +336,7 @@ class Engine:
         if rule.id not in self.evaluated:
             return True
         reads = self.reads[rule.id]
-        return any(reads is None or (p in reads and (p != RDF_TYPE or o in reads))
+        return any(reads is None or (p in reads and (p != self.rdf_type or o in reads))
                    for _, p, o in self.inferred[self.evaluated[rule.id]:])
 
     def _derived(self, rule: Rule, triple: tuple, premises: list):
@@ -314,7 +346,8 @@ class Engine:
         self.report.inferred += 1
 
     def _store_inferred(self, new: Facts):
-        quads = [ox.Quad(s, p, o, INFERRED) for s, p, o in new.all]
+        terms = self.codes.terms
+        quads = [ox.Quad(terms[s], terms[p], terms[o], INFERRED) for s, p, o in new.all]
         for start in range(0, len(quads), BATCH):
             self.store.extend(quads[start:start + BATCH])
 
@@ -347,11 +380,18 @@ class Engine:
         quads = self._rule_descriptions()
         ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
         for triple, (rule, premises) in self.derivations.items():
-            record = " ".join([rule.id, *(_statement_id(p, ids) for p in premises)])
-            quads.append(ox.Quad(statement_iri(*triple), DERIVATION_RECORD, ox.Literal(record), PROVENANCE))
+            record = " ".join([rule.id, *(self._statement_id(p, ids) for p in premises)])
+            quads.append(ox.Quad(statement_iri(*self.codes.decode(triple)), DERIVATION_RECORD, ox.Literal(record),
+                                 PROVENANCE))
             if len(quads) >= BATCH:
                 self._flush(quads)
         self._flush(quads)
+
+    def _statement_id(self, triple: tuple, ids: dict) -> str:
+        found = ids.get(triple)
+        if found is None:
+            found = ids[triple] = statement_iri(*self.codes.decode(triple)).value.rsplit("/", 1)[1]
+        return found
 
     def _flush(self, quads: list):
         self.report.provenance_quads += len(quads)
@@ -368,13 +408,6 @@ class Engine:
                 ox.Quad(node, ox.NamedNode(str(SG.ruleSource)), ox.Literal(rule.source), PROVENANCE),
             ] + ([ox.Quad(node, RDFS_COMMENT, ox.Literal(rule.description), PROVENANCE)] if rule.description else [])
         return quads
-
-
-def _statement_id(triple: tuple, ids: dict) -> str:
-    found = ids.get(triple)
-    if found is None:
-        found = ids[triple] = statement_iri(*triple).value.rsplit("/", 1)[1]
-    return found
 
 
 def run_inference(store: ox.Store, rules: list[Rule], max_rounds: int = 100,
