@@ -11,6 +11,7 @@ rule and the premises by statement id (graph/explain.py reads it).
 """
 
 import gc
+import hashlib
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from vocab.terms import PROVENANCE, statement_iri
+from vocab.terms import PROVENANCE
 from vocab import ID, RULE, SG, Graphs, expand_iri
 
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -30,6 +31,7 @@ RDFS_COMMENT = ox.NamedNode(str(RDFS.comment))
 SOURCE_GRAPHS = [ox.NamedNode(str(g)) for g in (Graphs.ONTOLOGY, Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED)]
 INFERRED = ox.NamedNode(str(Graphs.INFERRED))
 DERIVATION_RECORD = ox.NamedNode(str(SG.derivationRecord))
+STATEMENT = str(ID) + "statement/"
 BATCH = 200_000  # quads per bulk write
 RECENT_ROUNDS = 4  # a budget error names the rules that added facts in these last rounds
 # owlrl adds `x owl:sameAs x` and `x a owl:Thing` for every individual: true, trivial, not stored.
@@ -88,6 +90,7 @@ class Codes:
     def __init__(self):
         self.code: dict = {}
         self.terms: list = []
+        self.texts: dict[int, str] = {}
         self.kinds: list[int] = []  # 0 literal, 1 IRI, 2 blank node: what may be a subject or predicate
 
     def encode(self, term) -> int:
@@ -104,6 +107,13 @@ class Codes:
     def decode(self, triple: tuple[int, int, int]) -> tuple:
         terms = self.terms
         return terms[triple[0]], terms[triple[1]], terms[triple[2]]
+
+    def nt(self, code: int) -> str:
+        """The term in N-Triples, as statement IRIs hash it; kept, since a term is in many triples."""
+        found = self.texts.get(code)
+        if found is None:
+            found = self.texts[code] = str(self.terms[code])
+        return found
 
     def valid(self, triple: tuple[int, int, int]) -> bool:
         return self.kinds[triple[0]] != 0 and self.kinds[triple[1]] == 1
@@ -381,16 +391,19 @@ class Engine:
         ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
         for triple, (rule, premises) in self.derivations.items():
             record = " ".join([rule.id, *(self._statement_id(p, ids) for p in premises)])
-            quads.append(ox.Quad(statement_iri(*self.codes.decode(triple)), DERIVATION_RECORD, ox.Literal(record),
-                                 PROVENANCE))
+            statement = ox.NamedNode(STATEMENT + self._statement_id(triple, ids))
+            quads.append(ox.Quad(statement, DERIVATION_RECORD, ox.Literal(record), PROVENANCE))
             if len(quads) >= BATCH:
                 self._flush(quads)
         self._flush(quads)
 
     def _statement_id(self, triple: tuple, ids: dict) -> str:
+        """The hash ending the triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
         found = ids.get(triple)
         if found is None:
-            found = ids[triple] = statement_iri(*self.codes.decode(triple)).value.rsplit("/", 1)[1]
+            nt = self.codes.nt
+            key = f"{nt(triple[0])} {nt(triple[1])} {nt(triple[2])}".encode("utf-8")
+            found = ids[triple] = hashlib.sha1(key).hexdigest()[:20]
         return found
 
     def _flush(self, quads: list):
