@@ -542,7 +542,9 @@ def _premises(source: Source, rule: Rule, triple: tuple, ids: list[str]) -> dict
             full = binding | row
             for i, pattern in enumerate(rule.premises):
                 premise = tuple(_pattern_term(t, full) for t in (pattern.subject, pattern.predicate, pattern.object))
-                if None not in premise and (statement := statement_of(premise)) in wanted:
+                if None in premise or any(isinstance(t, BNode) for t in premise):
+                    continue  # reified by the engine: read back from its statement
+                if (statement := statement_of(premise)) in wanted:
                     _, graphs = found.setdefault(statement, (premise, set()))
                     graphs.add(str(row[f"_g{i}"]))
         if len(found) == len(wanted):

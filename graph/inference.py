@@ -21,7 +21,7 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from vocab.terms import PROVENANCE
+from vocab.terms import PROVENANCE, reification
 from vocab import ID, RULE, SG, Graphs, expand_iri
 
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -385,12 +385,21 @@ class Engine:
         """One quad per inferred triple, in bulk: on its statement, the rule and the premises' statement ids.
 
         Premises are named by statement id only (the hash of the triple): /explain finds the premise
-        triples again by matching the rule's premise patterns and keeping those whose hash is named.
+        triples again by matching the rule's premise patterns and keeping those whose hash is named;
+        the few premises with a blank node are reified instead.
         """
         quads = self._rule_descriptions()
         ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
+        reified: set[tuple] = set()
         for triple, (rule, premises) in self.derivations.items():
             record = " ".join([rule.id, *(self._statement_id(p, ids) for p in premises)])
+            for premise in premises:
+                if premise not in reified and 2 in (self.codes.kinds[premise[0]], self.codes.kinds[premise[2]]):
+                    # A blank node's label is not kept across queries: such a premise (a property chain's
+                    # list) has its subject, predicate and object on its statement, once, for /explain to
+                    # read back (untyped: a typed rdf:Statement must carry evidence for the shapes).
+                    reified.add(premise)
+                    quads += [q for q in reification(self.codes.decode(premise))[1] if q.predicate != RDF_TYPE]
             statement = ox.NamedNode(STATEMENT + self._statement_id(triple, ids))
             quads.append(ox.Quad(statement, DERIVATION_RECORD, ox.Literal(record), PROVENANCE))
             if len(quads) >= BATCH:
