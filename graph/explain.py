@@ -1,5 +1,6 @@
 """Why a triple holds: its evidence when asserted, its rule and premises (recursively) when inferred."""
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -11,10 +12,13 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
-from vocab.terms import to_rdflib
-from vocab import ALIGNED_PREFIXES, PREFIXES, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
+from graph.rules import Pattern, Rule, load_rules
+from vocab.terms import statement_iri, to_ox, to_rdflib
+from vocab import ALIGNED_PREFIXES, ID, PREFIXES, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "corpus/documents"
+RULES = Path(__file__).resolve().parents[1] / "ontology/rules"  # whose premise patterns find a record's premises
+MAX_PREMISE_ROWS = 5000  # matches of a rule's premise patterns read to find one derivation's premises
 MAX_DEPTH = 12
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 MAX_STATEMENTS = 2000  # statements fetched for one explanation at most
@@ -417,15 +421,32 @@ def _ordered_graphs(graphs: Iterable[str]) -> list[str]:
 
 
 def _statements_of(source: Source, s: Node, p: Node, o: Node) -> list[str]:
+    """The triple's statement: reified (asserted facts, premises), else its IRI computed from the triple."""
     rows = source.select(
         f"SELECT DISTINCT ?st WHERE {{ ?st rdf:subject {nt(s)} ; rdf:predicate {nt(p)} ; rdf:object {nt(o)} }}"
     )
-    return sorted(str(r["st"]) for r in rows)
+    return sorted({str(r["st"]) for r in rows} | {statement_of((s, p, o))})
 
 
-def _fetch(source: Source, statements: list[str]) -> dict[str, _Record]:
+def statement_of(triple: tuple[Node, Node, Node]) -> str:
+    """The statement IRI of a triple (vocab.terms.statement_iri, the hash the build and the rules use)."""
+    return statement_iri(*(to_ox(t) for t in triple)).value
+
+
+@functools.cache
+def _rules(folder: Path = RULES) -> dict[str, Rule]:
+    return {rule.id: rule for rule in load_rules(folder)}
+
+
+def _fetch(source: Source, statements: dict[str, tuple | None]) -> tuple[dict[str, _Record], dict[str, tuple]]:
+    """The records of `statements` (statement -> (triple, graphs) when known, else read from its
+    reification), and (triple, graphs) of the premises they name."""
     refs = [URIRef(s) for s in statements]
     records: dict[str, _Record] = {}
+    for key, known in statements.items():
+        if known is not None:
+            records[key] = _Record(known[0], list(known[1]), [], [])
+    _read_graphs(source, {key: record for key, record in records.items() if not record.graphs})
     rows = source.select(
         f"SELECT ?st ?s ?p ?o ?g WHERE {{ {values('st', refs)} "
         "?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o . OPTIONAL { GRAPH ?g { ?s ?p ?o } } }"
@@ -466,20 +487,108 @@ def _fetch(source: Source, statements: list[str]) -> dict[str, _Record]:
             record.derivations.append(entry)
         if "premise" in row and str(row["premise"]) not in entry[3]:
             entry[3].append(str(row["premise"]))
-    return records
+    return records, _read_derivation_records(source, records, refs)
 
 
-def _collect(source: Source, roots: list[str], max_depth: int) -> dict[str, _Record]:
+def _read_graphs(source: Source, records: dict[str, _Record]) -> None:
+    """The graphs that hold each known triple (statements not reified are found by their triple)."""
+    rows = [f"({nt(URIRef(st))} {' '.join(nt(t) for t in record.triple)})" for st, record in records.items()
+            if not any(isinstance(t, BNode) for t in record.triple)]
+    for start in range(0, len(rows), 200):
+        found = source.select("SELECT ?st ?g WHERE { VALUES (?st ?s ?p ?o) { " + " ".join(rows[start:start + 200])
+                              + " } GRAPH ?g { ?s ?p ?o } }")
+        for row in found:
+            record = records[str(row["st"])]
+            record.graphs = _ordered_graphs([*record.graphs, str(row["g"])])
+
+
+def _read_derivation_records(source: Source, records: dict[str, _Record], refs: list[URIRef]) -> dict[str, tuple]:
+    """The compact derivations (sg:derivationRecord) of the statements; returns the premises' triples."""
+    rows = source.select(f"SELECT ?st ?record WHERE {{ {values('st', refs)} ?st sg:derivationRecord ?record }} "
+                         "ORDER BY ?st ?record")
+    rules, premises = _rules(), {}
+    labels_of = _rule_labels(source, {str(row["record"]).split()[0] for row in rows})
+    for row in rows:
+        record = records.get(str(row["st"]))
+        if record is None:
+            continue
+        rule_id, *ids = str(row["record"]).split()
+        found = _premises(source, rules[rule_id], record.triple, ids) if rule_id in rules else {}
+        named = [str(ID) + "statement/" + i for i in ids]
+        premises.update({st: found[st] for st in named if st in found})
+        record.derivations.append((str(row["st"]), str(RULE[rule_id]), labels_of.get(rule_id), named))
+    return premises
+
+
+def _rule_labels(source: Source, rule_ids: set[str]) -> dict[str, str]:
+    if not rule_ids:
+        return {}
+    rows = source.select(f"SELECT ?rule ?label WHERE {{ {values('rule', [RULE[i] for i in sorted(rule_ids)])} "
+                         "?rule rdfs:label ?label }")
+    return {str(row["rule"])[len(str(RULE)):]: str(row["label"]) for row in rows}
+
+
+def _premises(source: Source, rule: Rule, triple: tuple, ids: list[str]) -> dict[str, tuple]:
+    """(triple, graphs) of the statements `ids`: matches of the rule's premise patterns, with the
+    variables of a conclusion that gives `triple` bound, kept where their hash is named."""
+    wanted, found = {str(ID) + "statement/" + i for i in ids}, {}
+    for conclusion in rule.conclusions:
+        binding = _unify_terms(conclusion, triple)
+        if binding is None:
+            continue
+        # each premise in a GRAPH of its own: a premise with a blank node cannot be looked up again
+        where = " ".join(f"GRAPH ?_g{i} {{ {_pattern_text(p, binding)} }}" for i, p in enumerate(rule.premises))
+        for row in source.select(f"SELECT * WHERE {{ {where} }} LIMIT {MAX_PREMISE_ROWS}"):
+            full = binding | row
+            for i, pattern in enumerate(rule.premises):
+                premise = tuple(_pattern_term(t, full) for t in (pattern.subject, pattern.predicate, pattern.object))
+                if None in premise or any(isinstance(t, BNode) for t in premise):
+                    continue  # reified by the engine: read back from its statement
+                if (statement := statement_of(premise)) in wanted:
+                    _, graphs = found.setdefault(statement, (premise, set()))
+                    graphs.add(str(row[f"_g{i}"]))
+        if len(found) == len(wanted):
+            break
+    return {statement: (premise, _ordered_graphs(graphs)) for statement, (premise, graphs) in found.items()}
+
+
+def _pattern_term(token: str, binding: dict) -> Node | None:
+    if token.startswith("?"):
+        return binding.get(token[1:])
+    return RDF.type if token == "a" else URIRef(expand_iri(token))
+
+
+def _unify_terms(pattern: Pattern, triple: tuple) -> dict | None:
+    binding: dict[str, Node] = {}
+    for token, value in zip((pattern.subject, pattern.predicate, pattern.object), triple):
+        if token.startswith("?"):
+            if binding.setdefault(token[1:], value) != value:
+                return None
+        elif _pattern_term(token, {}) != value:
+            return None
+    return binding
+
+
+def _pattern_text(pattern: Pattern, binding: dict) -> str:
+    """A premise pattern as SPARQL, its bound variables written as terms (blank nodes stay variables)."""
+    tokens = []
+    for token in (pattern.subject, pattern.predicate, pattern.object):
+        value = binding.get(token[1:]) if token.startswith("?") else None
+        tokens.append(nt(value) if value is not None and not isinstance(value, BNode) else token)
+    return " ".join(tokens) + " ."
+
+
+def _collect(source: Source, roots: dict[str, tuple | None], max_depth: int) -> dict[str, _Record]:
     """Every statement reachable from the roots through premises, level by level."""
     records: dict[str, _Record] = {}
-    level, depth = list(roots), 0
+    level, depth = dict(roots), 0
     while level and depth <= max_depth and len(records) < MAX_STATEMENTS:
-        fetched = _fetch(source, level[: MAX_STATEMENTS - len(records)])
+        fetched, triples = _fetch(source, dict(list(level.items())[: MAX_STATEMENTS - len(records)]))
         records.update(fetched)
-        following = []
+        following: dict[str, tuple | None] = {}
         for record in fetched.values():
             for _, _, _, premises in record.derivations:
-                following.extend(p for p in premises if p not in records and p not in following)
+                following.update({p: triples.get(p) for p in premises if p not in records and p not in following})
         level, depth = following, depth + 1
     return records
 
@@ -516,7 +625,8 @@ def explain(source: Source, s: Node, p: Node, o: Node, *, max_depth: int = MAX_D
     statements = _statements_of(source, s, p, o)
     if not statements:
         return Explanation(s, p, o, graphs=graphs)
-    records = _collect(source, statements, max_depth)
+    computed = statement_of((s, p, o))
+    records = _collect(source, {st: ((s, p, o), graphs) if st == computed else None for st in statements}, max_depth)
     roots = [_tree(st, records, frozenset(), 0, max_depth) for st in statements]
     top = roots[0]
     for other in roots[1:]:  # one triple, one statement normally; merge if the build made more

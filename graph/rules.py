@@ -7,6 +7,7 @@ from pathlib import Path
 from vocab import SPARQL_PREFIXES, expand_iri
 
 HEADER = re.compile(r"^#\s*([a-z]+):\s?(.*)$")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 KEYS = {"id", "label", "source", "description", "premise", "conclusion"}
 
 
@@ -44,6 +45,22 @@ class Rule:
     @property
     def is_owl_rl(self) -> bool:
         return not self.id.startswith("sg-")
+
+    def reads(self) -> frozenset[str] | None:
+        """The IRIs the rule's query mentions (rdf:type for `a`): a new fact whose predicate (or, for a
+        type, class) is none of them cannot change its answers. None when a pattern has a variable
+        predicate: then every new fact may."""
+        text = re.sub(r"^\s*PREFIX\s.*$", "", self.query, flags=re.M | re.I)
+        body = text[text.index("{"):] if "{" in text else text
+        body = re.sub(r"SELECT[^{]*\{", "{ ", re.sub(r"(GROUP|ORDER)\s+BY[^{}]*", " ", body, flags=re.I), flags=re.I)
+        while re.search(r"\([^()]*\)", body):  # expressions (FILTER, BIND, aggregates) hold no patterns
+            body = re.sub(r"\([^()]*\)", " ", body)
+        if re.search(r"\?\w+\s+\?\w+", body):
+            return None
+        iris = {expand_iri(t) for t in re.findall(r"<[^>\s]*>|[A-Za-z][\w-]*:[\w-]+", body)}
+        if re.search(r"\sa\s", body):
+            iris.add(RDF_TYPE)
+        return frozenset(i for i in iris if i)
 
 
 def _pattern(text: str, path: Path, line: int) -> Pattern:

@@ -176,6 +176,7 @@ class SG(DefinedNamespace):
     annotationLine: URIRef
     evidence: URIRef
     derivation: URIRef
+    derivationRecord: URIRef
     rule: URIRef
     premise: URIRef
     ruleSource: URIRef

@@ -9,12 +9,14 @@ from rdflib import Graph
 from graph.build import load_graph
 from graph.inference import run_inference
 from graph.rules import RuleError, load_rules, parse_rule
-from vocab import SPARQL_PREFIXES, TURTLE_PREFIXES, Graphs
+from vocab import SG, SPARQL_PREFIXES, TURTLE_PREFIXES, Graphs, expand_iri
+from vocab.terms import statement_iri
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = load_rules(ROOT / "ontology/rules")
 SOURCES = [ox.NamedNode(str(g)) for g in (Graphs.ONTOLOGY, Graphs.ASSERTED, Graphs.INFERRED)]
 ONTOLOGY = Graph().parse(ROOT / "ontology/swapgraph.ttl")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 
 def infer(turtle: str) -> ox.Store:
@@ -29,12 +31,20 @@ def inferred(store: ox.Store, pattern: str) -> bool:
     return bool(store.query(SPARQL_PREFIXES + f"ASK {{ GRAPH <{Graphs.INFERRED}> {{ {pattern} }} }}"))
 
 
+def derivation_record(store: ox.Store, pattern: str) -> list[str]:
+    """The rule id and premise statement ids recorded for the inferred triple `s p o` (CURIEs or literals)."""
+    triple = [ox.NamedNode(expand_iri(t)) if expand_iri(t) else ox.Literal(t, datatype=XSD_INTEGER)
+              for t in pattern.rstrip(" .").split()]
+    records = [q.object.value for q in store.quads_for_pattern(
+        statement_iri(*triple), ox.NamedNode(str(SG.derivationRecord)), None, ox.NamedNode(str(Graphs.PROVENANCE)))]
+    assert len(records) <= 1, records  # one derivation per inferred triple
+    return records[0].split() if records else []
+
+
 def derived_by(store: ox.Store, pattern: str, rule: str) -> bool:
-    """The fact is inferred and its derivation names the rule."""
-    s, p, o = pattern.rstrip(" .").split()
-    return bool(store.query(SPARQL_PREFIXES + f"""ASK {{ GRAPH <{Graphs.PROVENANCE}> {{
-        ?st rdf:subject {s} ; rdf:predicate {p} ; rdf:object {o} ; sg:derivation ?d .
-        ?d sg:rule rule:{rule} ; sg:premise ?premise . }} }}"""))
+    """The fact is inferred and its derivation names the rule and at least one premise."""
+    record = derivation_record(store, pattern)
+    return inferred(store, pattern) and record[:1] == [rule] and len(record) > 1
 
 
 def test_cax_sco():
@@ -186,6 +196,20 @@ def test_sg_conflicting_ordinal_claims_compares_the_same_scope_only():
     assert derived_by(store, "claim:words sg:conflictsWith claim:since", "sg-conflicting-ordinal-claims")
 
 
+def test_sg_conflicting_ordinal_claims_a_year_is_compared_with_the_same_year_only():
+    store = infer("""
+        claim:y19 a sg:OrdinalClaim ; sg:aboutExchange exchange:jun19 ; sg:ordinal 1 ;
+            sg:scope "of the year 2019" ; sg:inYear "2019"^^xsd:gYear .
+        claim:w20 a sg:OrdinalClaim ; sg:aboutExchange exchange:jun20 ; sg:ordinal 1 ; sg:scope "of the year 2020" .
+        claim:none a sg:OrdinalClaim ; sg:aboutExchange exchange:jul20 ; sg:ordinal 1 .
+        claim:also19 a sg:OrdinalClaim ; sg:aboutExchange exchange:aug19 ; sg:ordinal 1 ; sg:inYear "2019"^^xsd:gYear .""")
+    assert not inferred(store, "claim:y19 sg:conflictsWith claim:w20")
+    assert not inferred(store, "claim:w20 sg:conflictsWith claim:y19")
+    assert not inferred(store, "claim:y19 sg:conflictsWith claim:none")
+    assert derived_by(store, "claim:y19 sg:conflictsWith claim:also19", "sg-conflicting-ordinal-claims")
+    assert derived_by(store, "claim:w20 sg:conflictsWith claim:none", "sg-conflicting-ordinal-claims")
+
+
 def test_sg_sum_of_legs():
     store = infer("""
         exchange:d1 a sg:ExchangeLeg ; sg:partOf exchange:w .
@@ -194,10 +218,11 @@ def test_sg_sum_of_legs():
         claim:d1 a sg:CountClaim ; sg:aboutExchange exchange:d1 ; sg:side state:UA ; sg:count 390 .
         claim:d2 a sg:CountClaim ; sg:aboutExchange exchange:d2 ; sg:side state:UA ; sg:count 307 .""")
     assert derived_by(store, "claim:w sg:sumOfLegs 697", "sg-sum-of-legs")
+    premises = derivation_record(store, "claim:w sg:sumOfLegs 697")[1:]
     for leg_claim, count in (("claim:d1", 390), ("claim:d2", 307)):  # both legs' counts are premises
-        assert store.query(SPARQL_PREFIXES + f"""ASK {{ GRAPH <{Graphs.PROVENANCE}> {{
-            ?st rdf:subject claim:w ; rdf:predicate sg:sumOfLegs ; sg:derivation/sg:premise ?p .
-            ?p rdf:subject {leg_claim} ; rdf:predicate sg:count ; rdf:object {count} }} }}""")
+        leg = statement_iri(ox.NamedNode(expand_iri(leg_claim)), ox.NamedNode(str(SG.count)),
+                            ox.Literal(str(count), datatype=XSD_INTEGER))
+        assert leg.value.rsplit("/", 1)[1] in premises
 
 
 def test_sg_member_release():
