@@ -15,6 +15,12 @@ its own FROM / FROM NAMED. Graph names are public in queries and answers: IRIs e
 public name are rewritten to its stored name in the query text (on tokens, graph.backends.sparqltext)
 and in the loaded data, and back in every answer, so `GRAPH ?g` binds public names and a graph's IRI
 used as a subject still matches. Bound variables travel as a VALUES block of parsed terms.
+
+Blank nodes. An engine's blank node labels do not name its nodes from one request to the next, yet
+the service looks up the node it got from one query in the next (explanations of OWL axioms, pages
+of derivations). So blank nodes are loaded as skolem IRIs (RDF 1.1 section 3.5, `SKOLEM<label>`) and
+given back as blank nodes with the same label in every answer; a term bound to a blank node travels
+as its skolem IRI. The one visible difference: isBLANK / isIRI in a query see the skolem IRI.
 """
 
 import json
@@ -40,7 +46,8 @@ STORE = "https://w3id.org/swapgraph/store#"
 DATASETS = "https://w3id.org/swapgraph/store/"  # <DATASETS><dataset>/pointer, <DATASETS><dataset>/version/<build>
 EMPTY = "https://w3id.org/swapgraph/store/empty"  # a graph never written: an empty default graph or named set
 ABSENT = "https://w3id.org/swapgraph/store/absent/"  # stands for a graph the version lacks
-CHUNK_TRIPLES = 50_000  # triples per upload request (graphs with blank nodes go whole: labels are per request)
+SKOLEM = "https://w3id.org/swapgraph/.well-known/genid/"  # blank nodes, as stored
+CHUNK_TRIPLES = 50_000  # triples per upload request
 KEEP_VERSIONS = 2  # the served version and the one before (replicas may still be reading it)
 
 
@@ -192,7 +199,8 @@ class RemoteQueries:
         parsed = QueryText.parse(query)
         bindings = {v.value: self._term_text(t) for v, t in (substitutions or {}).items()}
         default, named = self._dataset(parsed, default_graph, named_graphs, use_default_graph_as_union)
-        text = parsed.rewritten(self.to_stored, bindings or None, base_iri, without_dataset_clause=default is not None)
+        text = parsed.rewritten(self.to_stored, bindings or None, base_iri, without_dataset_clause=default is not None,
+                                plain_strings=self.connection.quirks.plain_strings)
         if parsed.form in ("CONSTRUCT", "DESCRIBE"):
             response = self.connection.query(text, self.connection.quirks.graph_accept, default, named)
             return [self._public_triple(quad) for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)]
@@ -202,6 +210,8 @@ class RemoteQueries:
             for term in row.values():
                 if term.get("type") == "uri" and term["value"] in self.to_public:
                     term["value"] = self.to_public[term["value"]]
+                elif term.get("type") == "uri" and term["value"].startswith(SKOLEM):
+                    term["type"], term["value"] = "bnode", term["value"][len(SKOLEM):]
         return ox.parse_query_results(json.dumps(data).encode(), format=ox.QueryResultsFormat.JSON)
 
     def _dataset(self, parsed: QueryText, default_graph, named_graphs, union: bool):
@@ -222,11 +232,15 @@ class RemoteQueries:
     def _term_text(self, term) -> str:
         if isinstance(term, ox.NamedNode) and term.value in self.to_stored:
             return f"<{self.to_stored[term.value]}>"
+        if isinstance(term, ox.BlankNode):
+            return f"<{SKOLEM}{term.value}>"
         return str(term)
 
     def _public(self, term):
         if isinstance(term, ox.NamedNode) and term.value in self.to_public:
             return ox.NamedNode(self.to_public[term.value])
+        if isinstance(term, ox.NamedNode) and term.value.startswith(SKOLEM):
+            return ox.BlankNode(term.value[len(SKOLEM):])
         return term
 
     def _public_triple(self, quad) -> ox.Triple:
@@ -353,13 +367,17 @@ def _description(endpoint: Endpoint, name: str, when: str, renamed: dict[str, st
 
 
 def _upload(connection: _Connection, source: ox.Store, public: str, renamed: dict[str, str]) -> None:
-    """One graph's triples under its stored name, graph names inside the data renamed too."""
+    """One graph's triples under its stored name: graph names inside the data renamed too, blank nodes
+    as skolem IRIs (so that uploads can be cut in parts, and nodes named again by later queries)."""
     names = {ox.NamedNode(p): ox.NamedNode(s) for p, s in renamed.items()}
-    triples = [ox.Triple(names.get(q.subject, q.subject), names.get(q.predicate, q.predicate),
-                         names.get(q.object, q.object))
+
+    def stored(term):
+        if isinstance(term, ox.BlankNode):
+            return ox.NamedNode(SKOLEM + term.value)
+        return names.get(term, term)
+
+    triples = [ox.Triple(stored(q.subject), names.get(q.predicate, q.predicate), stored(q.object))
                for q in source.quads_for_pattern(None, None, None, ox.NamedNode(public))]
-    blank = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
-    size = len(triples) if blank else CHUNK_TRIPLES
-    for start in range(0, max(len(triples), 1), max(size, 1)):
-        body = ox.serialize(triples[start:start + size], format=ox.RdfFormat.N_TRIPLES)
+    for start in range(0, max(len(triples), 1), CHUNK_TRIPLES):
+        body = ox.serialize(triples[start:start + CHUNK_TRIPLES], format=ox.RdfFormat.N_TRIPLES)
         connection.put_graph(renamed[public], body, append=start > 0)

@@ -37,6 +37,7 @@ TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 @dataclass
@@ -62,12 +63,14 @@ class QueryText:
         return cls(tokens, form, "FROM" in words, "BASE" in words)
 
     def rewritten(self, graph_names: dict[str, str], bindings: dict[str, str] | None = None,
-                  base_iri: str | None = None, without_dataset_clause: bool = False) -> str:
+                  base_iri: str | None = None, without_dataset_clause: bool = False,
+                  plain_strings: bool = False) -> str:
         """The query with every IRI found in `graph_names` replaced by its value (full, prefixed or
         relative IRIs alike), `bindings` (variable -> N-Triples term) as a VALUES block opening the
         query's outermost WHERE group, and `BASE <base_iri>` first when the query has no BASE.
         `without_dataset_clause` drops FROM and FROM NAMED: the protocol's dataset replaces them (an
-        engine may otherwise merge the two, as Virtuoso does)."""
+        engine may otherwise merge the two, as Virtuoso does). `plain_strings` writes "x"^^xsd:string
+        as "x", the same literal in RDF 1.1, for engines that tell them apart."""
         prefixes: dict[str, str] = {}
         base = base_iri or ""
         out: list[str] = []
@@ -91,20 +94,27 @@ class QueryText:
                 pending = None
                 out.append(text)
                 continue
-            elif token.kind == "iri":
-                iri = urljoin(base, text[1:-1]) if base else text[1:-1]
+            elif token.kind in ("iri", "pname"):
+                iri = _resolved(token, base, prefixes)
+                if plain_strings and iri == XSD_STRING and out[-2:] == ["^", "^"]:
+                    del out[-2:]
+                    continue
                 if iri in graph_names:
                     text = f"<{graph_names[iri]}>"
-            elif token.kind == "pname":
-                prefix, _, local = text.partition(":")
-                iri = prefixes.get(prefix + ":")
-                if iri is not None and iri + _unescape_local(local) in graph_names:
-                    text = f"<{graph_names[iri + _unescape_local(local)]}>"
             out.append(text)
             if index == values_at:
                 out.append(" " + values_block(bindings) + " ")
         head = f"BASE <{base_iri}>\n" if base_iri and not self.has_base else ""
         return head + "".join(out)
+
+
+def _resolved(token: _Token, base: str, prefixes: dict[str, str]) -> str | None:
+    """The full IRI an IRI or prefixed-name token stands for (None for an undeclared prefix)."""
+    if token.kind == "iri":
+        return urljoin(base, token.text[1:-1]) if base else token.text[1:-1]
+    prefix, _, local = token.text.partition(":")
+    namespace = prefixes.get(prefix + ":")
+    return None if namespace is None else namespace + _unescape_local(local)
 
 
 def values_block(bindings: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ class StandardEngine:
     graph_parameter = "graph"  # the Graph Store Protocol's query parameter naming the graph
     rdf_upload_type = N_TRIPLES  # the media type graphs are uploaded as (N-Triples is also valid Turtle)
     graph_accept = N_TRIPLES  # the media type asked for CONSTRUCT and DESCRIBE results
+    plain_strings = False  # write "x"^^xsd:string as "x" in queries (the same literal, in RDF 1.1)
 
     def auth(self, user: str | None, password: str | None):
         return httpx.BasicAuth(user, password) if user else None

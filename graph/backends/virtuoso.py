@@ -7,6 +7,8 @@
 - Updates and the Graph Store endpoint need a user with digest authentication: /sparql-auth and
   /sparql-graph-crud-auth, the graph named by `graph-uri`; uploads as Turtle (it does not know the
   N-Triples media type).
+- It keeps RDF 1.0's distinction between "x" and "x"^^xsd:string (one literal in RDF 1.1): data is
+  loaded as "x", and queries are sent with "x"^^xsd:string written "x".
 - The per-request `timeout` (milliseconds) makes it an "anytime" query: past the limit it answers 200
   with the rows found so far and an X-SQL-State header (S1TAT). Such an answer is refused, never
   passed on as if complete.
@@ -26,6 +28,7 @@ class Virtuoso(StandardEngine):
     graph_parameter = "graph-uri"
     rdf_upload_type = "text/turtle"
     graph_accept = "text/plain"  # Virtuoso's name for N-Triples
+    plain_strings = True
 
     @staticmethod
     def urls(base: str) -> dict:

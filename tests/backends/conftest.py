@@ -124,3 +124,35 @@ def corpus_store(corpus_data):
 @pytest.fixture(scope="module", params=[k for k in BACKENDS])
 def backend(request):
     return request.param
+
+
+# Where an engine answers differently from the standard and the backend cannot make up for it: the
+# test is expected to fail on that engine, strictly (an engine that starts answering right is seen).
+CITIZENSHIP = ("Virtuoso 7.2 fails to compile the releases-by-citizenship question: 'SQ156: Internal Optimized "
+               "compiler error: Bad dfe in sqlo_place_exp'")
+LCASE = ("Virtuoso 7.2 stops the whole search question with 'SL001: LCASE() needs a string value' where "
+         "SPARQL makes LCASE of a non-string an error for that row only (the FILTER is false there)")
+DEVIATIONS = {
+    "virtuoso": {
+        "test_releases_all_and_filtered": (
+            "Virtuoso 7.2 drops OPTIONAL { { A } UNION { B } } when B joins variables bound outside it "
+            "(the releases question's receiving state comes back unbound for every row)"),
+        "test_the_detainee_profile_has_employer_and_groups": (
+            "Virtuoso 7.2 drops OPTIONAL { { A } UNION { B } } when B joins variables bound outside it "
+            "(the detainee question's receiving state of a group member comes back empty)"),
+        "test_each_question_answers_on_the_real_graph[virtuoso-releases-by-citizenship]": CITIZENSHIP,
+        "test_the_new_questions_answer[virtuoso-releases-by-citizenship-params6]": CITIZENSHIP,
+        "test_releases_by_citizenship_counts_each_person_once": CITIZENSHIP,
+        "test_releases_by_citizenship_splits_a_group_by_its_named_members": CITIZENSHIP,
+        "test_the_new_questions_answer[virtuoso-search-params7]": LCASE,
+        "test_each_question_answers_on_the_real_graph[virtuoso-search]": LCASE,
+    },
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        kind = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        for name, reason in DEVIATIONS.get(kind, {}).items():
+            if item.name == name or item.originalname == name and "[" not in name:
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
