@@ -122,10 +122,44 @@ def publish_times(store: Path, engines: dict, label: str) -> list[tuple[str, int
     return rows
 
 
+def synthetic_build(folder: Path, triples: int) -> Path:
+    """A build folder of `triples` triples over the project's named graphs: entities with labels,
+    typed numbers and dates, evidence quotes, and one blank node in ten (as OWL axioms have)."""
+    import pyoxigraph as ox
+
+    from vocab import Graphs
+
+    graphs = [ox.NamedNode(str(g)) for g in Graphs.ALL]
+    label, count, quote = (ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                           ox.NamedNode("https://w3id.org/swapgraph/ontology#count"),
+                           ox.NamedNode("https://w3id.org/swapgraph/ontology#quote"))
+
+    def quads():
+        for i in range(triples):
+            subject = ox.BlankNode(f"b{i}") if i % 10 == 0 else ox.NamedNode(f"https://w3id.org/swapgraph/id/gen/{i // 3}")
+            kind = i % 3
+            obj = (ox.Literal(f"Entity {i}", language="en") if kind == 0 else
+                   ox.Literal(str(i), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")) if kind == 1
+                   else ox.Literal(f"The text says {i} people were released on day {i % 28 + 1}."))
+            yield ox.Quad(subject, (label, count, quote)[kind], obj, graphs[i % len(graphs)])
+
+    folder = folder / f"synthetic-{triples}"
+    store = ox.Store(str(folder))
+    store.bulk_extend(quads())
+    store.flush()
+    del store
+    import gc
+
+    gc.collect()
+    return folder
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--store", type=Path, help="the build folder to serve (default: build the corpus graph)")
     parser.add_argument("--publish-store", type=Path, help="a larger build folder whose publish time to measure")
+    parser.add_argument("--publish-triples", type=int, nargs="*", default=[],
+                        help="also measure publishing synthetic builds of these sizes (triples)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--count", type=int, default=3000, help="requests per run at most")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per run at most")
@@ -175,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
                       + (f"  NON-200: {result['failures']} {result['statuses']}" if result["failures"] else ""))
         if args.publish_store:
             publishes += publish_times(args.publish_store.resolve(), engines, "large")
+        for size in args.publish_triples:
+            publishes += publish_times(synthetic_build(workdir, size), engines, f"synthetic-{size}")
     finally:
         for process in processes:
             stop(process)
