@@ -32,7 +32,8 @@ def serving_build(settings) -> Version:
     backend = backend_for(settings)
     build = backend.current()
     if build is None or not build.exists():
-        raise FileNotFoundError(f"no graph built in the {backend.describe()}: run `swapgraph build` first")
+        step = "`swapgraph build`" if backend.kind == "embedded" else "`swapgraph build`, then `swapgraph push`"
+        raise FileNotFoundError(f"no graph published in the {backend.describe()}: run {step} first")
     return build
 
 
