@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from statistics import median
 from urllib.parse import urlencode
 
 from bench.sparql import ROOT, _connection, _request, _wait_up, build_store, free_port, stop, workload

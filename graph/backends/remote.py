@@ -38,7 +38,7 @@ import pyoxigraph as ox
 from graph.backends import Version, built_at
 from graph.backends.oxigraph_server import OxigraphServer
 from graph.backends.sparqltext import QueryText
-from graph.backends.standard import N_TRIPLES, SPARQL_JSON, StandardEngine
+from graph.backends.standard import SPARQL_JSON, StandardEngine
 from graph.backends.virtuoso import Virtuoso
 
 log = logging.getLogger("swapgraph.store")
