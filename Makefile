@@ -45,3 +45,8 @@ chromium:
 install build: assets
 test: assets chromium
 .PHONY: assets chromium
+# Store backends (issue 11): Virtuoso Open Source 7 for tests/backends (the Oxigraph server is a test dependency).
+virtuoso:
+	@sh tests/backends/setup-virtuoso.sh
+test: virtuoso
+.PHONY: virtuoso
