@@ -45,3 +45,8 @@ chromium:
 install build: assets
 test: assets chromium
 .PHONY: assets chromium
+# Replicas behind a proxy (issue 11): nginx from Debian for tests/deploy, started there on a loopback port.
+nginx:
+	@sh tests/deploy/setup-nginx.sh
+test: nginx
+.PHONY: nginx

@@ -1,0 +1,347 @@
+"""Stateless copies behind nginx: one copy versus two, a new build published under load, cache hits.
+
+    python -m bench.replicas [--seconds 15] [--clients 16] [--workers 2]
+
+Each round starts the copies (`swapgraph serve` on data directories of their own, filled by
+`swapgraph publish --to`), puts nginx in front with deploy/nginx/swapgraph.conf.template, runs a mixed
+load (small /sparql queries, canned questions, pages, linked data, VoID) for `--seconds`, and halfway
+publishes a new build to every copy. It prints throughput, p50/p99, failed requests (anything but a 200,
+or no answer), the nginx cache statuses, and the time from the start of the publish until every copy
+serves the new build. The rounds: one copy without nginx (the baseline), one copy and two copies behind
+nginx without its cache, two copies with the cache. The load generator shares the machine's cores with
+the copies and nginx; the per-client caps are off (every request comes from one address).
+
+The nginx and copy machinery here is also what tests/deploy uses.
+"""
+
+import argparse
+import asyncio
+import os
+import pwd
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bench.load import SMALL, percentile
+from bench.sparql import ROOT, free_port, stop
+from graph.build import SourcePaths, build
+from graph.catalog import Catalog
+from graph.publish import publish_to
+from graph.store import StoreLayout
+
+TEMPLATE = ROOT / "deploy" / "nginx" / "swapgraph.conf.template"
+EXCHANGE = "https://w3id.org/swapgraph/ontology#Exchange"
+FIRST_EXCHANGES = f"SELECT ?x WHERE {{ ?x a <{EXCHANGE}> }} ORDER BY ?x LIMIT 3"
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+def render_site(listen: str, upstreams: list[str], cache_dir: Path, access_log: Path, cache: bool) -> str:
+    """deploy/nginx/swapgraph.conf.template with its placeholders filled (comments, which name them, kept)."""
+    servers = "\n    ".join(f"server {address} max_fails=1 fail_timeout=2s;" for address in upstreams)
+    values = {"@LISTEN@": listen, "@UPSTREAM_SERVERS@": servers, "@CACHE_DIR@": str(cache_dir),
+              "@CACHE@": "swapgraph" if cache else "off", "@ACCESS_LOG@": str(access_log)}
+    return "".join(line if line.lstrip().startswith("#") else _fill(line, values)
+                   for line in TEMPLATE.read_text(encoding="utf-8").splitlines(keepends=True))
+
+
+def _fill(line: str, values: dict[str, str]) -> str:
+    for placeholder, value in values.items():
+        line = line.replace(placeholder, value)
+    return line
+
+
+def main_config(run_dir: Path, site: Path) -> str:
+    """A whole nginx.conf around the site file, every path under run_dir (nothing of the system's nginx)."""
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""  # workers stay us
+    temp = "\n".join(f"    {kind}_temp_path {run_dir / 'tmp' / kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return (f"{user}worker_processes 1;\npid {run_dir / 'nginx.pid'};\nerror_log {run_dir / 'error.log'} warn;\n"
+            f"events {{ worker_connections 1024; }}\n"
+            f"http {{\n    default_type application/octet-stream;\n{temp}\n    include {site};\n}}\n")
+
+
+@dataclass
+class Nginx:
+    """nginx on a free loopback port in front of `upstreams`, from a generated config in run_dir."""
+
+    run_dir: Path
+    upstreams: list[str]
+    cache: bool = True
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def access_log(self) -> Path:
+        return self.run_dir / "access.log"
+
+    def __enter__(self) -> "Nginx":
+        binary = nginx_binary()
+        if binary is None:
+            raise FileNotFoundError("nginx is not installed (tests/deploy/setup-nginx.sh installs it, as root)")
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.run_dir / "tmp" / kind).mkdir(parents=True, exist_ok=True)
+        site = self.run_dir / "swapgraph.conf"
+        site.write_text(render_site(self.host, self.upstreams, self.run_dir / "cache", self.access_log, self.cache))
+        config = self.run_dir / "nginx.conf"
+        config.write_text(main_config(self.run_dir, site))
+        command = [binary, "-p", str(self.run_dir), "-c", str(config), "-e", str(self.run_dir / "error.log"),
+                   "-g", "daemon off;"]
+        checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
+        if checked.returncode != 0:
+            raise RuntimeError(f"nginx refused the generated config:\n{checked.stderr}")
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_listening()
+        return self
+
+    def _wait_listening(self, seconds: float = 15) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("nginx exited:\n" + (self.run_dir / "error.log").read_text(errors="replace"))
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"nginx did not listen on {self.port} within {seconds} s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful: workers finish their requests
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def upstreams_seen(self) -> Counter:
+        """How many logged requests each copy answered (cache hits name none)."""
+        seen = Counter()
+        for line in self.access_log.read_text(encoding="utf-8").splitlines():
+            address = line.split("upstream=", 1)[1].split()[0]
+            seen[address] += 1
+        return seen
+
+
+@dataclass
+class Copy:
+    """One `swapgraph serve` on its own data directory."""
+
+    data_dir: Path
+    process: subprocess.Popen
+    url: str
+
+    @property
+    def address(self) -> str:
+        return self.url.removeprefix("http://")
+
+    def build_served(self) -> str | None:
+        return httpx.get(self.url + "/version", timeout=5).json()["dataset"]["build"]
+
+
+def copy_env(public_host: str, cache_control: str, workers: int) -> dict:
+    """A copy's settings behind the proxy: its links name the proxy's host, it believes the proxy's
+    X-Forwarded-For, it looks for a new build twice a second; the per-client caps are off because the
+    whole load comes from one address."""
+    return {"SWAPGRAPH_PUBLIC_HOSTS": public_host, "SWAPGRAPH_CLIENT_HEADER": "X-Forwarded-For",
+            "SWAPGRAPH_TRUSTED_PROXIES": "127.0.0.1", "SWAPGRAPH_RELOAD_INTERVAL": "0.5",
+            "SWAPGRAPH_CACHE_CONTROL": cache_control, "SWAPGRAPH_WORKERS": str(workers),
+            "SWAPGRAPH_CLIENT_MAX_QUERIES": "0", "SWAPGRAPH_CLIENT_QUERY_SECONDS": "0"}
+
+
+def start_copy(data_dir: Path, env: dict, seconds: float = 60) -> Copy:
+    port = free_port()
+    log = data_dir.with_name(data_dir.name + ".log")  # a file, not a pipe nobody reads while the load runs
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "swapgraph", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(data_dir)], cwd=ROOT, env={**os.environ, **env},
+            stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return Copy(data_dir, process, url)
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            raise RuntimeError("a copy did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.1)
+
+
+@contextmanager
+def copies_of(source: StoreLayout, workdir: Path, count: int, env: dict):
+    """`count` copies, each on a data directory filled by publishing the source's current build."""
+    started = []
+    try:
+        for number in range(count):
+            data_dir = workdir / f"copy-{number + 1}"
+            publish_to(source, data_dir)
+            started.append(start_copy(data_dir, env))
+        yield started
+    finally:
+        for copy in started:
+            stop(copy.process)
+
+
+def publish_everywhere(source: StoreLayout, copies: list[Copy], seconds: float = 30) -> float:
+    """Publish the source's current build to every copy; the seconds until every copy serves it."""
+    name = source.current_build().name
+    started = time.monotonic()
+    for copy in copies:
+        publish_to(source, copy.data_dir)
+    while not all(copy.build_served() == name for copy in copies):
+        if time.monotonic() - started > seconds:
+            raise TimeoutError(f"not every copy served build {name} within {seconds} s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def workload(url: str) -> list[tuple[str, dict, dict]]:
+    """(path, params, headers) requests that all answer 200: small queries, canned questions without
+    required parameters, pages, linked data in two representations, VoID."""
+    exchanges = httpx.get(url + "/sparql", params={"query": FIRST_EXCHANGES}, headers={"Accept": "text/csv"},
+                          timeout=30).text.split()[1:]
+    canned = [query.name for query in Catalog.load(ROOT / "queries") if not any(p.required for p in query.params)]
+    json_results = {"Accept": "application/sparql-results+json"}
+    requests = [("/sparql", {"query": query}, json_results) for query in SMALL]
+    requests += [("/sparql", {"query": f"SELECT ?s WHERE {{ ?s a <{EXCHANGE}> }} LIMIT {n}"}, json_results)
+                 for n in range(1, 9)]
+    requests += [(f"/queries/{name}", {}, {"Accept": "application/json"}) for name in canned[:6]]
+    requests += [("/", {}, {"Accept": "text/html"}), ("/exchanges", {}, {"Accept": "text/html"}),
+                 ("/void", {}, {"Accept": "text/turtle"})]
+    for iri in exchanges:
+        path = iri.removeprefix("https://w3id.org/swapgraph")
+        requests += [(path, {}, {"Accept": "text/html"}), (path, {}, {"Accept": "text/turtle"})]
+    return requests
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    cache: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+
+async def _client(http: httpx.AsyncClient, requests, until: float, tally: Tally) -> None:
+    while time.monotonic() < until:
+        path, params, headers = random.choice(requests)
+        started = time.monotonic()
+        try:
+            response = await http.get(path, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            tally.failures.append(f"{path}: {type(exc).__name__}")
+            continue
+        tally.latencies.append(time.monotonic() - started)
+        tally.statuses[response.status_code] += 1
+        tally.cache[response.headers.get("x-cache-status", "-")] += 1
+        if response.status_code != 200:
+            tally.failures.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+
+async def _load(url: str, requests, clients: int, seconds: float, midway) -> tuple[Tally, float, object]:
+    limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
+    tally = Tally()
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        started = time.monotonic()
+        until = started + seconds
+        loop = asyncio.get_running_loop()
+
+        async def publish_halfway():
+            await asyncio.sleep(seconds / 2)
+            return await loop.run_in_executor(None, midway)
+
+        *_, outcome = await asyncio.gather(*(_client(http, requests, until, tally) for _ in range(clients)),
+                                           publish_halfway())
+        elapsed = time.monotonic() - started
+    return tally, elapsed, outcome
+
+
+def mixed_load(url: str, requests, clients: int, seconds: float, midway) -> tuple[Tally, float, object]:
+    """Run the load for `seconds`; call `midway()` (in a thread) halfway; (tally, elapsed, its result)."""
+    return asyncio.run(_load(url, requests, clients, seconds, midway))
+
+
+def make_builds(workdir: Path, count: int) -> list[StoreLayout]:
+    """`count` builds of the project's graph, each current in a source directory of its own."""
+    sources = []
+    for number in range(count):
+        layout = StoreLayout(workdir / f"source-{number + 1}")
+        build(layout, SourcePaths())
+        sources.append(layout)
+    return sources
+
+
+def run_round(workdir: Path, first: StoreLayout, second: StoreLayout, copies: int, proxy: str, args) -> str:
+    """One row of the table: `proxy` is "none", "balance" or "cache"."""
+    with ExitStack() as stack:
+        nginx = Nginx(workdir / "nginx", [], cache=proxy == "cache") if proxy != "none" else None
+        host = nginx.host if nginx else "127.0.0.1"
+        started = stack.enter_context(copies_of(first, workdir, copies, copy_env(host, args.cache_control,
+                                                                                 args.workers)))
+        if nginx:
+            nginx.upstreams = [copy.address for copy in started]
+            stack.enter_context(nginx)
+        url = nginx.url if nginx else started[0].url
+        requests = workload(url)
+        tally, elapsed, switch = mixed_load(url, requests, args.clients, args.seconds,
+                                            lambda: publish_everywhere(second, started))
+    hits = tally.cache.get("HIT", 0) + tally.cache.get("REVALIDATED", 0)
+    total = len(tally.latencies)
+    cache = f"{hits / total:.0%} ({dict(tally.cache)})" if nginx and nginx.cache else "-"
+    return (f"| {copies} | {proxy} | {total} | {total / elapsed:.0f} | {percentile(tally.latencies, 0.5) * 1000:.1f} "
+            f"| {percentile(tally.latencies, 0.99) * 1000:.1f} | {tally.failed} | {cache} | {switch:.2f} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="load per round")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="query workers per copy")
+    parser.add_argument("--cache-control", default="public, max-age=5")
+    args = parser.parse_args(argv)
+    if nginx_binary() is None:
+        sys.exit("bench.replicas: nginx is not installed (tests/deploy/setup-nginx.sh installs it, as root)")
+    rounds = [(1, "none"), (1, "balance"), (2, "balance"), (2, "cache")]
+    with tempfile.TemporaryDirectory(prefix="swapgraph-replicas-") as workdir:
+        workdir = Path(workdir)
+        first, *seconds = make_builds(workdir, 1 + len(rounds))
+        print(f"mixed load through nginx, {args.clients} clients, {args.seconds:g} s per round, {args.workers} "
+              f"workers per copy, Cache-Control {args.cache_control!r}; a new build published halfway")
+        print("| copies | proxy | requests | req/s | p50 ms | p99 ms | failed | cache hits | every copy on the new "
+              "build after s |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for number, ((copies, proxy), second) in enumerate(zip(rounds, seconds)):
+            print(run_round(workdir / f"round-{number + 1}", first, second, copies, proxy, args), flush=True)
+
+
+if __name__ == "__main__":
+    main()
