@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 MAX_AGE = 1  # seconds an answer is fresh in the proxy: short, so that the test sees revalidation
 STALE_AFTER = MAX_AGE + 1.1  # nginx counts whole seconds: an answer stored at t is fresh until t + max-age + 1
 VOID = ("/void", {"Accept": "text/turtle"})
-SWITCH_SECONDS = 10  # every copy on the new build within this (they look twice a second)
+SWITCH_SECONDS = 30  # every copy on the new build within this: they look twice a second, then start a pool
 
 
 @pytest.fixture(scope="module")
