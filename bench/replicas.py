@@ -194,27 +194,65 @@ def start_copy(data_dir: Path, env: dict, seconds: float = 60) -> Copy:
         time.sleep(0.1)
 
 
+@dataclass
+class EmbeddedStore:
+    """Each copy reads a data directory of its own; a build is published by copying it into each one."""
+
+    kind = "embedded"
+
+    @property
+    def env(self) -> dict:
+        return {}
+
+    def publish(self, source: StoreLayout, data_dirs: list[Path]) -> None:
+        for data_dir in data_dirs:
+            publish_to(source, data_dir)
+
+
+@dataclass
+class RemoteStore:
+    """Every copy reads one remote engine; a build is published once, to the engine (`swapgraph push`)."""
+
+    settings: dict  # the api.settings fields that name the engine: store, remote_engine, remote_url, ...
+    kind = "remote"
+
+    @property
+    def env(self) -> dict:
+        from api.settings import Settings
+
+        names = Settings.env_names()
+        return {names[name]: str(value) for name, value in self.settings.items() if value != ""}
+
+    def publish(self, source: StoreLayout, data_dirs: list[Path]) -> None:
+        from api.dataset import backend_for
+        from api.settings import Settings
+
+        backend_for(Settings(**self.settings)).publish(source.current_build())
+
+
 @contextmanager
-def copies_of(source: StoreLayout, workdir: Path, count: int, env: dict):
-    """`count` copies, each on a data directory filled by publishing the source's current build."""
+def copies_of(source: StoreLayout, workdir: Path, count: int, env: dict, store=None):
+    """`count` copies of the service on `store` (default: embedded), serving the source's current build."""
+    store = store or EmbeddedStore()
+    data_dirs = [workdir / f"copy-{number + 1}" for number in range(count)]
+    for data_dir in data_dirs:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    store.publish(source, data_dirs)
     started = []
     try:
-        for number in range(count):
-            data_dir = workdir / f"copy-{number + 1}"
-            publish_to(source, data_dir)
-            started.append(start_copy(data_dir, env))
+        for data_dir in data_dirs:
+            started.append(start_copy(data_dir, {**env, **store.env}))
         yield started
     finally:
         for copy in started:
             stop(copy.process)
 
 
-def publish_everywhere(source: StoreLayout, copies: list[Copy], seconds: float = 30) -> float:
-    """Publish the source's current build to every copy; the seconds until every copy serves it."""
+def publish_everywhere(source: StoreLayout, copies: list[Copy], seconds: float = 30, store=None) -> float:
+    """Publish the source's current build to the copies' store; the seconds until every copy serves it."""
     name = source.current_build().name
     started = time.monotonic()
-    for copy in copies:
-        publish_to(source, copy.data_dir)
+    (store or EmbeddedStore()).publish(source, [copy.data_dir for copy in copies])
     while not all(copy.build_served() == name for copy in copies):
         if time.monotonic() - started > seconds:
             raise TimeoutError(f"not every copy served build {name} within {seconds} s")
