@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from bench.replicas import (Nginx, copies_of, copy_env, make_builds, mixed_load, nginx_binary, publish_everywhere,
-                            workload)
+from bench.replicas import (EmbeddedStore, Nginx, copies_of, copy_env, make_builds, mixed_load, nginx_binary,
+                            publish_everywhere, workload)
 
 pytestmark = pytest.mark.skipif(
     nginx_binary() is None,
@@ -24,13 +24,22 @@ SWITCH_SECONDS = 30  # every copy on the new build within this: they look twice 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
+    """Two copies behind nginx serving the first of three builds; the tests publish the others."""
     workdir = tmp_path_factory.mktemp("replicas")
-    first, second = make_builds(workdir, 2)
+    first, *unpublished = make_builds(workdir, 3)
+    store = EmbeddedStore()
     nginx = Nginx(workdir / "nginx", [])
-    with copies_of(first, workdir, 2, copy_env(nginx.host, f"public, max-age={MAX_AGE}", 2)) as copies:
+    env = copy_env(nginx.host, f"public, max-age={MAX_AGE}", 2)
+    with copies_of(first, workdir, 2, env, store) as copies:
         nginx.upstreams = [copy.address for copy in copies]
         with nginx, httpx.Client(base_url=nginx.url, timeout=60) as http:
-            yield {"nginx": nginx, "copies": copies, "http": http, "builds": (first, second)}
+            yield {"nginx": nginx, "copies": copies, "http": http, "store": store, "unpublished": unpublished}
+
+
+def publish_next(deployment) -> tuple[object, float]:
+    """Publish the next build nobody has served yet: (its source, seconds until every copy serves it)."""
+    source = deployment["unpublished"].pop(0)
+    return source, publish_everywhere(source, deployment["copies"], SWITCH_SECONDS, deployment["store"])
 
 
 def modified(body: str) -> str:
@@ -74,12 +83,10 @@ def test_the_proxy_balances_caches_and_revalidates_by_etag(deployment):
 
 def test_the_cache_serves_a_newly_published_build_within_max_age(deployment):
     copies, http = deployment["copies"], deployment["http"]
-    first, second = deployment["builds"]
     path, headers = VOID
     old = http.get(path, headers=headers)
     assert modified(old.text) == built_at(copies[0])
-    target = second if copies[0].build_served() == first.current_build().name else first
-    publish_everywhere(target, copies, SWITCH_SECONDS)
+    publish_next(deployment)
     new_time = built_at(copies[0])
     assert new_time != modified(old.text) and all(built_at(copy) == new_time for copy in copies)
     deadline = time.monotonic() + STALE_AFTER + 1
@@ -98,13 +105,11 @@ def test_the_cache_serves_a_newly_published_build_within_max_age(deployment):
 
 def test_a_build_published_under_mixed_load_fails_no_request(deployment):
     nginx, copies = deployment["nginx"], deployment["copies"]
-    first, second = deployment["builds"]
-    target = second if copies[0].build_served() == first.current_build().name else first
     requests = workload(nginx.url)
-    tally, elapsed, switch = mixed_load(nginx.url, requests, clients=8, seconds=12,
-                                        midway=lambda: publish_everywhere(target, copies, SWITCH_SECONDS))
+    tally, elapsed, (source, switch) = mixed_load(nginx.url, requests, clients=8, seconds=12,
+                                                  midway=lambda: publish_next(deployment))
     assert tally.failures == []
     assert len(tally.latencies) > 50  # the load did run: a few per second at the least, on a busy machine
     assert switch < SWITCH_SECONDS
-    assert all(copy.build_served() == target.current_build().name for copy in copies)
+    assert all(copy.build_served() == source.current_build().name for copy in copies)
     assert tally.cache.get("HIT", 0) > 0
