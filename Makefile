@@ -50,3 +50,8 @@ nginx:
 	@sh tests/deploy/setup-nginx.sh
 test: nginx
 .PHONY: nginx
+# Store backends (issue 11): Virtuoso Open Source 7 for tests/backends (the Oxigraph server is a test dependency).
+virtuoso:
+	@sh tests/backends/setup-virtuoso.sh
+test: virtuoso
+.PHONY: virtuoso

@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         build = None
         own = executor
         if own is None:
-            build = serving_build(settings.data_dir)
+            build = serving_build(settings)
             own = executor_for(build, settings, _prefixes())
         started_here = not own.running
         serving = app.state.serving = Serving(app, build, _prefixes())

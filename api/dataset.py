@@ -1,4 +1,5 @@
-"""What the served dataset holds, read once at start-up: build time and triple counts per named graph."""
+"""What the served dataset holds (build time and triple counts per named graph, read once per version)
+and which store backend it is read from (graph.backends, chosen by settings)."""
 
 import json
 import time
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from api.executor import Executor
 from api.results import SPARQL_JSON
+from graph.backends import Version, open_backend
 
 COUNT_NAMED = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 COUNT_DEFAULT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -39,24 +41,34 @@ def _count_rows(executor: Executor, query: str, union: bool) -> list[dict]:
     return json.loads(result.body)["results"]["bindings"]
 
 
-def _built_at(build_dir: Path) -> str:
-    """When the build was made: its directory's name starts with the UTC time (graph.store), else its mtime."""
-    try:
-        stamp = datetime.strptime(build_dir.name.split("-")[0], "%Y%m%dT%H%M%S")
-        return stamp.replace(tzinfo=timezone.utc).isoformat(timespec="seconds")
-    except ValueError:
-        mtime = build_dir.stat().st_mtime
-        return datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
-
-
-def read_dataset_info(executor: Executor, build_dir: Path | None) -> DatasetInfo:
+def read_dataset_info(executor: Executor, version: Version | None) -> DatasetInfo:
     named = {row["g"]["value"]: int(row["n"]["value"]) for row in _count_rows(executor, COUNT_NAMED, False)}
     default = _count_rows(executor, COUNT_DEFAULT, False)
     default_count = int(default[0]["n"]["value"]) if default else 0
-    if build_dir is None:
+    if version is None:
         return DatasetInfo(graphs=named, default_graph_triples=default_count)
-    return DatasetInfo(build=build_dir.name, built_at=_built_at(build_dir), graphs=named,
+    return DatasetInfo(build=version.name, built_at=version.built_at, graphs=named,
                        default_graph_triples=default_count)
+
+
+def backend_for(settings):
+    """The store backend the settings name: embedded under data_dir, or a remote engine's endpoint."""
+    endpoint = None
+    if settings.store == "remote":
+        from graph.backends.remote import Endpoint
+
+        password = settings.remote_password
+        if settings.remote_password_file:
+            password = Path(settings.remote_password_file).read_text(encoding="utf-8").splitlines()[0].strip()
+        urls = {"query_url": settings.remote_query_url, "update_url": settings.remote_update_url,
+                "graph_store_url": settings.remote_graph_store_url}
+        options = {"user": settings.remote_user, "password": password, "timeout": settings.query_timeout + 1,
+                   "dataset": settings.remote_dataset}
+        if settings.remote_url:
+            endpoint = Endpoint.at(settings.remote_url, settings.remote_engine, **urls, **options)
+        elif settings.remote_query_url:
+            endpoint = Endpoint(engine=settings.remote_engine, **urls, **options)
+    return open_backend(settings.store, settings.data_dir, endpoint)
 
 
 def started_at() -> str:

@@ -108,14 +108,18 @@ class Answer(NamedTuple):
 
 @dataclass(frozen=True)
 class StoreSource:
-    """Where a worker gets its store: a pyoxigraph store directory (opened read-only) or N-Quads bytes."""
+    """Where a worker gets its store: a pyoxigraph store directory (opened read-only), N-Quads bytes, or
+    a store backend's reader (graph.backends: a version of the embedded or a remote store)."""
 
     path: str | None = None
     nquads: bytes | None = None
+    reader: object = None
 
     def open(self):
         import pyoxigraph as ox
 
+        if self.reader is not None:
+            return self.reader.open()
         if self.path is not None:
             return ox.Store.read_only(self.path)
         store = ox.Store()

@@ -10,16 +10,15 @@ import asyncio
 import logging
 import threading
 from contextlib import ExitStack
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api import linked_data
-from api.dataset import read_dataset_info
+from api.dataset import backend_for, read_dataset_info
 from api.errors import ApiError
-from api.executor import Executor
-from graph.store import StoreLayout
+from api.executor import Executor, StoreSource
+from graph.backends import Version
 
 log = logging.getLogger("swapgraph.api")
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
@@ -28,16 +27,18 @@ PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
 router = APIRouter(tags=["service"])
 
 
-def serving_build(data_dir: Path) -> Path:
-    build = StoreLayout(data_dir).current_build()
+def serving_build(settings) -> Version:
+    """The version the settings' store serves now (embedded: <data_dir>/current; remote: its pointer)."""
+    backend = backend_for(settings)
+    build = backend.current()
     if build is None or not build.exists():
-        raise FileNotFoundError(f"no graph built under {data_dir}: run `swapgraph build` first")
+        raise FileNotFoundError(f"no graph built in the {backend.describe()}: run `swapgraph build` first")
     return build
 
 
-def executor_for(build: Path, settings, prefixes: dict) -> Executor:
-    return Executor.from_path(
-        build,
+def executor_for(build: Version, settings, prefixes: dict) -> Executor:
+    return Executor(
+        StoreSource(reader=build.reader),
         workers=settings.workers,
         light_workers=settings.light_workers,
         queue_wait=settings.queue_wait,
@@ -50,24 +51,24 @@ def executor_for(build: Path, settings, prefixes: dict) -> Executor:
 class Serving:
     """The served build of one app, its markers against clean-up, and the switch to a newer one."""
 
-    def __init__(self, app, build: Path | None, prefixes: dict):
+    def __init__(self, app, build: Version | None, prefixes: dict):
         self.app = app
         self.settings = app.state.settings
-        self.layout = StoreLayout(self.settings.data_dir)
+        self.backend = backend_for(self.settings)
         self.build = build
         self.prefixes = prefixes
-        self.held: dict[Path, ExitStack] = {}
+        self.held: dict[Version, ExitStack] = {}
         self.lock = asyncio.Lock()
         self.reloads = 0
         if build is not None:
             self._hold(build)
 
-    def _hold(self, build: Path) -> None:
+    def _hold(self, build: Version) -> None:
         stack = ExitStack()
-        stack.enter_context(self.layout.serving(build))  # so that a later build's clean-up leaves it alone
+        stack.enter_context(self.backend.hold(build))  # so that a later build's clean-up leaves it alone
         self.held[build] = stack
 
-    def _release(self, build: Path) -> None:
+    def _release(self, build: Version) -> None:
         stack = self.held.pop(build, None)
         if stack is not None:
             stack.close()
@@ -79,7 +80,7 @@ class Serving:
     async def reload(self) -> dict:
         """Serve <data_dir>/current if it is not the build served now; say what happened."""
         async with self.lock:
-            newest = self.layout.current_build()
+            newest = await run_in_threadpool(self.backend.current)
             if self.build is None or newest is None or newest == self.build or not newest.exists():
                 return {"reloaded": False, "build": self.build.name if self.build else None}
             fresh = executor_for(newest, self.settings, self.prefixes)
@@ -102,7 +103,7 @@ class Serving:
                              name="swapgraph-retire").start()
             return {"reloaded": True, "build": newest.name}
 
-    def _retire(self, old: Executor, build: Path, grace: float) -> None:
+    def _retire(self, old: Executor, build: Version, grace: float) -> None:
         old.retire(grace)
         self._release(build)
 

@@ -43,6 +43,16 @@ class Settings:
     review: bool = False  # serve /review, which writes annotation files: only with a loopback host
     public_base_url: str = ""  # where the service is reached (VoID endpoint, dumps); empty: the request's host
     queries_dir: Path = Path(__file__).resolve().parent.parent / "queries"  # canned questions, parsed at start-up
+    store: str = "embedded"  # where the graph lives: embedded (pyoxigraph under data_dir) or remote (an engine's endpoint)
+    remote_engine: str = "standard"  # the remote engine's quirks: standard, oxigraph or virtuoso (graph.backends)
+    remote_url: str = ""  # the engine's base URL: its usual query, update and graph-store URLs under it
+    remote_query_url: str = ""  # SPARQL 1.1 Protocol query URL (overrides the one under remote_url)
+    remote_update_url: str = ""  # SPARQL 1.1 Update URL, for publishing (overrides the one under remote_url)
+    remote_graph_store_url: str = ""  # Graph Store HTTP Protocol URL, for publishing; empty: INSERT DATA
+    remote_user: str = ""  # user for the engine (basic auth; digest for virtuoso)
+    remote_password: str = field(default="", repr=False)  # never logged nor printed; prefer remote_password_file
+    remote_password_file: str = ""  # a file holding the password (first line), read at start-up
+    remote_dataset: str = "swapgraph"  # this dataset's name on the engine (several datasets can share one engine)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -1,4 +1,4 @@
-"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve, publish, add-document, extract, review."""
+"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve, publish, push, add-document, extract, review."""
 
 import argparse
 import csv
@@ -383,6 +383,26 @@ def cmd_publish(args) -> int:
     return 0
 
 
+def cmd_push(args) -> int:
+    """Publish a build folder (default: the current build) to the store SWAPGRAPH_STORE names."""
+    from api.dataset import backend_for
+    from api.settings import Settings
+
+    settings = Settings.from_env()
+    build_dir = Path(args.build) if args.build else _layout(args).current_build()
+    if build_dir is None or not build_dir.is_dir():
+        raise FileNotFoundError(f"no build folder {build_dir or ''}: run `swapgraph build` first")
+    backend = backend_for(settings)
+    started = time.perf_counter()
+    try:
+        version = backend.publish(build_dir)
+    except (RuntimeError, SyntaxError) as exc:  # the engine refused a step, or the counts differ
+        print(f"swapgraph push: {exc}\nthe previous version (if any) is still the one served", file=sys.stderr)
+        return 1
+    print(f"published {version.name} to the {backend.describe()} in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="swapgraph", description="Build and query the Swapgraph knowledge graph.")
     top.add_argument("--data-dir", help="where builds are kept (default: SWAPGRAPH_DATA_DIR or ./data)")
@@ -426,6 +446,10 @@ def parser() -> argparse.ArgumentParser:
                                "current there (a replica's live reload serves it)")
     publish.add_argument("--to", required=True, metavar="DIR", help="the replica's data directory (created if missing)")
     publish.set_defaults(run=cmd_publish)
+    push = verbs.add_parser("push", help="publish a build to the SWAPGRAPH_STORE backend (a remote engine: "
+                                         "loaded under versioned graphs, counts checked, then switched)")
+    push.add_argument("--build", help="the build folder to publish (default: <data_dir>/current)")
+    push.set_defaults(run=cmd_push)
     add = verbs.add_parser("add-document", help="copy a text into the corpus with its metadata and an empty annotation file")
     add.add_argument("file")
     add.add_argument("--source", required=True, help="address the text was taken from")

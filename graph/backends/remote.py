@@ -1,0 +1,383 @@
+"""A remote triple store over the standard protocols: queries (SPARQL 1.1 Protocol), loading (Graph
+Store HTTP Protocol), the pointer graph, and publishing a build so that readers switch atomically.
+
+Layout on the engine. A build named N is loaded under versioned graph names, `<public>/store/<dataset>/N`
+for each of its named graphs. The dataset's pointer graph describes every version: its graphs, the
+public name each serves as and its triple count, and, once it is complete and its counts checked, a
+`publishedAt` time. The served version is the one published last; publishing it is one INSERT DATA
+of one triple, so a reader sees the old version or the new one, never a mix, and a publish killed at
+any step leaves the old one serving (its half-loaded graphs are dropped by the next publish).
+
+Reading. The service never uses the engine's own default graph (Virtuoso's holds system triples):
+every query is sent with its dataset stated in the protocol, default-graph-uri = the version's graphs
+(the union the embedded store gives), named-graph-uri = the version's graphs, unless the query names
+its own FROM / FROM NAMED. Graph names are public in queries and answers: IRIs equal to a graph's
+public name are rewritten to its stored name in the query text (on tokens, graph.backends.sparqltext)
+and in the loaded data, and back in every answer, so `GRAPH ?g` binds public names and a graph's IRI
+used as a subject still matches. Bound variables travel as a VALUES block of parsed terms.
+
+Blank nodes. An engine's blank node labels do not name its nodes from one request to the next, yet
+the service looks up the node it got from one query in the next (explanations of OWL axioms, pages
+of derivations). So blank nodes are loaded as skolem IRIs (RDF 1.1 section 3.5, `SKOLEM<label>`) and
+given back as blank nodes with the same label in every answer; a term bound to a blank node travels
+as its skolem IRI. The one visible difference: isBLANK / isIRI in a query see the skolem IRI.
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from graph.backends import Version, built_at
+from graph.backends.oxigraph_server import OxigraphServer
+from graph.backends.sparqltext import QueryText
+from graph.backends.standard import N_TRIPLES, SPARQL_JSON, StandardEngine
+from graph.backends.virtuoso import Virtuoso
+
+log = logging.getLogger("swapgraph.store")
+
+ENGINES = {engine.name: engine for engine in (StandardEngine, OxigraphServer, Virtuoso)}
+STORE = "https://w3id.org/swapgraph/store#"
+DATASETS = "https://w3id.org/swapgraph/store/"  # <DATASETS><dataset>/pointer, <DATASETS><dataset>/version/<build>
+EMPTY = "https://w3id.org/swapgraph/store/empty"  # a graph never written: an empty default graph or named set
+ABSENT = "https://w3id.org/swapgraph/store/absent/"  # stands for a graph the version lacks
+SKOLEM = "https://w3id.org/swapgraph/.well-known/genid/"  # blank nodes, as stored
+CHUNK_TRIPLES = 50_000  # triples per upload request
+KEEP_VERSIONS = 2  # the served version and the one before (replicas may still be reading it)
+
+
+class PublishError(RuntimeError):
+    """A publish that did not switch the served version (the previous one still serves)."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach the engine; the password is never printed (repr) nor logged."""
+
+    query_url: str
+    update_url: str = ""
+    graph_store_url: str = ""
+    engine: str = "standard"
+    user: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float | None = None  # the engine's own time limit per query, in seconds
+    dataset: str = "swapgraph"  # the dataset's name on the engine: several can share one engine
+
+    @property
+    def pointer(self) -> str:
+        return f"{DATASETS}{self.dataset}/pointer"
+
+    @property
+    def version_base(self) -> str:
+        return f"{DATASETS}{self.dataset}/version/"
+
+    def stored_name(self, public: str, version: str) -> str:
+        return f"{public}/store/{self.dataset}/{version}"
+
+    def __post_init__(self):
+        if self.engine not in ENGINES:
+            raise ValueError(f"SWAPGRAPH_REMOTE_ENGINE={self.engine!r}: expected one of {', '.join(ENGINES)}")
+
+    @classmethod
+    def at(cls, base_url: str, engine: str, **options) -> "Endpoint":
+        """The engine's usual URLs under base_url (oxigraph: /query /update /store; virtuoso: /sparql ...)."""
+        kind = ENGINES[engine]
+        urls = kind.urls(base_url.rstrip("/")) if hasattr(kind, "urls") else {"query_url": base_url}
+        return cls(engine=engine, **{**urls, **{k: v for k, v in options.items() if v}})
+
+    def quirks(self) -> StandardEngine:
+        return ENGINES[self.engine]()
+
+
+class _Connection:
+    """One HTTP/1.1 client (kept-alive) to the engine, speaking the protocols through its quirks."""
+
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
+        self.quirks = endpoint.quirks()
+        limit = (endpoint.timeout or 300.0) + 30.0
+        self.client = httpx.Client(auth=self.quirks.auth(endpoint.user, endpoint.password),
+                                   timeout=httpx.Timeout(limit, connect=10.0))
+
+    def _send(self, method: str, url: str, **options) -> httpx.Response:
+        try:
+            return self.client.request(method, url, **options)
+        except httpx.TransportError as exc:  # named by type only: the request may carry credentials
+            raise ConnectionError(f"the engine at {_without_userinfo(url)} could not be reached "
+                                  f"({type(exc).__name__})") from None
+
+    def query(self, text: str, accept: str, default_graphs=None, named_graphs=None) -> httpx.Response:
+        form = [("query", text)]
+        form += [("default-graph-uri", g) for g in default_graphs or ()]
+        form += [("named-graph-uri", g) for g in named_graphs or ()]
+        form += list(self.quirks.query_parameters(self.endpoint.timeout).items())
+        response = self._send("POST", self.endpoint.query_url, data=_grouped(form), headers={"Accept": accept})
+        return _checked(response, "query")
+
+    def select(self, text: str) -> list[dict]:
+        return self.quirks.solutions(self.query(text, SPARQL_JSON))["results"]["bindings"]
+
+    def update(self, text: str) -> None:
+        url = self.endpoint.update_url or self.endpoint.query_url
+        response = self._send("POST", url, content=text.encode(),
+                              headers={"Content-Type": "application/sparql-update"})
+        _checked(response, "update")
+
+    def put_graph(self, graph: str, body: bytes, append: bool) -> None:
+        if not self.endpoint.graph_store_url:
+            self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {body.decode()} }} }}")
+            return
+        method, options = self.quirks.graph_store_request(graph, body, append)
+        _checked(self._send(method, self.endpoint.graph_store_url, **options), "graph store upload")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _without_userinfo(url: str) -> str:
+    parts = httpx.URL(url)
+    return str(parts.copy_with(username=None, password=None)) if parts.userinfo else url
+
+
+def _grouped(form: list[tuple[str, str]]) -> dict[str, list[str] | str]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in form:
+        grouped.setdefault(key, []).append(value)
+    return {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
+
+
+def _checked(response: httpx.Response, what: str) -> httpx.Response:
+    """The response when it succeeded; SyntaxError for a 400 (the engine's message), else RuntimeError.
+    Only the status and the engine's message are kept: never the request (it may carry credentials)."""
+    if response.is_success:
+        return response
+    message = response.text.strip()[:500]
+    if response.status_code == 400:
+        raise SyntaxError(message or f"the engine refused the {what} (400)")
+    raise RuntimeError(f"the engine answered {response.status_code} to a {what}: {message}")
+
+
+# --- reading: what a query worker opens -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteReader:
+    """A version as a worker reads it (picklable): the endpoint and the version's public -> stored names."""
+
+    endpoint: Endpoint
+    graphs: tuple[tuple[str, str], ...]
+
+    def open(self) -> "RemoteQueries":
+        return RemoteQueries(self.endpoint, dict(self.graphs))
+
+
+class RemoteQueries:
+    """Answers `query(...)` like pyoxigraph.Store.query, on one version of a remote store."""
+
+    def __init__(self, endpoint: Endpoint, graphs: dict[str, str]):
+        self.connection = _Connection(endpoint)
+        self.to_stored = graphs
+        self.to_public = {stored: public for public, stored in graphs.items()}
+        self.syntax = ox.Store()  # empty: parses each query first, so errors read as the embedded store's
+        self.connection.query("ASK {}", SPARQL_JSON, [EMPTY], [EMPTY])  # reachable, or the worker fails to start
+
+    def named_graphs(self):
+        return iter([ox.NamedNode(public) for public in self.to_stored])
+
+    def contains_named_graph(self, graph) -> bool:
+        return graph.value in self.to_stored
+
+    def query(self, query: str, *, default_graph=None, named_graphs=None, use_default_graph_as_union=False,
+              substitutions=None, base_iri=None):
+        options = {"base_iri": base_iri} if base_iri else {}
+        self.syntax.query(query, **options)  # SyntaxError as the embedded store raises it; not evaluated
+        parsed = QueryText.parse(query)
+        bindings = {v.value: self._term_text(t) for v, t in (substitutions or {}).items()}
+        default, named = self._dataset(parsed, default_graph, named_graphs, use_default_graph_as_union)
+        text = parsed.rewritten(self.to_stored, bindings or None, base_iri, without_dataset_clause=default is not None,
+                                plain_strings=self.connection.quirks.plain_strings)
+        if parsed.form in ("CONSTRUCT", "DESCRIBE"):
+            response = self.connection.query(text, self.connection.quirks.graph_accept, default, named)
+            return [self._public_triple(quad) for quad in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)]
+        response = self.connection.query(text, SPARQL_JSON, default, named)
+        data = self.connection.quirks.solutions(response)
+        for row in data.get("results", {}).get("bindings", []):
+            for term in row.values():
+                if term.get("type") == "uri" and term["value"] in self.to_public:
+                    term["value"] = self.to_public[term["value"]]
+                elif term.get("type") == "uri" and term["value"].startswith(SKOLEM):
+                    term["type"], term["value"] = "bnode", term["value"][len(SKOLEM):]
+        return ox.parse_query_results(json.dumps(data).encode(), format=ox.QueryResultsFormat.JSON)
+
+    def _dataset(self, parsed: QueryText, default_graph, named_graphs, union: bool):
+        """default-graph-uri and named-graph-uri for a query (None, None: the query's own FROM)."""
+        if default_graph is not None or named_graphs is not None:
+            return self._stored(default_graph), self._stored(named_graphs)
+        everything = list(self.to_stored.values())
+        if union:
+            return everything, everything
+        if parsed.has_dataset_clause:
+            return None, None
+        return [EMPTY], everything  # the store's own default graph: nothing is ever loaded there
+
+    def _stored(self, graphs) -> list[str]:
+        names = [self.to_stored.get(g.value, ABSENT + g.value) for g in graphs or ()]
+        return names or [EMPTY]
+
+    def _term_text(self, term) -> str:
+        if isinstance(term, ox.NamedNode) and term.value in self.to_stored:
+            return f"<{self.to_stored[term.value]}>"
+        if isinstance(term, ox.BlankNode):
+            return f"<{SKOLEM}{term.value}>"
+        return str(term)
+
+    def _public(self, term):
+        if isinstance(term, ox.NamedNode) and term.value in self.to_public:
+            return ox.NamedNode(self.to_public[term.value])
+        if isinstance(term, ox.NamedNode) and term.value.startswith(SKOLEM):
+            return ox.BlankNode(term.value[len(SKOLEM):])
+        return term
+
+    def _public_triple(self, quad) -> ox.Triple:
+        return ox.Triple(self._public(quad.subject), self._public(quad.predicate), self._public(quad.object))
+
+
+# --- the backend: versions, publishing ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Described:
+    name: str
+    built_at: str
+    published: str | None
+    graphs: dict  # public -> (stored, triples)
+
+
+class RemoteBackend:
+    """A remote store: the served version read from its pointer graph, and publishing builds to it."""
+
+    kind = "remote"
+
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
+
+    def describe(self) -> str:
+        return f"remote {self.endpoint.engine} store at {self.endpoint.query_url}"
+
+    def hold(self, version: Version):
+        from contextlib import nullcontext  # old versions are kept one publish longer instead
+
+        return nullcontext(version)
+
+    def current(self) -> Version | None:
+        published = self._published()
+        if not published:
+            return None
+        newest = published[0]
+        graphs = tuple(sorted((public, stored) for public, (stored, _) in newest.graphs.items()))
+        return Version(newest.name, newest.built_at, RemoteReader(self.endpoint, graphs))
+
+    def _versions(self) -> list[_Described]:
+        connection = _Connection(self.endpoint)
+        try:
+            rows = connection.select(
+                f"PREFIX st: <{STORE}> SELECT ?v ?built ?published ?stored ?public ?n WHERE {{ GRAPH <{self.endpoint.pointer}> {{ "
+                "?v st:builtAt ?built . OPTIONAL { ?v st:publishedAt ?published } "
+                "OPTIONAL { ?v st:graph ?stored . ?stored st:servesAs ?public ; st:triples ?n } } }")
+        finally:
+            connection.close()
+        versions: dict[str, _Described] = {}
+        for row in rows:
+            iri = row["v"]["value"]
+            described = versions.setdefault(iri, _Described(iri[len(self.endpoint.version_base):], row["built"]["value"],
+                                                            row.get("published", {}).get("value"), {}))
+            if "stored" in row:
+                described.graphs[row["public"]["value"]] = (row["stored"]["value"], int(row["n"]["value"]))
+        return list(versions.values())
+
+    def _published(self) -> list[_Described]:
+        """Published versions, the newest first."""
+        return sorted((v for v in self._versions() if v.published), key=lambda v: v.published, reverse=True)
+
+    def publish(self, build_dir: Path) -> Version:
+        """Load a build folder's store as a new version, check its counts, switch to it, drop old ones."""
+        source = ox.Store.read_only(str(build_dir))
+        name = build_dir.name
+        started = time.monotonic()
+        graphs = sorted(g.value for g in source.named_graphs())
+        renamed = {public: self.endpoint.stored_name(public, name) for public in graphs}
+        counts = {public: _count(source, public) for public in graphs}
+        connection = _Connection(self.endpoint)
+        try:
+            self._drop(connection, [v for v in self._versions() if v.name == name])  # a retried publish
+            connection.update(_description(self.endpoint, name, built_at(build_dir), renamed, counts))
+            for public in graphs:
+                _upload(connection, source, public, renamed)
+            loaded = {public: _remote_count(connection, renamed[public]) for public in graphs}
+            wrong = {public: (counts[public], loaded[public]) for public in graphs if loaded[public] != counts[public]}
+            if wrong:
+                raise PublishError("the engine holds other counts than the build, so the build was not published "
+                                   "(graph: built, loaded): " + "; ".join(f"{g}: {a}, {b}" for g, (a, b) in wrong.items()))
+            now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            connection.update(f"PREFIX st: <{STORE}> INSERT DATA {{ GRAPH <{self.endpoint.pointer}> {{ "
+                              f"<{self.endpoint.version_base}{name}> st:publishedAt \"{now}\" }} }}")
+            log.info("published %s to %s: %d triples in %.1f s", name, self.describe(), sum(counts.values()),
+                     time.monotonic() - started)
+            self._drop_old(connection)
+        finally:
+            connection.close()
+        return self.current()
+
+    def _drop_old(self, connection: _Connection) -> None:
+        """Drop every version but the served one and the one before (and unfinished ones older than it)."""
+        keep = {v.name for v in self._published()[:KEEP_VERSIONS]}
+        self._drop(connection, [v for v in self._versions() if v.name not in keep])
+
+    def _drop(self, connection: _Connection, versions: list[_Described]) -> None:
+        for version in versions:
+            for stored, _ in version.graphs.values():
+                connection.update(f"DROP SILENT GRAPH <{stored}>")
+            connection.update(
+                f"PREFIX st: <{STORE}> DELETE {{ GRAPH <{self.endpoint.pointer}> {{ ?x ?p ?o }} }} WHERE {{ GRAPH <{self.endpoint.pointer}> {{ "
+                f"{{ BIND(<{self.endpoint.version_base}{version.name}> AS ?x) }} UNION {{ <{self.endpoint.version_base}{version.name}> st:graph ?x }} "
+                "?x ?p ?o } }")
+
+
+def _count(store: ox.Store, graph: str) -> int:
+    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return int(next(iter(rows))["n"].value)
+
+
+def _remote_count(connection: _Connection, stored: str) -> int:
+    rows = connection.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{stored}> {{ ?s ?p ?o }} }}")
+    return int(rows[0]["n"]["value"]) if rows else 0
+
+
+def _description(endpoint: Endpoint, name: str, when: str, renamed: dict[str, str], counts: dict[str, int]) -> str:
+    version = f"<{endpoint.version_base}{name}>"
+    lines = [f'{version} st:builtAt "{when}" .']
+    for public, stored in renamed.items():
+        lines.append(f"{version} st:graph <{stored}> . <{stored}> st:servesAs <{public}> ; st:triples {counts[public]} .")
+    return f"PREFIX st: <{STORE}> INSERT DATA {{ GRAPH <{endpoint.pointer}> {{ {' '.join(lines)} }} }}"
+
+
+def _upload(connection: _Connection, source: ox.Store, public: str, renamed: dict[str, str]) -> None:
+    """One graph's triples under its stored name: graph names inside the data renamed too, blank nodes
+    as skolem IRIs (so that uploads can be cut in parts, and nodes named again by later queries)."""
+    names = {ox.NamedNode(p): ox.NamedNode(s) for p, s in renamed.items()}
+
+    def stored(term):
+        if isinstance(term, ox.BlankNode):
+            return ox.NamedNode(SKOLEM + term.value)
+        return names.get(term, term)
+
+    triples = [ox.Triple(stored(q.subject), names.get(q.predicate, q.predicate), stored(q.object))
+               for q in source.quads_for_pattern(None, None, None, ox.NamedNode(public))]
+    for start in range(0, max(len(triples), 1), CHUNK_TRIPLES):
+        body = ox.serialize(triples[start:start + CHUNK_TRIPLES], format=ox.RdfFormat.N_TRIPLES)
+        connection.put_graph(renamed[public], body, append=start > 0)
