@@ -1,6 +1,6 @@
 """Stateless copies behind nginx: one copy versus two, a new build published under load, cache hits.
 
-    python -m bench.replicas [--seconds 15] [--clients 16] [--workers 2]
+    python -m bench.replicas [--seconds 15] [--clients 16] [--workers 2] [--stores embedded,remote]
 
 Each round starts the copies (`swapgraph serve` on data directories of their own, filled by
 `swapgraph publish --to`), puts nginx in front with deploy/nginx/swapgraph.conf.template, runs a mixed
@@ -8,7 +8,9 @@ load (small /sparql queries, canned questions, pages, linked data, VoID) for `--
 publishes a new build to every copy. It prints throughput, p50/p99, failed requests (anything but a 200,
 or no answer), the nginx cache statuses, and the time from the start of the publish until every copy
 serves the new build. The rounds: one copy without nginx (the baseline), one copy and two copies behind
-nginx without its cache, two copies with the cache. The load generator shares the machine's cores with
+nginx without its cache, two copies with the cache; on the embedded store (each copy on a data directory
+of its own, filled by `publish --to`) and on one Oxigraph server for every copy (SWAPGRAPH_STORE=remote,
+each build published once, to the server). The load generator shares the machine's cores with
 the copies and nginx; the per-client caps are off (every request comes from one address).
 
 The nginx and copy machinery here is also what tests/deploy uses.
@@ -208,6 +210,9 @@ class EmbeddedStore:
         for data_dir in data_dirs:
             publish_to(source, data_dir)
 
+    def named(self, dataset: str) -> "EmbeddedStore":
+        return self  # each round's copies have data directories of their own already
+
 
 @dataclass
 class RemoteStore:
@@ -228,6 +233,10 @@ class RemoteStore:
         from api.settings import Settings
 
         backend_for(Settings(**self.settings)).publish(source.current_build())
+
+    def named(self, dataset: str) -> "RemoteStore":
+        """The same engine, another dataset on it (a round of its own, not the versions of the last)."""
+        return RemoteStore({**self.settings, "remote_dataset": dataset})
 
 
 @contextmanager
@@ -352,27 +361,49 @@ def make_builds(workdir: Path, count: int) -> list[StoreLayout]:
     return sources
 
 
-def run_round(workdir: Path, first: StoreLayout, second: StoreLayout, copies: int, proxy: str, args) -> str:
+def run_round(workdir: Path, first: StoreLayout, second: StoreLayout, copies: int, proxy: str, store, args) -> str:
     """One row of the table: `proxy` is "none", "balance" or "cache"."""
     with ExitStack() as stack:
         nginx = Nginx(workdir / "nginx", [], cache=proxy == "cache") if proxy != "none" else None
         host = nginx.host if nginx else "127.0.0.1"
-        started = stack.enter_context(copies_of(first, workdir, copies, copy_env(host, args.cache_control,
-                                                                                 args.workers)))
+        env = copy_env(host, args.cache_control, args.workers)
+        started = stack.enter_context(copies_of(first, workdir, copies, env, store))
         if nginx:
             nginx.upstreams = [copy.address for copy in started]
             stack.enter_context(nginx)
         url = nginx.url if nginx else started[0].url
         requests = workload(url)
         tally, elapsed, switch = mixed_load(url, requests, args.clients, args.seconds,
-                                            lambda: publish_everywhere(second, started))
+                                            lambda: publish_everywhere(second, started, store=store))
     hits = tally.cache.get("HIT", 0) + tally.cache.get("REVALIDATED", 0)
     total = len(tally.latencies)
     cache = f"{hits / total:.0%} ({dict(tally.cache)})" if nginx and nginx.cache else "-"
     if tally.failures:
-        print(f"  failed ({copies} copies, proxy {proxy}): {dict(Counter(tally.failures))}", file=sys.stderr)
-    return (f"| {copies} | {proxy} | {total} | {total / elapsed:.0f} | {percentile(tally.latencies, 0.5) * 1000:.1f} "
-            f"| {percentile(tally.latencies, 0.99) * 1000:.1f} | {tally.failed} | {cache} | {switch:.2f} |")
+        print(f"  failed ({store.kind}, {copies} copies, proxy {proxy}): {dict(Counter(tally.failures))}",
+              file=sys.stderr)
+    return (f"| {store.kind} | {copies} | {proxy} | {total} | {total / elapsed:.0f} "
+            f"| {percentile(tally.latencies, 0.5) * 1000:.1f} | {percentile(tally.latencies, 0.99) * 1000:.1f} "
+            f"| {tally.failed} | {cache} | {switch:.2f} |")
+
+
+@contextmanager
+def stores(kinds: list[str], workdir: Path):
+    """(kind, store) for each kind asked; remote: an Oxigraph server started here (tests/backends)."""
+    with ExitStack() as stack:
+        made = []
+        for kind in kinds:
+            if kind == "remote":
+                from tests.backends.servers import start_oxigraph
+
+                engine = start_oxigraph(workdir / "oxigraph")
+                stack.callback(engine.stop)
+                made.append(RemoteStore(engine.settings()))
+            else:
+                made.append(EmbeddedStore())
+        yield made
+
+
+ROUNDS = [(1, "none"), (1, "balance"), (2, "balance"), (2, "cache")]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -381,20 +412,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="query workers per copy")
     parser.add_argument("--cache-control", default="public, max-age=5")
+    parser.add_argument("--stores", default="embedded,remote",
+                        help="embedded (publish --to each copy), remote (one Oxigraph server for all copies)")
     args = parser.parse_args(argv)
     if nginx_binary() is None:
         sys.exit("bench.replicas: nginx is not installed (tests/deploy/setup-nginx.sh installs it, as root)")
-    rounds = [(1, "none"), (1, "balance"), (2, "balance"), (2, "cache")]
-    with tempfile.TemporaryDirectory(prefix="swapgraph-replicas-") as workdir:
+    kinds = [kind.strip() for kind in args.stores.split(",") if kind.strip()]
+    with tempfile.TemporaryDirectory(prefix="swapgraph-replicas-") as workdir, stores(kinds, Path(workdir)) as made:
         workdir = Path(workdir)
-        first, *seconds = make_builds(workdir, 1 + len(rounds))
-        print(f"mixed load through nginx, {args.clients} clients, {args.seconds:g} s per round, {args.workers} "
-              f"workers per copy, Cache-Control {args.cache_control!r}; a new build published halfway")
-        print("| copies | proxy | requests | req/s | p50 ms | p99 ms | failed | cache hits | every copy on the new "
-              "build after s |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for number, ((copies, proxy), second) in enumerate(zip(rounds, seconds)):
-            print(run_round(workdir / f"round-{number + 1}", first, second, copies, proxy, args), flush=True)
+        first, *seconds = make_builds(workdir, 1 + len(ROUNDS) * len(made))
+        print(f"mixed load, {args.clients} clients, {args.seconds:g} s per round, {args.workers} workers per copy, "
+              f"Cache-Control {args.cache_control!r}; a new build published halfway")
+        print("| store | copies | proxy | requests | req/s | p50 ms | p99 ms | failed | cache hits "
+              "| every copy on the new build after s |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        rounds = [(store, copies, proxy) for store in made for copies, proxy in ROUNDS]
+        for number, ((store, copies, proxy), second) in enumerate(zip(rounds, seconds)):
+            print(run_round(workdir / f"round-{number + 1}", first, second, copies, proxy,
+                            store.named(f"bench-round-{number + 1}"), args), flush=True)
 
 
 if __name__ == "__main__":

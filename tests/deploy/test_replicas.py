@@ -1,15 +1,18 @@
-"""Two stateless copies of the service behind a real nginx (deploy/nginx/swapgraph.conf.template): the
-same answers from either copy, cache hits, revalidation by ETag, a new build published under load with no
-failed request and every copy on it within seconds, and the cache serving the new build after it."""
+"""Two stateless copies of the service behind a real nginx (deploy/nginx/swapgraph.conf.template), on the
+embedded store and on one remote Oxigraph server: the same answers from either copy, cache hits,
+revalidation by ETag, a new build published under load with no failed request and every copy on it
+within seconds, and the cache serving the new build after it."""
 
 import re
 import time
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
-from bench.replicas import (EmbeddedStore, Nginx, copies_of, copy_env, make_builds, mixed_load, nginx_binary,
-                            publish_everywhere, workload)
+from bench.replicas import (EmbeddedStore, Nginx, RemoteStore, copies_of, copy_env, make_builds, mixed_load,
+                            nginx_binary, publish_everywhere, workload)
+from tests.backends import servers
 
 pytestmark = pytest.mark.skipif(
     nginx_binary() is None,
@@ -22,18 +25,28 @@ VOID = ("/void", {"Accept": "text/turtle"})
 SWITCH_SECONDS = 30  # every copy on the new build within this: they look twice a second, then start a pool
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory):
-    """Two copies behind nginx serving the first of three builds; the tests publish the others."""
-    workdir = tmp_path_factory.mktemp("replicas")
-    first, *unpublished = make_builds(workdir, 3)
-    store = EmbeddedStore()
-    nginx = Nginx(workdir / "nginx", [])
-    env = copy_env(nginx.host, f"public, max-age={MAX_AGE}", 2)
-    with copies_of(first, workdir, 2, env, store) as copies:
+@pytest.fixture(scope="module", params=["embedded", "remote"])
+def deployment(request, tmp_path_factory):
+    """Two copies behind nginx serving the first of three builds; the tests publish the others.
+    embedded: each copy on its own data directory (publish --to); remote: both copies on one Oxigraph
+    server (SWAPGRAPH_STORE=remote), each build published once, to the server."""
+    workdir = tmp_path_factory.mktemp(f"replicas-{request.param}")
+    with ExitStack() as stack:
+        store = EmbeddedStore()
+        if request.param == "remote":
+            if servers.oxigraph_binary() is None:
+                pytest.skip("the oxigraph server is missing: pip install oxigraph (a test dependency)")
+            engine = servers.start_oxigraph(workdir / "oxigraph")
+            stack.callback(engine.stop)
+            store = RemoteStore(engine.settings())
+        first, *unpublished = make_builds(workdir, 3)
+        nginx = Nginx(workdir / "nginx", [])
+        env = copy_env(nginx.host, f"public, max-age={MAX_AGE}", 2)
+        copies = stack.enter_context(copies_of(first, workdir, 2, env, store))
         nginx.upstreams = [copy.address for copy in copies]
-        with nginx, httpx.Client(base_url=nginx.url, timeout=60) as http:
-            yield {"nginx": nginx, "copies": copies, "http": http, "store": store, "unpublished": unpublished}
+        stack.enter_context(nginx)
+        http = stack.enter_context(httpx.Client(base_url=nginx.url, timeout=60))
+        yield {"nginx": nginx, "copies": copies, "http": http, "store": store, "unpublished": unpublished}
 
 
 def publish_next(deployment) -> tuple[object, float]:
