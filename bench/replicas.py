@@ -2,16 +2,16 @@
 
     python -m bench.replicas [--seconds 15] [--clients 16] [--workers 2] [--stores embedded,remote]
 
-Each round starts the copies (`swapgraph serve` on data directories of their own, filled by
-`swapgraph publish --to`), puts nginx in front with deploy/nginx/swapgraph.conf.template, runs a mixed
-load (small /sparql queries, canned questions, pages, linked data, VoID) for `--seconds`, and halfway
-publishes a new build to every copy. It prints throughput, p50/p99, failed requests (anything but a 200,
-or no answer), the nginx cache statuses, and the time from the start of the publish until every copy
-serves the new build. The rounds: one copy without nginx (the baseline), one copy and two copies behind
-nginx without its cache, two copies with the cache; on the embedded store (each copy on a data directory
-of its own, filled by `publish --to`) and on one Oxigraph server for every copy (SWAPGRAPH_STORE=remote,
-each build published once, to the server). The load generator shares the machine's cores with
-the copies and nginx; the per-client caps are off (every request comes from one address).
+Each round starts the copies (`swapgraph serve`), puts nginx in front with
+deploy/nginx/swapgraph.conf.template, runs a mixed load (small /sparql queries, canned questions,
+pages, linked data, VoID) for `--seconds`, and halfway publishes a new build. It prints throughput,
+p50/p99, failed requests (anything but a 200, or no answer), the nginx cache statuses, how long the
+publish took and the time from its start until every copy serves the new build. The rounds: one copy
+without nginx (the baseline), one copy and two copies behind nginx without its cache, two copies with
+the cache; on the embedded store (each copy on a data directory of its own, filled by `publish --to`)
+and on one Oxigraph server for every copy (SWAPGRAPH_STORE=remote, each build published once, to the
+server). The load generator shares the machine's cores with the copies and nginx; the per-client caps
+are off (every request comes from one address).
 
 The nginx and copy machinery here is also what tests/deploy uses.
 """
@@ -257,16 +257,23 @@ def copies_of(source: StoreLayout, workdir: Path, count: int, env: dict, store=N
             stop(copy.process)
 
 
-def publish_everywhere(source: StoreLayout, copies: list[Copy], seconds: float = 30, store=None) -> float:
-    """Publish the source's current build to the copies' store; the seconds until every copy serves it."""
+@dataclass(frozen=True)
+class Switch:
+    published: float  # seconds the publish took (copies, or the load into the engine)
+    served: float  # seconds from the start of the publish until every copy served the new build
+
+
+def publish_everywhere(source: StoreLayout, copies: list[Copy], seconds: float = 30, store=None) -> Switch:
+    """Publish the source's current build to the copies' store and wait until every copy serves it."""
     name = source.current_build().name
     started = time.monotonic()
     (store or EmbeddedStore()).publish(source, [copy.data_dir for copy in copies])
+    published = time.monotonic() - started
     while not all(copy.build_served() == name for copy in copies):
         if time.monotonic() - started > seconds:
             raise TimeoutError(f"not every copy served build {name} within {seconds} s")
         time.sleep(0.05)
-    return time.monotonic() - started
+    return Switch(published, time.monotonic() - started)
 
 
 def workload(url: str) -> list[tuple[str, dict, dict]]:
@@ -374,7 +381,7 @@ def run_round(workdir: Path, first: StoreLayout, second: StoreLayout, copies: in
         url = nginx.url if nginx else started[0].url
         requests = workload(url)
         tally, elapsed, switch = mixed_load(url, requests, args.clients, args.seconds,
-                                            lambda: publish_everywhere(second, started, store=store))
+                                            lambda: publish_everywhere(second, started, SWITCH_LIMIT, store))
     hits = tally.cache.get("HIT", 0) + tally.cache.get("REVALIDATED", 0)
     total = len(tally.latencies)
     cache = f"{hits / total:.0%} ({dict(tally.cache)})" if nginx and nginx.cache else "-"
@@ -383,7 +390,7 @@ def run_round(workdir: Path, first: StoreLayout, second: StoreLayout, copies: in
               file=sys.stderr)
     return (f"| {store.kind} | {copies} | {proxy} | {total} | {total / elapsed:.0f} "
             f"| {percentile(tally.latencies, 0.5) * 1000:.1f} | {percentile(tally.latencies, 0.99) * 1000:.1f} "
-            f"| {tally.failed} | {cache} | {switch:.2f} |")
+            f"| {tally.failed} | {cache} | {switch.published:.2f} | {switch.served:.2f} |")
 
 
 @contextmanager
@@ -404,6 +411,7 @@ def stores(kinds: list[str], workdir: Path):
 
 
 ROUNDS = [(1, "none"), (1, "balance"), (2, "balance"), (2, "cache")]
+SWITCH_LIMIT = 120  # seconds a round waits for every copy to serve the new build before it gives up
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -424,8 +432,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"mixed load, {args.clients} clients, {args.seconds:g} s per round, {args.workers} workers per copy, "
               f"Cache-Control {args.cache_control!r}; a new build published halfway")
         print("| store | copies | proxy | requests | req/s | p50 ms | p99 ms | failed | cache hits "
-              "| every copy on the new build after s |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+              "| publish s | every copy on the new build after s |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         rounds = [(store, copies, proxy) for store in made for copies, proxy in ROUNDS]
         for number, ((store, copies, proxy), second) in enumerate(zip(rounds, seconds)):
             print(run_round(workdir / f"round-{number + 1}", first, second, copies, proxy,
