@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 MAX_AGE = 1  # seconds an answer is fresh in the proxy: short, so that the test sees revalidation
 STALE_AFTER = MAX_AGE + 1.1  # nginx counts whole seconds: an answer stored at t is fresh until t + max-age + 1
 VOID = ("/void", {"Accept": "text/turtle"})
-SWITCH_SECONDS = 30  # every copy on the new build within this: they look twice a second, then start a pool
+SWITCH_SECONDS = 60  # every copy on the new build within this (a bound for this loaded machine; see bench.replicas)
 
 
 @pytest.fixture(scope="module", params=["embedded", "remote"])
