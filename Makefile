@@ -45,6 +45,11 @@ chromium:
 install build: assets
 test: assets chromium
 .PHONY: assets chromium
+# Replicas behind a proxy (issue 11): nginx from Debian for tests/deploy, started there on a loopback port.
+nginx:
+	@sh tests/deploy/setup-nginx.sh
+test: nginx
+.PHONY: nginx
 # Store backends (issue 11): Virtuoso Open Source 7 for tests/backends (the Oxigraph server is a test dependency).
 virtuoso:
 	@sh tests/backends/setup-virtuoso.sh

@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
 from api import explain, health, linked_data, search, site, sparql, views
+from api.caching import CacheHeaders
 from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
 from api.executor import Executor
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     )
     app.state.settings = settings
     install_handlers(app)
+    app.add_middleware(CacheHeaders, settings=settings)  # inside RequestGuard: sees the Host pages are made for
     app.add_middleware(RequestGuard, settings=settings)
     if settings.cors_origins:
         app.add_middleware(

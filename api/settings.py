@@ -39,6 +39,7 @@ class Settings:
     header_timeout: float = 10.0  # seconds a client has to send its request line and headers (408 after)
     keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
     max_connections: int = 2048  # connections and requests at once; beyond, uvicorn answers 503
+    cache_control: str = "public, max-age=5"  # Cache-Control of GET answers (each has an ETag: revalidate after)
     reload_interval: float = 2.0  # seconds between looks for a new <data_dir>/current build (0: never)
     cors_origins: tuple[str, ...] = field(default=())  # origins allowed by CORS; empty: CORS off
     review: bool = False  # serve /review, which writes annotation files: only with a loopback host

@@ -1,4 +1,4 @@
-"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve, push, add-document, extract, review."""
+"""The `swapgraph` command: build, validate, query, export, stats, coverage, serve, publish, push, add-document, extract, review."""
 
 import argparse
 import csv
@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from graph.build import BuildError, Budget, SourcePaths, build, build_store, class_counts, graph_sizes
 from graph.catalog import Catalog, CatalogError, ParameterError
 from graph.coverage import corpus_coverage, report_lines, summary_line, totals
+from graph.publish import publish_to
 from graph.rules import RuleError
 from graph.store import StoreLayout, open_current
 from vocab import PREFIXES, Graphs
@@ -377,6 +378,11 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_publish(args) -> int:
+    print(publish_to(_layout(args), Path(args.to)).summary())
+    return 0
+
+
 def cmd_push(args) -> int:
     """Publish a build folder (default: the current build) to the store SWAPGRAPH_STORE names."""
     from api.dataset import backend_for
@@ -436,6 +442,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS,
                        help="where builds are kept (default: SWAPGRAPH_DATA_DIR or ./data)")
     serve.set_defaults(run=cmd_serve)
+    publish = verbs.add_parser("publish", help="copy the current build into another data directory and make it "
+                               "current there (a replica's live reload serves it)")
+    publish.add_argument("--to", required=True, metavar="DIR", help="the replica's data directory (created if missing)")
+    publish.set_defaults(run=cmd_publish)
     push = verbs.add_parser("push", help="publish a build to the SWAPGRAPH_STORE backend (a remote engine: "
                                          "loaded under versioned graphs, counts checked, then switched)")
     push.add_argument("--build", help="the build folder to publish (default: <data_dir>/current)")
