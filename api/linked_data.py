@@ -286,12 +286,9 @@ class Site:
             "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c")}
         properties = {str(r["p"]): int(r["n"]) for r in self.source.select(
             "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")}
+        # Derivations per predicate and rule are counted by the engine into the build's summary: its
+        # compact records name premises by hash, so a query cannot group them by predicate.
         derived: dict[str, dict[str, int]] = {}
-        for r in self.source.select(
-            "SELECT ?p ?rule (COUNT(*) AS ?n) WHERE { ?st sg:derivation ?d ; rdf:predicate ?p . ?d sg:rule ?rule } "
-            "GROUP BY ?p ?rule"
-        ):
-            derived.setdefault(str(r["p"]), {})[str(r["rule"])] = int(r["n"])
         totals = self.source.select(
             "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
             "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }"

@@ -47,6 +47,9 @@ class InferenceReport:
     inferred: int = 0
     rounds: int = 0
     per_rule: Counter = field(default_factory=Counter)
+    # (predicate IRI, rule IRI) -> inferred triples: the pages' "derived by" counts, which the compact
+    # records (premises by statement id) no longer let a query group by predicate
+    per_predicate_rule: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     provenance_quads: int = 0
 
@@ -392,6 +395,7 @@ class Engine:
         ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
         reified: set[tuple] = set()
         for triple, (rule, premises) in self.derivations.items():
+            self.report.per_predicate_rule[self.codes.terms[triple[1]].value, str(RULE[rule.id])] += 1
             record = " ".join([rule.id, *(self._statement_id(p, ids) for p in premises)])
             for premise in premises:
                 if premise not in reified and 2 in (self.codes.kinds[premise[0]], self.codes.kinds[premise[2]]):

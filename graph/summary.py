@@ -14,8 +14,6 @@ DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build tim
 # The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
 CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
 PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
-DERIVED = ("SELECT ?p ?rule (COUNT(*) AS ?n) WHERE { ?st sg:derivation ?d ; rdf:predicate ?p . ?d sg:rule ?rule } "
-           "GROUP BY ?p ?rule")
 TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
           "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
 DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
@@ -66,18 +64,23 @@ def entity_kinds(store: ox.Store) -> Counter:
     return kinds
 
 
-def store_counts(store: ox.Store, kinds: Counter | None = None) -> dict:
+def derived_counts(inference) -> dict[str, dict[str, int]]:
+    """Inferred triples per predicate and rule, as the engine counted them while recording derivations."""
+    derived: dict[str, dict[str, int]] = {}
+    for (predicate, rule), n in sorted(inference.per_predicate_rule.items()) if inference else ():
+        derived.setdefault(predicate, {})[rule] = n
+    return derived
+
+
+def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | None = None) -> dict:
     """Instances per class, uses per property, derivations per rule and predicate, totals, documents:
     the same figures, under the same keys, as the service's Site.counts computes over its store."""
     kinds = kinds if kinds is not None else entity_kinds(store)
-    derived: dict[str, dict[str, int]] = {}
-    for row in _rows(store, DERIVED):
-        derived.setdefault(row["p"], {})[row["rule"]] = int(row["n"])
     totals = _rows(store, TOTALS)[0]
     return {
         "classes": {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)},
         "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
-        "derived": derived,
+        "derived": derived or {},
         "graphs": {row["g"]: int(row["n"]) for row in _rows(store, GRAPHS)},
         "quads": int(totals["triples"]), "triples": int(_rows(store, DISTINCT)[0]["n"]),
         "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
@@ -90,7 +93,7 @@ def summarize(store: ox.Store, report) -> dict:
     """The summary of a finished build: the report's figures and the counts the pages show."""
     inference = report.inference
     kinds = entity_kinds(store)
-    counts = store_counts(store, kinds)
+    counts = store_counts(store, kinds, derived_counts(inference))
     return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
             "classes": report.class_counts,
             "inferred": inference.inferred if inference else 0,
