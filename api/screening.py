@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from api.errors import QuerySyntaxError, bad_request, service_refused, update_refused
+from graph.backends.sparqltext import QUERY_FORMS, TOKEN as _TOKEN  # the grammar's tokens, one definition
 
-QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING"}
 )
@@ -24,33 +24,6 @@ CACHED_QUERY_LENGTH = 4096  # longer queries are screened each time: 512 of them
 CLOSERS = frozenset("})]")
 
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_ECHAR = r"\\[tbnrf\\\"']"
-_TOKEN = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|"""
-    + _ECHAR
-    + r"""))*'''
-                | \"\"\"(?:(?:"|"")?(?:[^"\\]|"""
-    + _ECHAR
-    + r"""))*\"\"\"
-                | '(?:[^'\\\n\r]|"""
-    + _ECHAR
-    + r""")*'
-                | "(?:[^"\\\n\r]|"""
-    + _ECHAR
-    + r""")*")
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<var>[?$][\w\u00B7\u0300-\u036F\u203F-\u2040]+)
-    | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-    | (?P<pname>(?:[^\W\d](?:[\w.\-\u00B7]*[\w\-\u00B7])?)?:(?:[\w:%\-\u00B7]|\\[_~.\-!$&'()*+,;=/?\#@%]|\.(?=[\w:%\-]))*)
-    | (?P<word>[^\W\d]\w*)
-    | (?P<number>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?)
-    | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 
 
 @dataclass(frozen=True)
