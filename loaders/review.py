@@ -167,6 +167,17 @@ def _yaml_value(value) -> str:
     return _quoted(str(value))
 
 
+def _append_to_entities(text: str, block: str) -> str:
+    """The block added at the end of the `entities:` mapping, whatever key or comment follows it."""
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("entities:"))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i][0].isspace()),
+               len(lines))
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # blank lines before the next key stay after the new entities
+    return "".join(lines[:end]) + block + "".join(lines[end:])
+
+
 def append_reviewed(text: str, facts: list[dict], entities: dict[str, dict], document_text: str) -> str:
     """The reviewed file's text with entities added to its `entities:` and facts appended to its `facts:`."""
     if entities:
@@ -175,10 +186,7 @@ def append_reviewed(text: str, facts: list[dict], entities: dict[str, dict], doc
         if re.search(r"^entities: \{\}\s*$", text, re.M):
             text = re.sub(r"^entities: \{\}\s*$", "entities:\n" + block.rstrip("\n"), text, count=1, flags=re.M)
         elif re.search(r"^entities:", text, re.M):
-            keys = re.findall(r"^(\w+):", text, re.M)
-            if keys.index("entities") + 1 != keys.index("facts"):
-                raise ValueError("entities: must come right before facts: to add entities")
-            text = re.sub(r"^facts:", block + "facts:", text, count=1, flags=re.M)
+            text = _append_to_entities(text, block)
         else:
             text = re.sub(r"^facts:", "entities:\n" + block + "facts:", text, count=1, flags=re.M)
     text = re.sub(r"^facts: \[\]\s*$", "facts:", text, count=1, flags=re.M).rstrip("\n") + "\n"

@@ -74,3 +74,19 @@ def test_listing_shows_the_quote_in_its_sentence_and_the_turtle_in_words(project
     out = capsys.readouterr().out
     assert "[[Freedonia released 12 prisoners to Sylvania]]" in out
     assert "— releasingState — Freedonia" in out
+
+
+def test_accepted_entities_join_a_curated_file_whose_entities_are_not_right_before_its_facts():
+    """Curated files keep `uncited:` (with its comment) between `entities:` and `facts:`."""
+    from loaders.review import append_reviewed
+
+    curated = ("document: d.txt\nentities:\n  person:a:\n    type: Person\n    label: A\n\n"
+               "# Sentences no fact cites.\nuncited:\n- sentence: S.\n  reason: r\nfacts:\n"
+               "  - quote: \"A\"\n    turtle: |\n      person:a a sg:Person .\n")
+    added = append_reviewed(curated, [{"quote": "B", "turtle": "person:b a sg:Person ."}],
+                            {"person:b": {"type": "Person", "label": "B"}}, "A and B")
+    data = yaml.safe_load(added)
+    assert list(data["entities"]) == ["person:a", "person:b"]
+    assert data["uncited"] == [{"sentence": "S.", "reason": "r"}]
+    assert [fact["quote"] for fact in data["facts"]] == ["A", "B"]
+    assert "# Sentences no fact cites.\nuncited:" in added
