@@ -13,14 +13,14 @@ from vocab import SPARQL_PREFIXES, Graphs
 
 PARAMETER = "candidates"  # `?candidates=1` on /id/... and /exchanges/... pages
 CANDIDATES = str(Graphs.CANDIDATES)
-# ?x is the page's IRI, written by graph.explain.nt (checked, so it cannot break the query); labels from any
-# graph, the candidates' own proposed labels included.
-QUERY = f"""SELECT ?s ?p ?o (SAMPLE(?sl) AS ?sLabel) (SAMPLE(?pl) AS ?pLabel) (SAMPLE(?ol) AS ?oLabel) WHERE {{
-  VALUES ?x {{ %s }}
+# ?x is the page's IRI, bound on the parsed query (never pasted into its text; Oxigraph binds only a
+# projected variable, hence ?x in SELECT and GROUP BY); labels from any graph, the
+# candidates' own proposed labels included.
+QUERY = SPARQL_PREFIXES + f"""SELECT ?x ?s ?p ?o (SAMPLE(?sl) AS ?sLabel) (SAMPLE(?pl) AS ?pLabel) (SAMPLE(?ol) AS ?oLabel) WHERE {{
   GRAPH <{CANDIDATES}> {{ {{ ?x ?p ?o BIND(?x AS ?s) }} UNION {{ ?s ?p ?x BIND(?x AS ?o) }} }}
   OPTIONAL {{ GRAPH ?g1 {{ ?s rdfs:label ?sl }} }} OPTIONAL {{ GRAPH ?g2 {{ ?p rdfs:label ?pl }} }}
   OPTIONAL {{ GRAPH ?g3 {{ ?o rdfs:label ?ol }} }}
-}} GROUP BY ?s ?p ?o ORDER BY ?s ?p ?o LIMIT 500"""
+}} GROUP BY ?x ?s ?p ?o ORDER BY ?s ?p ?o LIMIT 500"""
 
 
 def wanted(request: Request) -> bool:
@@ -31,7 +31,7 @@ def candidate_facts(request: Request, iri: str) -> list[dict]:
     """The candidate triples with `iri` as subject or object: each term as {text, href, literal}."""
     settings = request.app.state.settings
     result = request.app.state.executor.run(
-        SPARQL_PREFIXES + QUERY % nt(URIRef(iri)), result_format=SPARQL_JSON,
+        QUERY, result_format=SPARQL_JSON, substitutions={"x": nt(URIRef(iri))},
         timeout=settings.query_timeout, max_rows=settings.max_rows)
     rows = json.loads(result.body)["results"]["bindings"]
     return [{name: _term(row, name) for name in ("s", "p", "o")} for row in rows]

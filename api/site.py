@@ -275,7 +275,8 @@ def places_map(request: Request, iris: set[str] | None, *, title: str,
 
 
 def _release_order(r: flow_svg.Release) -> tuple:
-    return r.group is None, -(r.count or 0), (r.person or r.group).label
+    released = r.person or r.group  # none when an engine's answer lost the optional part (seen on Virtuoso)
+    return r.group is None, -(r.count or 0), released.label if released else ""
 
 
 @router.get("/exchanges/{key}", response_class=HTMLResponse, summary="One exchange with its picture (HTML).")
