@@ -105,6 +105,7 @@ def _runner(request: Request):
         data, _ = _run(request, query)
         return [{k: _to_term(v) for k, v in row.items()} for row in data["results"]["bindings"]]
     run.dataset_key = ("executor", id(request.app.state.executor))
+    run.saved_allowed = site(request).summary.get("allowed")  # the build's lists (graph.summary), if any
     return run
 
 
