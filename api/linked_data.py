@@ -38,6 +38,7 @@ from graph.explain import (
     writable_iri,
 )
 from graph.rules import load_rules
+from graph.summary import DATATYPES, datatypes
 from vocab import BASE, GRAPH, ID, ONTOLOGY_IRI, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 # `https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path), by content negotiation:
@@ -315,14 +316,9 @@ class Site:
         return self.once("datatypes", self._datatypes)
 
     def _datatypes(self) -> dict[str, set[str]]:
-        kinds: dict[str, set[str]] = {}
-        rows = self.source.select(
-            f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
-            'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }'
-        )
-        for row in rows:
-            kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
-        return kinds
+        saved = self.summary.get("datatypes")  # found at build time (graph.summary): a pass over every triple
+        found = saved if saved is not None else datatypes(self.source.select(DATATYPES))
+        return {p: set(kinds) for p, kinds in found.items()}
 
     @property
     def context(self) -> dict:

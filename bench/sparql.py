@@ -68,6 +68,24 @@ def workload(kind: str) -> list[tuple[str, str, str]]:
     return [(name, SG + query, accept) for name, query, accept in (LIGHT if kind == "light" else ADHOC)]
 
 
+def answerable(url: str, path: str) -> str:
+    """The question's path, with each parameter value the graph does not have (a generated corpus has
+    none of the real examples' names) replaced by the first value its 422 allows."""
+    import httpx
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    for _ in range(5):
+        response = httpx.get(url + path, timeout=120)
+        body = response.json() if response.status_code == 422 else {}
+        if not body.get("allowed"):
+            return path
+        split = urlsplit(path)
+        params = dict(parse_qsl(split.query))
+        params[body["parameter"]] = body["allowed"][0]["value"]
+        path = f"{split.path}?{urlencode(params)}"
+    return path
+
+
 def questions() -> list[tuple[str, str]]:
     """(name, path) of every canned question as a person asks it: /queries/<name>?<its example>, JSON."""
     from graph.catalog import Catalog
@@ -210,7 +228,12 @@ def memory(pid: int) -> dict:
     for task in Path(f"/proc/{pid}/task").iterdir():
         children += [int(c) for c in (task / "children").read_text().split()]
     own = read(pid)
-    kids = [read(c) for c in children]
+    kids = []
+    for child in children:
+        try:
+            kids.append(read(child))
+        except OSError:  # a worker replaced meanwhile (killed past its time limit)
+            continue
     return {"rss": own[0], "pss": own[1], "children_rss": [k[0] for k in kids], "children_pss": [k[1] for k in kids],
             "total_rss": own[0] + sum(k[0] for k in kids), "total_pss": own[1] + sum(k[1] for k in kids)}
 
@@ -332,7 +355,7 @@ def main(argv: list[str] | None = None) -> None:
                       + (f"  NON-200: {result['failures']} {result['statuses']}" if result["failures"] else ""))
         print("memory after the load:\n" + _memory_line("oxigraph", oxigraph.pid) + "\n"
               + _memory_line("swapgraph", swapgraph.pid))
-        timed = [(name, path) for name, path in questions()] if args.questions else []
+        timed = [(name, answerable(swapgraph_url, path)) for name, path in questions()] if args.questions else []
         timed += [(path, path) for path in args.pages]
         per_path = {name: run_load(swapgraph_url, 1, 50, min(args.seconds, 3.0), path) for name, path in timed}
         if timed:

@@ -91,6 +91,20 @@ TIMELINE_QUERIES = {
 }
 
 
+# For each sg property, the kinds of object it has: "iri" or a datatype IRI (the JSON-LD context's
+# coercions, api/linked_data.py build_context): one pass over every triple, so made at build time.
+DATATYPES = (f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
+             'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
+
+
+def datatypes(rows) -> dict[str, list[str]]:
+    """{property: sorted kinds} from the rows of DATATYPES (lexical values)."""
+    kinds: dict[str, set[str]] = {}
+    for row in rows:
+        kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
+    return {p: sorted(k) for p, k in sorted(kinds.items())}
+
+
 def _served_dataset(store: ox.Store) -> dict:
     """The dataset the service's queries see (api/executor.py): the union of the named graphs as the
     default graph, the extractor's unreviewed candidates left out of it."""
@@ -179,6 +193,7 @@ def summarize(store: ox.Store, report) -> dict:
             "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()},
             "timeline": {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items()},
             "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
+            "datatypes": datatypes(_rows(store, DATATYPES)),
             "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
             "dump": DUMP_NAME}
 

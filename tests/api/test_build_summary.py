@@ -129,8 +129,8 @@ def unsummarised(tmp_path_factory, data_dir):
     shutil.copytree(data_dir, copy, symlinks=True)
     build_dir = StoreLayout(copy).current_build()
     summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
-    assert summary["timeline"] and summary["allowed"]
-    del summary["timeline"], summary["allowed"]
+    assert summary["timeline"] and summary["allowed"] and summary["datatypes"]
+    del summary["timeline"], summary["allowed"], summary["datatypes"]
     (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
     with ThreadedServer(create_app(Settings(data_dir=copy, workers=2))) as server:
         with httpx.Client(base_url=server.url, timeout=60) as http:
@@ -166,7 +166,7 @@ def test_the_allowed_values_are_the_same_from_the_summary(served, unsummarised, 
     ours, asked = served.get(f"/queries/{name}", params=wrong), unsummarised.get(f"/queries/{name}", params=wrong)
     assert ours.status_code == asked.status_code == 422
     assert ours.json()["allowed"] and ours.json() == asked.json()
-    assert served.get(f"/queries/{name}").text == unsummarised.get(f"/queries/{name}").text
+    assert served.get(f"/queries/{name}", params={"format": "html"}).text == unsummarised.get(f"/queries/{name}").text
     first = ours.json()["allowed"][0]
     for given in (first["label"], first["value"]):
         ours, asked = (http.get(f"/queries/{name}", params={param: given}) for http in (served, unsummarised))
@@ -194,3 +194,21 @@ def test_the_pages_read_the_timeline_and_allowed_values_from_the_summary(tmp_pat
     assert timeline.status_code == 200 and "Label only the summary has" in timeline.text
     assert refused.status_code == 422
     assert refused.json()["allowed"] == [{"value": "https://example.org/only-in-the-summary", "label": "Only in the summary"}]
+
+
+def test_the_jsonld_context_is_the_same_from_the_summary(served, unsummarised):
+    """The context's coercions come from the build's pass over every triple, not one per app."""
+    ours, asked = served.get("/context.jsonld"), unsummarised.get("/context.jsonld")
+    assert ours.status_code == asked.status_code == 200
+    assert ours.json() == asked.json() and ours.json()["@context"]
+
+
+def test_a_long_list_of_allowed_values_is_a_text_field(served, monkeypatch):
+    """Past MAX_OPTIONS choices (a large graph's thousands of people) the form asks for a name instead."""
+    import api.queries
+
+    name, param = graph_allowed_params()[0]
+    assert f'<select id="param-{param}"' in served.get(f"/queries/{name}", params={"format": "html"}).text
+    monkeypatch.setattr(api.queries, "MAX_OPTIONS", 0)
+    page = served.get(f"/queries/{name}", params={"format": "html"}).text
+    assert f'<select id="param-{param}"' not in page and f'<input id="param-{param}"' in page
