@@ -357,7 +357,11 @@ def main(argv: list[str] | None = None) -> None:
               + _memory_line("swapgraph", swapgraph.pid))
         timed = [(name, answerable(swapgraph_url, path)) for name, path in questions()] if args.questions else []
         timed += [(path, path) for path in args.pages]
-        per_path = {name: run_load(swapgraph_url, 1, 50, min(args.seconds, 3.0), path) for name, path in timed}
+        per_path = {}
+        for name, path in timed:  # printed as measured: a slow question at scale takes its whole budget
+            per_path[name] = r = run_load(swapgraph_url, 1, 50, min(args.seconds, 3.0), path)
+            print(f"  {name}: {r['requests']} requests, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
+                  + (f", non-200 {r['failures']} {r['statuses']}" if r["failures"] else "") + f"  ({path})", flush=True)
         if timed:
             print("memory after the questions and pages:\n" + _memory_line("swapgraph", swapgraph.pid))
     finally:

@@ -166,7 +166,8 @@ def test_the_allowed_values_are_the_same_from_the_summary(served, unsummarised, 
     ours, asked = served.get(f"/queries/{name}", params=wrong), unsummarised.get(f"/queries/{name}", params=wrong)
     assert ours.status_code == asked.status_code == 422
     assert ours.json()["allowed"] and ours.json() == asked.json()
-    assert served.get(f"/queries/{name}", params={"format": "html"}).text == unsummarised.get(f"/queries/{name}").text
+    form = {"format": "html"}
+    assert served.get(f"/queries/{name}", params=form).text == unsummarised.get(f"/queries/{name}", params=form).text
     first = ours.json()["allowed"][0]
     for given in (first["label"], first["value"]):
         ours, asked = (http.get(f"/queries/{name}", params={param: given}) for http in (served, unsummarised))
