@@ -242,7 +242,7 @@ def _memory_line(name: str, pid: int) -> str:
     m = memory(pid)
     workers = ", ".join(f"{r:.0f}/{p:.0f}" for r, p in zip(m["children_rss"], m["children_pss"]))
     return (f"{name:>9}: RSS {m['total_rss']:7.0f} MB, PSS {m['total_pss']:7.0f} MB (server {m['rss']:.0f}/{m['pss']:.0f}"
-            + (f"; {len(m['children_rss'])} workers RSS/PSS {workers}" if m["children_rss"] else "") + ")")
+            + (f"; {len(m['children_rss'])} child processes (workers, resource tracker) RSS/PSS {workers}" if m["children_rss"] else "") + ")")
 
 
 def start_swapgraph(store: Path, workers: int) -> tuple[subprocess.Popen, str, Path]:
