@@ -38,6 +38,7 @@ from graph.explain import (
     writable_iri,
 )
 from graph.rules import load_rules
+from graph.summary import DATATYPES, datatypes
 from vocab import BASE, GRAPH, ID, ONTOLOGY_IRI, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 # `https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path), by content negotiation:
@@ -157,7 +158,7 @@ class Site:
         self._computed: dict[Hashable, Any] = {}
         self._computing: dict[Hashable, threading.Lock] = {}
 
-    def _once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """compute() the first time `key` is asked for, by one thread while the others wait; then kept."""
         if key in self._computed:
             return self._computed[key]
@@ -197,7 +198,7 @@ class Site:
     def graph_triples(self, graph: str, capped: bool = True) -> tuple[bytes, bool]:
         """N-Triples of a named graph and whether they were cut; capped: at the max_rows setting
         (the dumps hold everything). Read once."""
-        return self._once(("graph", graph, capped), lambda: self.source.construct(
+        return self.once(("graph", graph, capped), lambda: self.source.construct(
             f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?s ?p ?o }} }}",
             self.max_rows if capped else None))
 
@@ -208,11 +209,11 @@ class Site:
             triples, cut = self.graph_triples(graph, capped)
             return rdf_body(triples, media_type, self.context, main), cut
 
-        return self._once(("body", graph, media_type, main, capped), render)
+        return self.once(("body", graph, media_type, main, capped), render)
 
     def graph_classes(self, graph: str) -> list[dict]:
         """The classes most used in a named graph, with their node counts (its HTML summary)."""
-        return self._once(("classes", graph), lambda: self.source.select(
+        return self.once(("classes", graph), lambda: self.source.select(
             f"SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?x a ?c }} }} "
             "GROUP BY ?c ORDER BY DESC(?n) LIMIT 30"))
 
@@ -227,7 +228,7 @@ class Site:
     @property
     def kinds(self) -> list[dict]:
         """The kinds of IRI under id/ (exchange, person, ...) with how many of each, read once."""
-        return self._once("kinds", lambda: _kinds(self))
+        return self.once("kinds", lambda: _kinds(self))
 
     def index(self, kind: str) -> list[dict]:
         """Every IRI under id/{kind}/ with its label and sg types, by label (at most INDEX_LIMIT), read once."""
@@ -242,14 +243,14 @@ class Site:
                         "types": sorted(t[len(str(SG._NS)):] for t in str(r.get("types", "")).split() if t)}
                        for r in rows]
             return sorted(entries, key=lambda e: e["label"].casefold())
-        return self._once(("index", kind), read)
+        return self.once(("index", kind), read)
 
     # labels and the ontology
 
     @property
     def labels(self) -> dict[str, str]:
         """rdfs:label of every IRI (English first), and names for rdf:type, rdfs:label, skos:altLabel."""
-        return self._once("labels", self._labels)
+        return self.once("labels", self._labels)
 
     def _labels(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -264,7 +265,7 @@ class Site:
 
     @property
     def ontology(self) -> Graph:
-        return self._once("ontology", self._ontology)
+        return self.once("ontology", self._ontology)
 
     def _ontology(self) -> Graph:
         graph = Graph()
@@ -277,7 +278,7 @@ class Site:
     @property
     def counts(self) -> dict:
         """Instances per class, uses per property, derivations per rule and predicate, totals."""
-        return self._once("counts", self._counts)
+        return self.once("counts", self._counts)
 
     def _counts(self) -> dict:
         if saved := self.summary.get("counts"):  # counted at build time (graph.summary)
@@ -312,25 +313,20 @@ class Site:
     @property
     def datatypes(self) -> dict[str, set[str]]:
         """For each sg property, the kinds of object it has in the data: 'iri' or a datatype IRI."""
-        return self._once("datatypes", self._datatypes)
+        return self.once("datatypes", self._datatypes)
 
     def _datatypes(self) -> dict[str, set[str]]:
-        kinds: dict[str, set[str]] = {}
-        rows = self.source.select(
-            f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
-            'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }'
-        )
-        for row in rows:
-            kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
-        return kinds
+        saved = self.summary.get("datatypes")  # found at build time (graph.summary): a pass over every triple
+        found = saved if saved is not None else datatypes(self.source.select(DATATYPES))
+        return {p: set(kinds) for p, kinds in found.items()}
 
     @property
     def context(self) -> dict:
-        return self._once("context", lambda: build_context(self.ontology, self.datatypes))
+        return self.once("context", lambda: build_context(self.ontology, self.datatypes))
 
     @property
     def rules(self) -> list[dict]:
-        return self._once("rules", lambda: rule_catalogue(self.ontology))
+        return self.once("rules", lambda: rule_catalogue(self.ontology))
 
     def rule_usage(self, term: str) -> list[tuple[dict, str]]:
         used = []
@@ -344,7 +340,7 @@ class Site:
 
     def dump(self, name: str) -> bytes:
         """A gzipped dump of every named graph (DUMPS), built once."""
-        return self._once(("dump", name), lambda: self._dump(DUMPS[name]))
+        return self.once(("dump", name), lambda: self._dump(DUMPS[name]))
 
     def _dump(self, media_type: str) -> bytes:
         rows = self.source.executor.run(

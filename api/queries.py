@@ -37,6 +37,7 @@ NUMERIC = {str(XSD[t]) for t in ("integer", "int", "long", "short", "nonNegative
 DECIMAL = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
 # ?evidence=true looks up the rows' facts in one query; beyond these the later rows get none (and say so).
 MAX_EVIDENCE_ROWS = 200
+MAX_OPTIONS = 1000  # allowed values a question's form lists as choices; a large graph's thousands would not read
 MAX_EVIDENCE_TERMS = 500  # distinct subjects and objects in the query's VALUES blocks
 EVIDENCE_QUERY = SPARQL_PREFIXES + """SELECT DISTINCT ?subject ?object ?document ?documentLabel ?quote ?start
 WHERE {
@@ -105,6 +106,7 @@ def _runner(request: Request):
         data, _ = _run(request, query)
         return [{k: _to_term(v) for k, v in row.items()} for row in data["results"]["bindings"]]
     run.dataset_key = ("executor", id(request.app.state.executor))
+    run.saved_allowed = site(request).summary.get("allowed")  # the build's lists (graph.summary), if any
     return run
 
 
@@ -376,7 +378,7 @@ def _fields(request: Request, query: CannedQuery, raw: dict) -> list[dict]:
     for param in query.params:
         allowed = catalog.allowed(query, param, run)
         options = None
-        if allowed:
+        if allowed and len(allowed) <= MAX_OPTIONS:  # past it a text field (labels and aliases are accepted)
             options = [(a.value, a.label) for a in sorted(allowed, key=lambda a: a.label.casefold())]
         fields.append({"name": param.name, "heading": heading(param.name), "required": param.required,
                        "current": raw.get(param.name) or param.default or "", "options": options})

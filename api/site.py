@@ -15,7 +15,7 @@ from api.flow_svg import Entity
 from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
-from graph.summary import HOME_QUERIES
+from graph.summary import HOME_QUERIES, TIMELINE_QUERIES
 from vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["Pages"])
@@ -103,17 +103,28 @@ class Exchange:
         return flow_svg.roll_up(self.releases)
 
 
+def _site(request: Request):
+    """The app's linked-data Site: what is derived once per served build (api/linked_data.py)."""
+    from api.linked_data import site  # here: api.linked_data imports api.sparql, which imports this module
+
+    return site(request)
+
+
+def timeline_rows(request: Request, name: str) -> list[dict[str, str]]:
+    """The rows of one of graph.summary's TIMELINE_QUERIES: from the build's summary, else asked now."""
+    saved = _site(request).summary.get("timeline") or {}
+    return saved[name] if name in saved else _select(request, TIMELINE_QUERIES[name])
+
+
 def load_exchanges(request: Request) -> dict[str, Exchange]:
-    """Exchanges (and legs) with their facts and releases; a whole exchange's releases include its legs'."""
+    """Exchanges (and legs) with their facts and releases; a whole exchange's releases include its legs'.
+    Made once per served build (the pages only read them)."""
+    return _site(request).once("exchanges", lambda: _exchanges(request))
+
+
+def _exchanges(request: Request) -> dict[str, Exchange]:
     exchanges: dict[str, Exchange] = {}
-    for row in _select(request, f"""
-        SELECT DISTINCT ?x ?xLabel ?date ?start ?end ?whole ?venue ?venueLabel WHERE {{
-          ?x a sg:Exchange .
-          OPTIONAL {{ ?x rdfs:label ?xLabel }}
-          OPTIONAL {{ ?x sg:date ?date }} OPTIONAL {{ ?x sg:startDate ?start }} OPTIONAL {{ ?x sg:endDate ?end }}
-          OPTIONAL {{ ?x sg:partOf ?whole }}
-          OPTIONAL {{ ?x sg:venue ?venue OPTIONAL {{ ?venue rdfs:label ?venueLabel }} }}
-        }}"""):
+    for row in timeline_rows(request, "exchanges"):
         x = exchanges.setdefault(row["x"], Exchange(row["x"], row.get("xLabel") or _local(row["x"])))
         x.date = x.date or row.get("date")
         x.start = x.start or row.get("start")
@@ -121,27 +132,12 @@ def load_exchanges(request: Request) -> dict[str, Exchange]:
         x.whole = x.whole or row.get("whole")
         if venue := _entity(row, "venue"):
             x.venues.add(venue)
-    for row in _select(request, f"""
-        SELECT DISTINCT ?x ?p ?o ?oLabel WHERE {{
-          VALUES ?p {{ sg:party sg:mediatedBy }}
-          ?x a sg:Exchange ; ?p ?o .
-          OPTIONAL {{ ?o rdfs:label ?oLabel }}
-        }}"""):
+    for row in timeline_rows(request, "roles"):
         if row["x"] in exchanges:
             target = exchanges[row["x"]].parties if row["p"] == str(SG.party) else exchanges[row["x"]].mediators
             target.add(_entity(row, "o"))
     releases: dict[tuple[str, str], dict] = {}
-    for row in _select(request, f"""
-        SELECT DISTINCT ?x ?r ?person ?personLabel ?group ?groupLabel ?count ?by ?byLabel ?to ?toLabel WHERE {{
-          ?x a sg:Exchange .
-          {{ ?r sg:inExchange ?x }} UNION {{ ?r sg:inExchange ?leg . ?leg sg:partOf ?x }}
-          ?r sg:status sg:done .
-          OPTIONAL {{ ?r sg:releasedPerson ?person OPTIONAL {{ ?person rdfs:label ?personLabel }} }}
-          OPTIONAL {{ ?r sg:releasedGroup ?group OPTIONAL {{ ?group rdfs:label ?groupLabel }}
-                     OPTIONAL {{ ?group sg:count ?count }} }}
-          OPTIONAL {{ ?r sg:releasingState ?by OPTIONAL {{ ?by rdfs:label ?byLabel }} }}
-          OPTIONAL {{ ?r sg:receivingState ?to OPTIONAL {{ ?to rdfs:label ?toLabel }} }}
-        }}"""):
+    for row in timeline_rows(request, "releases"):
         entry = releases.setdefault((row["x"], row["r"]), {"by": set(), "to": set()})
         entry["person"] = entry.get("person") or _entity(row, "person")
         entry["group"] = entry.get("group") or _entity(row, "group")
@@ -203,16 +199,13 @@ def exchanges_page(request: Request) -> HTMLResponse:
 def load_places(request: Request) -> dict[str, map_svg.Known]:
     """Everything the map can show, by IRI: states, venues (sg:Venue or the venue of an event) and other
     places, with what the data says of where they are."""
+    return _site(request).once("places", lambda: _places(request))
+
+
+def _places(request: Request) -> dict[str, map_svg.Known]:
     kinds = ("venue", "state", "place")  # a venue is shown as a venue even when it is also a place
     places: dict[str, map_svg.Known] = {}
-    rows = _select(request, """
-        PREFIX geo: <http://www.w3.org/2003/01/geo/wgs84_pos#>
-        SELECT DISTINCT ?s ?kind ?label ?name ?iso ?lat ?lon ?within WHERE {
-          { ?s a sg:State BIND("state" AS ?kind) } UNION { ?s a sg:Venue BIND("venue" AS ?kind) }
-          UNION { [] sg:venue ?s BIND("venue" AS ?kind) } UNION { ?s a sg:Place BIND("place" AS ?kind) }
-          OPTIONAL { ?s rdfs:label ?label } OPTIONAL { ?s skos:altLabel ?name } OPTIONAL { ?s sg:isoCode ?iso }
-          OPTIONAL { ?s geo:lat ?lat ; geo:long ?lon } OPTIONAL { ?s sg:locatedIn ?within . ?within a sg:State }
-        }""")
+    rows = timeline_rows(request, "places")
     facts: dict[str, dict] = {}
     for row in rows:
         entry = facts.setdefault(row["s"], {"kind": row["kind"], "names": set(), "within": set()})
@@ -239,12 +232,12 @@ def _number(value: str | None) -> float | None:
 def load_event_places(request: Request) -> dict[str, tuple[set[str], set[str]]]:
     """For each event with a venue (an exchange, a leg, a negotiation; a whole exchange through its legs):
     (its venues, the states taking part in it: parties, participants, mediators)."""
+    return _site(request).once("event_places", lambda: _event_places(request))
+
+
+def _event_places(request: Request) -> dict[str, tuple[set[str], set[str]]]:
     events: dict[str, tuple[set[str], set[str]]] = {}
-    for row in _select(request, """
-        SELECT DISTINCT ?e ?venue ?state WHERE {
-          { ?e sg:venue ?venue BIND(?e AS ?part) } UNION { ?part sg:partOf ?e ; sg:venue ?venue }
-          OPTIONAL { VALUES ?role { sg:party sg:participant sg:mediatedBy } ?part ?role ?state . ?state a sg:State }
-        }"""):
+    for row in timeline_rows(request, "event_places"):
         venues, states = events.setdefault(row["e"], (set(), set()))
         venues.add(row["venue"])
         states |= {row["state"]} if row.get("state") else set()
@@ -376,9 +369,7 @@ def _not_found(key: str) -> HTMLResponse:
 
 def site_texts(request: Request):
     """The source documents' texts (read once per app, by the linked-data site)."""
-    from api.linked_data import site  # here: api.linked_data imports api.sparql, which imports this module
-
-    return site(request).texts
+    return _site(request).texts
 
 
 def untitled(kind: str | None, text: str | None, words: int = 12) -> str | None:

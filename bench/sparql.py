@@ -43,7 +43,20 @@ ADHOC = [
 ]
 
 
-WORKLOADS = ("small", "canned")
+# Lookups whose cost does not grow with the store (issue 12's "light lookups"): where the HTTP layer
+# is most of the time, at any size.
+LIGHT = [
+    ("ask", "ASK { ?s a sg:Exchange }", "application/sparql-results+json"),
+    ("term", "SELECT ?p ?o WHERE { sg:Exchange ?p ?o }", "application/sparql-results+json"),
+    ("people", "SELECT ?x ?label WHERE { ?x a sg:Person ; rdfs:label ?label } LIMIT 10",
+     "application/sparql-results+json"),
+    ("releases", "SELECT ?person ?by WHERE { ?r sg:releasedPerson ?person ; sg:releasingState ?by } LIMIT 10",
+     "text/csv"),
+    ("evidence", "SELECT ?s ?quote WHERE { ?s sg:evidence ?e . ?e sg:quote ?quote } LIMIT 10",
+     "application/sparql-results+json"),
+]
+
+WORKLOADS = ("light", "small", "canned")
 
 
 def workload(kind: str) -> list[tuple[str, str, str]]:
@@ -52,7 +65,33 @@ def workload(kind: str) -> list[tuple[str, str, str]]:
     if kind == "canned":
         return [(path.stem, path.read_text(encoding="utf-8"), "application/sparql-results+json")
                 for path in sorted((ROOT / "queries").glob("*.rq"))]
-    return [(name, SG + query, accept) for name, query, accept in ADHOC]
+    return [(name, SG + query, accept) for name, query, accept in (LIGHT if kind == "light" else ADHOC)]
+
+
+def answerable(url: str, path: str) -> str:
+    """The question's path, with each parameter value the graph does not have (a generated corpus has
+    none of the real examples' names) replaced by the first value its 422 allows."""
+    import httpx
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    for _ in range(5):
+        response = httpx.get(url + path, timeout=120)
+        body = response.json() if response.status_code == 422 else {}
+        if not body.get("allowed"):
+            return path
+        split = urlsplit(path)
+        params = dict(parse_qsl(split.query))
+        params[body["parameter"]] = body["allowed"][0]["value"]
+        path = f"{split.path}?{urlencode(params)}"
+    return path
+
+
+def questions() -> list[tuple[str, str]]:
+    """(name, path) of every canned question as a person asks it: /queries/<name>?<its example>, JSON."""
+    from graph.catalog import Catalog
+
+    return [(q.name, f"/queries/{q.name}?" + (f"{quote(q.example, safe='=&')}&" if q.example else "") + "format=json")
+            for q in Catalog.load()]
 
 
 def free_port() -> int:
@@ -115,9 +154,16 @@ def _request(host: str, port: str, query: str, accept: str) -> bytes:
             f"Connection: keep-alive\r\n\r\n").encode() + body
 
 
+def _get(host: str, port: str, path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n\r\n".encode()
+
+
 async def _load(url: str, concurrency: int, count: int, seconds: float, kind: str = "small") -> dict:
     host, port = url.split("//", 1)[1].split(":")
-    requests = [_request(host, port, query, accept) for _, query, accept in workload(kind)]
+    if kind.startswith("/"):  # one page or canned question, by path
+        requests = [_get(host, port, kind)]
+    else:
+        requests = [_request(host, port, query, accept) for _, query, accept in workload(kind)]
     warm = [count // 10 + len(requests)]
     await asyncio.gather(*(_connection(host, int(port), requests, warm, time.perf_counter() + seconds, [], [])
                            for _ in range(min(concurrency, 4))))
@@ -141,26 +187,62 @@ async def _load(url: str, concurrency: int, count: int, seconds: float, kind: st
 
 
 def load_main(args) -> None:
-    print(json.dumps(asyncio.run(_load(args.load, args.concurrency[0], args.count, args.seconds, args.workload[0]))))
+    kind = args.path or args.workload[0]
+    print(json.dumps(asyncio.run(_load(args.load, args.concurrency[0], args.count, args.seconds, kind))))
 
 
 # --- servers --------------------------------------------------------------------------------------
 
 
-def _wait_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_up(url: str, process: subprocess.Popen, started: float, timeout: float = 120) -> float:
+    """Seconds from `started` (the process start) to its first answered query (a real lookup)."""
     import httpx
 
+    query = SG + "SELECT ?x WHERE { ?x a sg:Exchange } LIMIT 1"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            if httpx.get(url + "/sparql", params={"query": "ASK {}"}, timeout=1).status_code == 200:
-                return
+            if httpx.get(url + "/sparql", params={"query": query}, timeout=5).status_code == 200:
+                return time.monotonic() - started
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise RuntimeError(f"{url} did not come up")
+
+
+def memory(pid: int) -> dict:
+    """RSS and PSS (shared pages divided among the processes sharing them) of a process and of each of
+    its children, in MB, from /proc."""
+    def read(one: int) -> tuple[float, float]:
+        fields = {}
+        with open(f"/proc/{one}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] in ("Rss:", "Pss:"):
+                    fields[parts[0]] = int(parts[1]) / 1024
+        return fields["Rss:"], fields["Pss:"]
+
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    own = read(pid)
+    kids = []
+    for child in children:
+        try:
+            kids.append(read(child))
+        except OSError:  # a worker replaced meanwhile (killed past its time limit)
+            continue
+    return {"rss": own[0], "pss": own[1], "children_rss": [k[0] for k in kids], "children_pss": [k[1] for k in kids],
+            "total_rss": own[0] + sum(k[0] for k in kids), "total_pss": own[1] + sum(k[1] for k in kids)}
+
+
+def _memory_line(name: str, pid: int) -> str:
+    m = memory(pid)
+    workers = ", ".join(f"{r:.0f}/{p:.0f}" for r, p in zip(m["children_rss"], m["children_pss"]))
+    return (f"{name:>9}: RSS {m['total_rss']:7.0f} MB, PSS {m['total_pss']:7.0f} MB (server {m['rss']:.0f}/{m['pss']:.0f}"
+            + (f"; {len(m['children_rss'])} child processes (workers, resource tracker) RSS/PSS {workers}" if m["children_rss"] else "") + ")")
 
 
 def start_swapgraph(store: Path, workers: int) -> tuple[subprocess.Popen, str, Path]:
@@ -169,7 +251,9 @@ def start_swapgraph(store: Path, workers: int) -> tuple[subprocess.Popen, str, P
     (data_dir / "current").symlink_to(store.resolve())
     port = free_port()
     env = {**os.environ, "SWAPGRAPH_DATA_DIR": str(data_dir), "SWAPGRAPH_HOST": "127.0.0.1",
-           "SWAPGRAPH_PORT": str(port), "SWAPGRAPH_WORKERS": str(workers), "SWAPGRAPH_QUEUE_WAIT": "10"}
+           "SWAPGRAPH_PORT": str(port), "SWAPGRAPH_WORKERS": str(workers), "SWAPGRAPH_QUEUE_WAIT": "10",
+           # one load generator stands for many clients: no per-client share (else 429s, not speed)
+           "SWAPGRAPH_CLIENT_MAX_QUERIES": "0", "SWAPGRAPH_CLIENT_QUERY_SECONDS": "0"}
     process = subprocess.Popen([sys.executable, "-m", "api.run"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process, f"http://127.0.0.1:{port}", data_dir
@@ -209,9 +293,10 @@ def build_store(workdir: Path) -> Path:
 
 
 def run_load(url: str, concurrency: int, count: int, seconds: float, kind: str) -> dict:
+    target = ["--path", kind] if kind.startswith("/") else ["--workload", kind]
     output = subprocess.run(
         [sys.executable, "-m", "bench.sparql", "--load", url, "--concurrency", str(concurrency),
-         "--count", str(count), "--seconds", str(seconds), "--workload", kind],
+         "--count", str(count), "--seconds", str(seconds), *target],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -226,7 +311,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs per server and level, alternating servers")
     parser.add_argument("--workers", type=int, default=None, help="Swapgraph query workers (default: settings)")
     parser.add_argument("--workload", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
-    parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run the load generator
+    parser.add_argument("--questions", action="store_true",
+                        help="also time each canned question at /queries/<name>?<example> (Swapgraph only)")
+    parser.add_argument("--pages", nargs="*", default=[], metavar="PATH",
+                        help="also time these pages (Swapgraph only), e.g. / /void /ontology")
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)  # internal: run the load generator
     args = parser.parse_args(argv)
     if args.load:
         return load_main(args)
@@ -243,13 +333,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"workload {kind}: {len(names)} queries in turn: {', '.join(names)}")
     print(f"store {store}\nper run at most {args.count} requests or {args.seconds:g} s; {args.rounds} rounds alternating the "
           f"servers; Swapgraph workers: {workers}; cores: {os.cpu_count()}")
+    started = time.monotonic()
     oxigraph, oxigraph_url = start_oxigraph(store)
+    cold = {"oxigraph": _wait_up(oxigraph_url, oxigraph, started)}
+    started = time.monotonic()
     swapgraph, swapgraph_url, data_dir = start_swapgraph(store, workers)
     urls = {"oxigraph": oxigraph_url, "swapgraph": swapgraph_url}
     runs: dict[tuple[str, str, int], list[dict]] = {}
     try:
-        _wait_up(oxigraph_url, oxigraph)
-        _wait_up(swapgraph_url, swapgraph)
+        cold["swapgraph"] = _wait_up(swapgraph_url, swapgraph, started)
+        print("cold start (process start to first answered lookup, one after the other): "
+              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in cold.items()))
+        print("memory after start:\n" + _memory_line("oxigraph", oxigraph.pid) + "\n" + _memory_line("swapgraph", swapgraph.pid))
         for kind, concurrency, round_ in itertools.product(args.workload, args.concurrency, range(args.rounds)):
             order = ("oxigraph", "swapgraph") if round_ % 2 == 0 else ("swapgraph", "oxigraph")
             for name in order:
@@ -258,6 +353,17 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{kind:>6} {name:>9} c={concurrency:<3} {result['requests']:>6} req in {result['seconds']:.2f} s: "
                       f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
                       + (f"  NON-200: {result['failures']} {result['statuses']}" if result["failures"] else ""))
+        print("memory after the load:\n" + _memory_line("oxigraph", oxigraph.pid) + "\n"
+              + _memory_line("swapgraph", swapgraph.pid))
+        timed = [(name, answerable(swapgraph_url, path)) for name, path in questions()] if args.questions else []
+        timed += [(path, path) for path in args.pages]
+        per_path = {}
+        for name, path in timed:  # printed as measured: a slow question at scale takes its whole budget
+            per_path[name] = r = run_load(swapgraph_url, 1, 50, min(args.seconds, 3.0), path)
+            print(f"  {name}: {r['requests']} requests, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
+                  + (f", non-200 {r['failures']} {r['statuses']}" if r["failures"] else "") + f"  ({path})", flush=True)
+        if timed:
+            print("memory after the questions and pages:\n" + _memory_line("swapgraph", swapgraph.pid))
     finally:
         stop(oxigraph)
         stop(swapgraph)
@@ -273,6 +379,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{kind:>8} {concurrency:>3} {ox['rps']:>15.1f} {sg['rps']:>16.1f} {sg['rps'] / ox['rps']:>14.2f} "
               f"{ox['p50_ms']:>9.2f}/{ox['p99_ms']:<10.2f} {sg['p50_ms']:>10.2f}/{sg['p99_ms']:<10.2f} "
               f"{sg['p99_ms'] / ox['p99_ms']:>18.2f}")
+
+    if per_path:
+        print(f"\nSwapgraph alone, one request at a time (at most 50 or {min(args.seconds, 3.0):g} s each; the "
+              "few warm-up requests before them not counted)")
+        print(f"{'question or page':>28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'non-200':>8}")
+        for name, r in per_path.items():
+            print(f"{name:>28} {r['requests']:>8} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} "
+                  f"{r['failures']:>8}{' ' + str(r['statuses']) if r['failures'] else ''}")
 
 
 if __name__ == "__main__":

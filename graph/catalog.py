@@ -400,6 +400,18 @@ def check_default(param: Param) -> None:
         raise ValueError(f"{param.default!r} is not among the allowed values")
 
 
+def term_from_nt(text: str) -> ox.NamedNode | ox.Literal:
+    """An IRI or literal written in N-Triples (`str()` of a pyoxigraph term)."""
+    if text.startswith("<") and text.endswith(">"):
+        return ox.NamedNode(text[1:-1])
+    return next(iter(ox.parse(f"<urn:s> <urn:p> {text} .".encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))).object
+
+
+def saved_values(entries: list) -> list[AllowedValue]:
+    """Allowed values as graph.summary saves them: [value as N-Triples, label, aliases]."""
+    return [AllowedValue(term_from_nt(value), label, tuple(aliases)) for value, label, aliases in entries]
+
+
 # ---------------------------------------------------------------- catalogue
 
 
@@ -422,7 +434,7 @@ class Catalog:
     """
 
     queries: dict[str, CannedQuery]
-    _allowed: dict[tuple, list[AllowedValue]] = field(default_factory=dict, repr=False)
+    _allowed: dict[tuple, tuple] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, folder: Path = QUERIES_DIR) -> Catalog:
@@ -456,7 +468,9 @@ class Catalog:
     # ---- allowed values
 
     def allowed(self, query: CannedQuery, param: Param, run: Runner) -> list[AllowedValue] | None:
-        """The values a parameter may take (None: any value of its type); graph lookups are cached."""
+        """The values a parameter may take (None: any value of its type). Graph lookups come from the
+        build's summary when the runner carries it (`run.saved_allowed`, graph.summary), else from one
+        query; either way once per dataset."""
         if param.allowed_fixed is not None:
             values = []
             for raw in param.allowed_fixed:
@@ -465,21 +479,39 @@ class Catalog:
             return values
         if param.allowed_query is None:
             return None
-        key = (_dataset_key(run), query.name, param.name)
+        return self._graph_lookup(param, run)[0]
+
+    def graph_values(self, param: Param, run: Runner) -> list[AllowedValue]:
+        """The values `param`'s allowed-values query finds through `run`, each with its first label and
+        its aliases, by label then IRI (engines, and one engine's stores, give rows in different orders)."""
+        merged: dict[str, dict] = {}
+        for row in run(param.allowed_query):
+            term = row.get("value")
+            if term is None:
+                continue
+            entry = merged.setdefault(term.value, {"term": term, "label": None, "aliases": []})
+            label, alias = row.get("label"), row.get("alias")
+            if label is not None and (entry["label"] is None or label.value < entry["label"]):
+                entry["label"] = label.value
+            if alias is not None:
+                entry["aliases"].append(alias.value)
+        values = [AllowedValue(e["term"], e["label"] or e["term"].value, tuple(sorted(set(e["aliases"]))))
+                  for e in merged.values()]
+        return sorted(values, key=lambda v: (v.label.casefold(), v.label, v.value))
+
+    def _graph_lookup(self, param: Param, run: Runner) -> tuple[list[AllowedValue], dict, dict]:
+        """(values, position by IRI, position by normalised label or alias): made once per dataset, so
+        that resolving a value is two dictionary lookups, not a pass over every allowed value."""
+        key = (_dataset_key(run), param.allowed_query)
         if key not in self._allowed:
-            merged: dict[str, dict] = {}
-            for row in run(param.allowed_query):
-                term = row.get("value")
-                if term is None:
-                    continue
-                entry = merged.setdefault(term.value, {"term": term, "label": None, "aliases": []})
-                label, alias = row.get("label"), row.get("alias")
-                if label is not None and entry["label"] is None:
-                    entry["label"] = label.value
-                if alias is not None:
-                    entry["aliases"].append(alias.value)
-            self._allowed[key] = [AllowedValue(e["term"], e["label"] or e["term"].value, tuple(e["aliases"]))
-                                  for e in merged.values()]
+            saved = (getattr(run, "saved_allowed", None) or {}).get(param.allowed_query)
+            values = saved_values(saved) if saved is not None else self.graph_values(param, run)
+            by_iri, by_name = {}, {}
+            for position, value in enumerate(values):
+                by_iri.setdefault(value.value, position)
+                for name in (value.label, *value.aliases):
+                    by_name.setdefault(normalize_label(name), position)
+            self._allowed[key] = (values, by_iri, by_name)
         return self._allowed[key]
 
     # ---- binding
@@ -526,9 +558,14 @@ class Catalog:
                 raise ParameterError("invalid_value", param.name, f"{param.name}={value!r} is not an IRI")
             return ox.NamedNode(iri)
         wanted = normalize_label(value)
-        for candidate in allowed:
-            if iri == candidate.value or wanted in {normalize_label(n) for n in (candidate.label, *candidate.aliases)}:
-                return candidate.term
+        if param.allowed_fixed is None:  # the first allowed value whose IRI, label or alias it is
+            _, by_iri, by_name = self._graph_lookup(param, run)
+            found = [p for p in (by_iri.get(iri), by_name.get(wanted)) if p is not None]
+        else:
+            found = [p for p, candidate in enumerate(allowed) if iri == candidate.value
+                     or wanted in {normalize_label(n) for n in (candidate.label, *candidate.aliases)}]
+        if found:
+            return allowed[min(found)].term
         raise ParameterError("unknown_value", param.name,
                              f"{param.name}={value!r} matches no allowed value (give a label, an alias or an IRI)",
                              [a.as_dict() for a in allowed])

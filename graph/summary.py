@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from graph.catalog import QUERIES_DIR, Catalog
 from vocab import ID, SG, SPARQL_PREFIXES, Graphs
 
 SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID, /ontology), not per request
@@ -47,10 +48,100 @@ HOME_QUERIES = {
 }
 
 
+# What the exchange timeline, the exchange pages and the maps read (api/site.py builds them from these
+# rows), as lexical values: exchanges and legs with dates and venues, their parties and mediators, the
+# releases done in them, the places the map can show, and the events at a venue with the states in them.
+TIMELINE_QUERIES = {
+    "exchanges": """
+        SELECT DISTINCT ?x ?xLabel ?date ?start ?end ?whole ?venue ?venueLabel WHERE {
+          ?x a sg:Exchange .
+          OPTIONAL { ?x rdfs:label ?xLabel }
+          OPTIONAL { ?x sg:date ?date } OPTIONAL { ?x sg:startDate ?start } OPTIONAL { ?x sg:endDate ?end }
+          OPTIONAL { ?x sg:partOf ?whole }
+          OPTIONAL { ?x sg:venue ?venue OPTIONAL { ?venue rdfs:label ?venueLabel } }
+        }""",
+    "roles": """
+        SELECT DISTINCT ?x ?p ?o ?oLabel WHERE {
+          VALUES ?p { sg:party sg:mediatedBy }
+          ?x a sg:Exchange ; ?p ?o .
+          OPTIONAL { ?o rdfs:label ?oLabel }
+        }""",
+    "releases": """
+        SELECT DISTINCT ?x ?r ?person ?personLabel ?group ?groupLabel ?count ?by ?byLabel ?to ?toLabel WHERE {
+          ?x a sg:Exchange .
+          { ?r sg:inExchange ?x } UNION { ?r sg:inExchange ?leg . ?leg sg:partOf ?x }
+          ?r sg:status sg:done .
+          OPTIONAL { ?r sg:releasedPerson ?person OPTIONAL { ?person rdfs:label ?personLabel } }
+          OPTIONAL { ?r sg:releasedGroup ?group OPTIONAL { ?group rdfs:label ?groupLabel }
+                     OPTIONAL { ?group sg:count ?count } }
+          OPTIONAL { ?r sg:releasingState ?by OPTIONAL { ?by rdfs:label ?byLabel } }
+          OPTIONAL { ?r sg:receivingState ?to OPTIONAL { ?to rdfs:label ?toLabel } }
+        }""",
+    "places": """
+        PREFIX geo: <http://www.w3.org/2003/01/geo/wgs84_pos#>
+        SELECT DISTINCT ?s ?kind ?label ?name ?iso ?lat ?lon ?within WHERE {
+          { ?s a sg:State BIND("state" AS ?kind) } UNION { ?s a sg:Venue BIND("venue" AS ?kind) }
+          UNION { [] sg:venue ?s BIND("venue" AS ?kind) } UNION { ?s a sg:Place BIND("place" AS ?kind) }
+          OPTIONAL { ?s rdfs:label ?label } OPTIONAL { ?s skos:altLabel ?name } OPTIONAL { ?s sg:isoCode ?iso }
+          OPTIONAL { ?s geo:lat ?lat ; geo:long ?lon } OPTIONAL { ?s sg:locatedIn ?within . ?within a sg:State }
+        }""",
+    "event_places": """
+        SELECT DISTINCT ?e ?venue ?state WHERE {
+          { ?e sg:venue ?venue BIND(?e AS ?part) } UNION { ?part sg:partOf ?e ; sg:venue ?venue }
+          OPTIONAL { VALUES ?role { sg:party sg:participant sg:mediatedBy } ?part ?role ?state . ?state a sg:State }
+        }""",
+}
+
+
+# For each sg property, the kinds of object it has: "iri" or a datatype IRI (the JSON-LD context's
+# coercions, api/linked_data.py build_context): one pass over every triple, so made at build time.
+DATATYPES = (f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
+             'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
+
+
+def datatypes(rows) -> dict[str, list[str]]:
+    """{property: sorted kinds} from the rows of DATATYPES (lexical values)."""
+    kinds: dict[str, set[str]] = {}
+    for row in rows:
+        kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
+    return {p: sorted(k) for p, k in sorted(kinds.items())}
+
+
+def _served_dataset(store: ox.Store) -> dict:
+    """The dataset the service's queries see (api/executor.py): the union of the named graphs as the
+    default graph, the extractor's unreviewed candidates left out of it."""
+    names = list(store.named_graphs())
+    candidates = ox.NamedNode(str(Graphs.CANDIDATES))
+    if candidates not in names:
+        return {"use_default_graph_as_union": True}
+    return {"default_graph": [g for g in names if g != candidates], "named_graphs": names}
+
+
+def _solutions(store: ox.Store, query: str):
+    return store.query(SPARQL_PREFIXES + query, **_served_dataset(store))
+
+
 def _rows(store: ox.Store, query: str) -> list[dict]:
-    solutions = store.query(SPARQL_PREFIXES + query, use_default_graph_as_union=True)
+    solutions = _solutions(store, query)
     names = [v.value for v in solutions.variables]
     return [{name: row[name].value for name in names if row[name] is not None} for row in solutions]
+
+
+def allowed_lists(store: ox.Store, catalog: Catalog) -> dict[str, list]:
+    """The values each canned-question parameter may take (graph.catalog `allowed: …` headers), by the
+    text of its allowed-values query: [value as N-Triples, label, aliases] (Catalog.saved_values)."""
+    def run(query: str) -> list[dict]:
+        solutions = store.query(query, **_served_dataset(store))
+        names = [v.value for v in solutions.variables]
+        return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
+
+    lists = {}
+    for query in catalog:
+        for param in query.params:
+            if param.allowed_query is not None and param.allowed_query not in lists:
+                lists[param.allowed_query] = [[str(v.term), v.label, list(v.aliases)]
+                                              for v in catalog.graph_values(param, run)]
+    return lists
 
 
 def entity_kinds(store: ox.Store) -> Counter:
@@ -101,7 +192,11 @@ def summarize(store: ox.Store, report) -> dict:
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
             "graph_triples": counts["graphs"], "counts": counts,
-            "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()}, "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
+            "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()},
+            "timeline": {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items()},
+            "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
+            "datatypes": datatypes(_rows(store, DATATYPES)),
+            "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
             "dump": DUMP_NAME}
 
 

@@ -1,6 +1,7 @@
 """The service reads a build's counts and dumps from the files the build wrote (graph/summary.py), over real uvicorn."""
 
 import gzip
+import re
 import json
 import shutil
 
@@ -12,6 +13,7 @@ from rdflib import Graph, Namespace, URIRef
 from api.app import create_app
 from api.settings import Settings
 from graph.build import SourcePaths, build
+from graph.catalog import Catalog
 from graph.store import StoreLayout, open_current
 from graph.summary import SUMMARY_NAME, store_counts
 from tests.api.conftest import ThreadedServer
@@ -114,3 +116,100 @@ def test_counts_come_from_the_summary_file_not_the_store(tmp_path, data_dir):
     g = Graph().parse(data=void.text, format="turtle")
     assert g.value(DATASET, VOID.triples).toPython() == summary["counts"]["triples"]
     assert {k["kind"]: k["count"] for k in kinds}["exchange"] == summary["kinds"]["exchange"]
+
+
+# --- the timeline, the maps and the allowed values, from the summary ------------------------------
+
+
+@pytest.fixture(scope="module")
+def unsummarised(tmp_path_factory, data_dir):
+    """The same build with the summary's timeline rows and allowed-value lists taken out: the service then
+    asks the store for them, as it did before they were computed at build time."""
+    copy = tmp_path_factory.mktemp("unsummarised") / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    assert summary["timeline"] and summary["allowed"] and summary["datatypes"]
+    del summary["timeline"], summary["allowed"], summary["datatypes"]
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=2))) as server:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            yield http
+
+
+def graph_allowed_params():
+    """(question, parameter) for every parameter whose allowed values come from the graph."""
+
+    return [(q.name, p.name) for q in Catalog.load() for p in q.params if p.allowed_query is not None]
+
+
+def exchange_keys(http) -> list[str]:
+    page = http.get("/exchanges")
+    assert page.status_code == 200
+    return sorted(set(re.findall(r'href="/exchanges/([^"/?#]+)"', page.text)))
+
+
+def test_the_timeline_and_exchange_pages_are_the_same_from_the_summary(served, unsummarised):
+    keys = exchange_keys(served)
+    assert keys and keys == exchange_keys(unsummarised)
+    for path in ["/exchanges", *(f"/exchanges/{key}" for key in keys), *(f"/id/exchange/{key}" for key in keys)]:
+        ours, asked = served.get(path), unsummarised.get(path)
+        assert ours.status_code == asked.status_code == 200, path
+        assert ours.text == asked.text, path
+
+
+@pytest.mark.parametrize("name, param", graph_allowed_params())
+def test_the_allowed_values_are_the_same_from_the_summary(served, unsummarised, name, param):
+    """The 422 for a value the graph does not have lists the same allowed values, in the same order; the
+    question's page offers the same choices; a label the lists know resolves to the same answer."""
+    wrong = {param: "no such thing at all"}
+    ours, asked = served.get(f"/queries/{name}", params=wrong), unsummarised.get(f"/queries/{name}", params=wrong)
+    assert ours.status_code == asked.status_code == 422
+    assert ours.json()["allowed"] and ours.json() == asked.json()
+    form = {"format": "html"}
+    assert served.get(f"/queries/{name}", params=form).text == unsummarised.get(f"/queries/{name}", params=form).text
+    first = ours.json()["allowed"][0]
+    for given in (first["label"], first["value"]):
+        ours, asked = (http.get(f"/queries/{name}", params={param: given}) for http in (served, unsummarised))
+        assert ours.status_code == asked.status_code == 200
+        assert ours.json()["rows"] == asked.json()["rows"]
+
+
+def test_the_pages_read_the_timeline_and_allowed_values_from_the_summary(tmp_path, data_dir):
+    """A summary that says something else than the store is what the timeline and the 422 show."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    row = next(r for r in summary["timeline"]["exchanges"] if r.get("xLabel") and not r.get("whole"))
+    for other in summary["timeline"]["exchanges"]:
+        if other["x"] == row["x"]:
+            other["xLabel"] = "Label only the summary has"
+    name, param = graph_allowed_params()[0]
+    query = Catalog.load().get(name).param(param)
+    summary["allowed"][query.allowed_query] = [["<https://example.org/only-in-the-summary>", "Only in the summary", []]]
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        timeline = httpx.get(server.url + "/exchanges", timeout=60)
+        refused = httpx.get(server.url + f"/queries/{name}", params={param: "nothing"}, timeout=60)
+    assert timeline.status_code == 200 and "Label only the summary has" in timeline.text
+    assert refused.status_code == 422
+    assert refused.json()["allowed"] == [{"value": "https://example.org/only-in-the-summary", "label": "Only in the summary"}]
+
+
+def test_the_jsonld_context_is_the_same_from_the_summary(served, unsummarised):
+    """The context's coercions come from the build's pass over every triple, not one per app."""
+    ours, asked = served.get("/context.jsonld"), unsummarised.get("/context.jsonld")
+    assert ours.status_code == asked.status_code == 200
+    assert ours.json() == asked.json() and ours.json()["@context"]
+
+
+def test_a_long_list_of_allowed_values_is_a_text_field(served, monkeypatch):
+    """Past MAX_OPTIONS choices (a large graph's thousands of people) the form asks for a name instead."""
+    import api.queries
+
+    name, param = graph_allowed_params()[0]
+    assert f'<select id="param-{param}"' in served.get(f"/queries/{name}", params={"format": "html"}).text
+    monkeypatch.setattr(api.queries, "MAX_OPTIONS", 0)
+    page = served.get(f"/queries/{name}", params={"format": "html"}).text
+    assert f'<select id="param-{param}"' not in page and f'<input id="param-{param}"' in page
