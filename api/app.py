@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     )
     app.state.settings = settings
     install_handlers(app)
+    app.add_middleware(sparql.SparqlRoute)  # innermost: /sparql skips the router (see api.sparql)
     app.add_middleware(CacheHeaders, settings=settings)  # inside RequestGuard: sees the Host pages are made for
     app.add_middleware(RequestGuard, settings=settings)
     if settings.cors_origins:

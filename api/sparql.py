@@ -18,6 +18,7 @@ from api import results
 from api.dependencies import read_body
 from api.errors import (
     ApiError,
+    answer_error,
     bad_request,
     method_not_allowed,
     not_acceptable,
@@ -379,3 +380,27 @@ async def sparql_post(request: Request):
 async def sparql_other_methods():
     """Any other method: 405 with the methods /sparql allows."""
     raise method_not_allowed(["GET", "HEAD", "POST"])
+
+
+class SparqlRoute:
+    """/sparql by GET, HEAD and POST answered straight from the middleware stack, the same handlers as the
+    routes above: FastAPI's routing, dependency solving and exception middleware cost a light lookup
+    about as much CPU as the query itself (bench/sparql.py). Added innermost, so that RequestGuard
+    (client, lane, host, headers) and CacheHeaders still see every answer; other methods and paths go on
+    to the router (the routes above stay for them and for the OpenAPI description)."""
+
+    HANDLERS = {"GET": sparql_get, "HEAD": sparql_get, "POST": sparql_post}
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        handler = self.HANDLERS.get(scope.get("method")) if scope["type"] == "http" else None
+        if handler is None or scope["path"] != "/sparql":
+            return await self.app(scope, receive, send)
+        request = Request(scope, receive)
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = answer_error(request, exc)
+        await response(scope, receive, send)
