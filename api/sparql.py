@@ -163,10 +163,22 @@ def _decode(body: bytes) -> str:
 
 
 def _url_params(request: Request) -> dict[str, list[str]]:
+    query_string = request.scope.get("query_string", b"")
+    pairs = _query_pairs(query_string) if len(query_string) <= 4096 else _parse_pairs(query_string)
     params: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
+    for name, value in pairs:
         params.setdefault(name, []).append(value)
     return params
+
+
+def _parse_pairs(query_string: bytes) -> tuple[tuple[str, str], ...]:
+    """The URL's parameters, read as Starlette reads them (request.query_params)."""
+    return tuple(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+
+# The same lookups come again and again (dashboards, notebooks re-run): unquoting a query of a few
+# hundred characters cost more than the rest of the handler.
+_query_pairs = lru_cache(maxsize=256)(_parse_pairs)
 
 
 def _format_values(params: dict[str, list[str]]) -> list[str]:
