@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 
-from api import explain, health, linked_data, search, site, sparql, views
+from api import explain, health, linked_data, map_svg, search, site, sparql, views
 from api.caching import CacheHeaders
 from api.dataset import read_dataset_info, started_at
 from api.errors import install_handlers
@@ -78,8 +78,10 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         serving = app.state.serving = Serving(app, build, _prefixes())
         watcher = None
         try:
-            if started_here:
-                await run_in_threadpool(own.start)
+            # The map's gazetteer loads while the workers start, before /health answers: loaded by the
+            # first burst of pages instead, it held the GIL for seconds (/health p99 350 ms, first round).
+            await asyncio.gather(run_in_threadpool(own.start) if started_here else asyncio.sleep(0),
+                                 run_in_threadpool(map_svg.warm))
             app.state.executor = own
             app.state.dataset = await run_in_threadpool(read_dataset_info, own, build)
             app.state.started_at = started_at()
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     )
     app.state.settings = settings
     install_handlers(app)
+    app.add_middleware(sparql.SparqlRoute)  # innermost: /sparql skips the router (see api.sparql)
     app.add_middleware(CacheHeaders, settings=settings)  # inside RequestGuard: sees the Host pages are made for
     app.add_middleware(RequestGuard, settings=settings)
     if settings.cors_origins:

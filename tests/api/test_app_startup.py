@@ -45,3 +45,14 @@ def test_the_served_build_survives_later_builds(data_dir):
                           headers={"Accept": "application/sparql-results+json"}).json()["boolean"] is True
     build(layout, SourcePaths())  # once the server has stopped, its build may go
     assert not served.exists()
+
+
+def test_start_up_loads_the_maps_gazetteer_before_serving(data_dir):
+    """The first burst of pages with a map finds the gazetteer loaded (its load cost a fresh server
+    seconds of CPU while /health waited)."""
+    from api import map_svg
+
+    map_svg._indexes.cache_clear()
+    app = create_app(replace(Settings(), data_dir=data_dir, workers=1, reload_interval=0))
+    with TestClient(app):
+        assert map_svg._indexes.cache_info().currsize == 1

