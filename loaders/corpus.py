@@ -467,11 +467,13 @@ def _extract(document: Document, extractor: Extractor, cache: ParseCache | None)
 
 def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
                 extractors: list[Extractor] | None = None, max_literal_bytes: int = MAX_LITERAL_BYTES,
-                cache_dir: Path | None = None) -> CorpusGraphs:
+                cache_dir: Path | None = None, progress=None) -> CorpusGraphs:
     """Read documents, registry and extractions; raise LoadError listing every problem found.
-    With cache_dir, documents unchanged since the last load there are not parsed again (ParseCache)."""
+    With cache_dir, documents unchanged since the last load there are not parsed again (ParseCache).
+    progress: called with "checks" when parsing is done and the checks across documents begin."""
     with _no_cyclic_gc():
-        return _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir)
+        return _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir,
+                            progress or (lambda _: None))
 
 
 @contextmanager
@@ -487,7 +489,8 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir) -> CorpusGraphs:
+def _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir,
+                 progress) -> CorpusGraphs:
     extractors = extractors or [CuratedAnnotations(annotations_dir)]
     cache = ParseCache(cache_dir) if cache_dir is not None else None
     builder = _Builder(max_literal_bytes)
@@ -509,6 +512,7 @@ def _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_
         builder.add_entities(extraction.entities)
     for extraction, parsed in extractions:
         builder.add_document(extraction, parsed)
+    progress("checks")
     builder.check_references()
     builder.check_labels(documents, {e.source: e.document for e, _ in extractions if e.source is not None})
     issues += builder.issues
