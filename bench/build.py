@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("swapgraph", "reasonable", "owlrl")
+STEP_LINE = "step: "  # a child's line for one finished build step
 
 
 # --- measuring, in the child ----------------------------------------------------------------------
@@ -48,7 +49,8 @@ class StepClock:
     """The build's progress callback: each call ends the step before and starts a new one (wall and
     CPU seconds: the machine is shared, CPU time is the steadier figure)."""
 
-    def __init__(self):
+    def __init__(self, run: str = "full"):
+        self.run = run  # which build of the child: full or incremental
         self.steps: dict[str, dict] = {}
         self.current: str | None = None
         self.started = self.cpu_started = 0.0
@@ -64,6 +66,8 @@ class StepClock:
         if self.current:
             self.steps[self.current] = {"seconds": time.perf_counter() - self.started,
                                         "cpu_seconds": time.process_time() - self.cpu_started, "rss_mb": peak_rss_mb()}
+            # Each step as it ends, so that a build stopped by the timeout still reports the steps it did.
+            print(STEP_LINE + json.dumps({"run": self.run, "step": self.current} | self.steps[self.current]), flush=True)
             self.current = None
 
 
@@ -76,11 +80,11 @@ def sources(corpus: Path):
                    registry=generated.registry)
 
 
-def timed_build(layout, paths) -> dict:
+def timed_build(layout, paths, run: str = "full") -> dict:
     """One `swapgraph build` into layout, each step timed by a StepClock."""
     from graph.build import build
 
-    clock = StepClock()
+    clock = StepClock(run)
     started, cpu_started = time.perf_counter(), time.process_time()
     report = build(layout, paths, progress=clock)
     clock.stop()
@@ -117,7 +121,7 @@ def child_build(corpus: Path, work: Path, incremental: bool = True) -> dict:
         result = timed_build(layout, sources(copy))
         if incremental:
             change_one_document(copy, seed=99)
-            result["incremental"] = timed_build(layout, sources(copy))
+            result["incremental"] = timed_build(layout, sources(copy), "incremental")
     return result
 
 
@@ -259,11 +263,23 @@ def run_child(args: list[str], timeout: float | None) -> dict | None:
     try:
         done = subprocess.run([sys.executable, "-m", "bench.build", "--child", *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
+    except subprocess.TimeoutExpired as exc:
+        partial = partial_steps((exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes)
+                                else exc.stdout or "")
+        return {"error": f"did not finish in {timeout:.0f} s", **partial} if partial else None
     if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1], **partial_steps(done.stdout)}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def partial_steps(stdout: str) -> dict:
+    """The steps a child reported before it stopped: {"partial": {run: {step: figures}}}, or {}."""
+    runs: dict[str, dict] = {}
+    for line in stdout.splitlines():
+        if line.startswith(STEP_LINE):
+            step = json.loads(line[len(STEP_LINE):])
+            runs.setdefault(step.pop("run"), {})[step.pop("step")] = step
+    return {"partial": runs} if runs else {}
 
 
 def exponent(small: tuple[int, float], large: tuple[int, float]) -> str:
@@ -283,6 +299,7 @@ def _cell(step: dict | None) -> str:
 def print_build_table(results: dict) -> None:
     """One Markdown table: a row per size (and per incremental build), a column per step."""
     seen = {name for r in results.values() for run in (r, r.get("incremental", {})) for name in run.get("steps", {})}
+    seen |= {name for r in results.values() for run in r.get("partial", {}).values() for name in run}
     steps = [n for n in STEP_ORDER if n in seen] + sorted(seen - set(STEP_ORDER))
     print("\nBuild, per step: wall / CPU seconds, peak RSS of the step (MB); `incremental`: the same data "
           "folder after one document changed\n")
@@ -290,7 +307,10 @@ def print_build_table(results: dict) -> None:
     print("|---" * (len(steps) + 2) + "|")
     for size, result in results.items():
         if "steps" not in result:
-            print(f"| {size} | {result.get('error', 'did not finish')} |")
+            for run, done in result.get("partial", {"full": {}}).items():
+                label = f"{size}" if run == "full" else f"{size} {run}"
+                print(f"| {label} | " + " | ".join(_cell(done.get(n)) for n in steps)
+                      + f" | {result.get('error', 'did not finish')} (after {', '.join(done) or 'no step'}) |")
             continue
         for label, run in ((f"{size}", result), (f"{size} incremental", result.get("incremental"))):
             if run:
@@ -308,15 +328,22 @@ def print_build_table(results: dict) -> None:
               + f"; derivation quads per inferred triple {result['derivation_quads'] / max(1, result['inferred']):.2f}")
 
 
-def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], timeouts: dict) -> None:
+def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], timeouts: dict,
+                    gave_up: set | None = None) -> None:
+    """gave_up: engines that did not finish at a smaller size, not run again (they only grow)."""
+    gave_up = set() if gave_up is None else gave_up
     print(f"\nInference engines at {size} asserted: seconds (wall, CPU), peak RSS MB, inferred domain facts, "
           f"equal to {engines[0]}; derivation quads per inferred triple")
     facts = {}
     for engine in engines:
+        if engine in gave_up:
+            print(f"  {engine:<11} not run: did not finish in {timeouts[engine]:.0f} s at a smaller size")
+            continue
         out = work / f"facts-{size}-{engine}.nt"
         result = run_child(["engine", engine, str(corpus), str(out)], timeouts.get(engine))
-        if result is None:
+        if result is None or "partial" in result:
             print(f"  {engine:<11} did not finish in {timeouts[engine]:.0f} s")
+            gave_up.add(engine)
             continue
         if "error" in result:
             print(f"  {engine:<11} failed: {result['error']}")
@@ -355,7 +382,7 @@ def main(argv=None) -> int:
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     timeouts = {engine: args.timeout for engine in ENGINES} | {"owlrl": args.owlrl_timeout}
-    results = {}
+    results, gave_up = {}, set()
     for size in sorted(args.sizes):
         corpus = Path(args.corpora.format(size=size)) if args.corpora else corpus_for(args.work, size, args.seed)
         if not args.no_build:
@@ -363,7 +390,7 @@ def main(argv=None) -> int:
             child = ["build", str(corpus), str(args.work)] + (["full"] if args.no_incremental else [])
             results[size] = run_child(child, args.timeout) or {"error": f"no build in {args.timeout:.0f} s"}
             print_build_table({size: results[size]})
-        compare_engines(args.work, size, corpus, args.engines, timeouts)
+        compare_engines(args.work, size, corpus, args.engines, timeouts, gave_up)
     if len(results) > 1:
         print_build_table(results)
     return 0
