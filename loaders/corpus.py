@@ -188,6 +188,11 @@ def _iri(term) -> str | None:
 
 def check_triple(s, p, o) -> str | None:
     """What is wrong with a fact's triple (rdflib or Oxigraph terms), or None."""
+    if type(s) is ox.NamedNode and type(p) is ox.NamedNode and type(o) in (ox.NamedNode, ox.Literal) \
+            and s.value.startswith(ID_BASE):  # the loader's usual triple: no conversions, no isinstance walks
+        predicate = p.value
+        return _predicate_problem(predicate) or (_object_problem(predicate, o.value) if type(o) is ox.NamedNode else (
+            f"type {o} is not a class of the ontology" if predicate == RDF_TYPE else None))
     if isinstance(s, (BNode, ox.BlankNode)) or isinstance(o, (BNode, ox.BlankNode)):
         return "blank nodes are not allowed: give every node an IRI"
     subject, predicate, obj = _iri(s), _iri(p), _iri(o)
