@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("swapgraph", "reasonable", "owlrl")
 STEP_LINE = "step: "  # a child's line for one finished build step
+RESULTS = "build-results.json"  # the parent's build figures per size, kept in --work
 
 
 # --- measuring, in the child ----------------------------------------------------------------------
@@ -316,13 +317,15 @@ def print_build_table(results: dict) -> None:
             if run:
                 print(f"| {label} | " + " | ".join(_cell(run["steps"].get(n)) for n in steps)
                       + f" | {run['seconds']:.1f} / {run['cpu_seconds']:.1f} s |")
-    sizes = [s for s in results if "steps" in results[s]]
+    done = {size: r.get("steps") or r.get("partial", {}).get("full") for size, r in results.items()}
+    sizes = [size for size in results if done[size]]
     for small, large in zip(sizes, sizes[1:]):
-        cells = [exponent((small, results[small]["steps"][n]["cpu_seconds"]), (large, results[large]["steps"][n]["cpu_seconds"]))
-                 if n in results[small]["steps"] and n in results[large]["steps"] else "-" for n in steps]
-        total = exponent((small, results[small]["cpu_seconds"]), (large, results[large]["cpu_seconds"]))
+        cells = [exponent((small, done[small][n]["cpu_seconds"]), (large, done[large][n]["cpu_seconds"]))
+                 if n in done[small] and n in done[large] else "-" for n in steps]
+        total = (exponent((small, results[small]["cpu_seconds"]), (large, results[large]["cpu_seconds"]))
+                 if "cpu_seconds" in results[large] else "-")
         print(f"| growth exponent {small}→{large} (CPU) | " + " | ".join(cells) + f" | {total} |")
-    for size in sizes:
+    for size in (size for size in sizes if "graph_sizes" in results[size]):
         result = results[size]
         print(f"\n{size}: graphs " + ", ".join(f"{k} {v}" for k, v in result["graph_sizes"].items())
               + f"; derivation quads per inferred triple {result['derivation_quads'] / max(1, result['inferred']):.2f}")
@@ -372,6 +375,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="per build and per engine run")
     parser.add_argument("--no-build", action="store_true", help="the inference engines only, not the whole build")
     parser.add_argument("--no-incremental", action="store_true", help="no second build after one document changed")
+    parser.add_argument("--table", action="store_true",
+                        help=f"print the build table of the builds last saved in --work/{RESULTS}, and stop")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -379,6 +384,10 @@ def main(argv=None) -> int:
         result = (child_build(Path(rest[0]), Path(rest[1]), incremental=rest[2:] != ["full"]) if kind == "build"
                   else child_engine(rest[0], Path(rest[1]), Path(rest[2])))
         print(json.dumps(result))
+        return 0
+    if args.table:
+        saved = json.loads((args.work / RESULTS).read_text(encoding="utf-8"))
+        print_build_table({int(size): result for size, result in saved.items()})
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     timeouts = {engine: args.timeout for engine in ENGINES} | {"owlrl": args.owlrl_timeout}
@@ -390,6 +399,7 @@ def main(argv=None) -> int:
             child = ["build", str(corpus), str(args.work)] + (["full"] if args.no_incremental else [])
             results[size] = run_child(child, args.timeout) or {"error": f"no build in {args.timeout:.0f} s"}
             print_build_table({size: results[size]})
+            (args.work / RESULTS).write_text(json.dumps(results), encoding="utf-8")  # for --table
         compare_engines(args.work, size, corpus, args.engines, timeouts, gave_up)
     if len(results) > 1:
         print_build_table(results)
