@@ -4,19 +4,22 @@
     python -m bench.build --sizes 10000 100000 1000000 --owlrl-timeout 300
 
 For each size, bench/generate.py writes a corpus (kept under --work, reused when the size and seed
-match), then a child process builds it as `swapgraph build` does and reports, per step, the time
-and the peak RSS of that step (the kernel's high-water mark, reset at each step). Then each
+match; or read from --corpora), then a child process builds a copy of it as `swapgraph build` does
+and reports, per step, the wall and CPU time and the peak RSS of that step (the kernel's high-water
+mark, reset at each step); then it changes one document of the copy and builds again in the same
+data folder (the incremental row: only that document is parsed again). Then each
 inference engine computes the closure of the same asserted graph in a child process of its own:
 the project's engine, owlrl (the oracle of the tests) and `reasonable` (a Rust OWL 2 RL reasoner),
 the last two followed by the project's SPARQL rules (evaluated by Oxigraph, in rounds until nothing
 is new), and their inferred domain facts are compared for equality. Between sizes the table gives
-the growth exponent log(t2/t1)/log(n2/n1) of each step: 1 is linear.
+the growth exponent log(t2/t1)/log(n2/n1) of each step's CPU time: 1 is linear.
 """
 
 import argparse
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("swapgraph", "reasonable", "owlrl")
+STEP_LINE = "step: "  # a child's line for one finished build step
+RESULTS = "build-results.json"  # the parent's build figures per size, kept in --work
 
 
 # --- measuring, in the child ----------------------------------------------------------------------
@@ -42,21 +47,28 @@ def reset_peak() -> None:
 
 
 class StepClock:
-    """The build's progress callback: each call ends the step before and starts a new one."""
+    """The build's progress callback: each call ends the step before and starts a new one (wall and
+    CPU seconds: the machine is shared, CPU time is the steadier figure)."""
 
-    def __init__(self):
+    def __init__(self, run: str = "full"):
+        self.run = run  # which build of the child: full or incremental
         self.steps: dict[str, dict] = {}
         self.current: str | None = None
-        self.started = 0.0
+        self.started = self.cpu_started = 0.0
 
     def __call__(self, name: str) -> None:
+        if name.startswith(" "):
+            return  # a remark within a step, not a step
         self.stop()
-        self.current, self.started = name.strip().split()[0], time.perf_counter()
+        self.current, self.started, self.cpu_started = name.strip().split()[0], time.perf_counter(), time.process_time()
         reset_peak()
 
     def stop(self) -> None:
         if self.current:
-            self.steps[self.current] = {"seconds": time.perf_counter() - self.started, "rss_mb": peak_rss_mb()}
+            self.steps[self.current] = {"seconds": time.perf_counter() - self.started,
+                                        "cpu_seconds": time.process_time() - self.cpu_started, "rss_mb": peak_rss_mb()}
+            # Each step as it ends, so that a build stopped by the timeout still reports the steps it did.
+            print(STEP_LINE + json.dumps({"run": self.run, "step": self.current} | self.steps[self.current]), flush=True)
             self.current = None
 
 
@@ -69,21 +81,49 @@ def sources(corpus: Path):
                    registry=generated.registry)
 
 
-def child_build(corpus: Path) -> dict:
+def timed_build(layout, paths, run: str = "full") -> dict:
+    """One `swapgraph build` into layout, each step timed by a StepClock."""
     from graph.build import build
+
+    clock = StepClock(run)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    report = build(layout, paths, progress=clock)
+    clock.stop()
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    clock.steps["other"] = {"seconds": total - sum(step["seconds"] for step in clock.steps.values()),
+                            "cpu_seconds": cpu - sum(step["cpu_seconds"] for step in clock.steps.values()),
+                            "rss_mb": peak_rss_mb()}
+    return {"steps": clock.steps, "seconds": total, "cpu_seconds": cpu, "graph_sizes": report.graph_sizes,
+            "inferred": report.inference.inferred, "derivation_quads": report.inference.provenance_quads}
+
+
+def change_one_document(corpus: Path, seed: int) -> Path:
+    """The corpus's first document and its annotation file replaced by those of a small corpus made with
+    another seed (other people, counts and dates under the same names): an edited document."""
+    from bench.generate import generate
+
+    other = corpus.parent / "other"
+    generate(other, 2000, seed)
+    for folder, suffix in (("corpus/documents", ".txt"), ("corpus/annotations", ".yaml")):
+        first = sorted((other / folder).glob("*" + suffix))[0]
+        shutil.copy(first, corpus / folder / first.name)
+    return corpus / "corpus/documents" / first.with_suffix(".txt").name
+
+
+def child_build(corpus: Path, work: Path, incremental: bool = True) -> dict:
+    """A full build of a copy of the corpus; then one document of the copy changed and built again
+    in the same data folder (its parse cache warm: only that document is parsed again)."""
     from graph.store import StoreLayout
 
-    clock = StepClock()
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-build-") as data:
-        report = build(StoreLayout(Path(data)), sources(corpus),
-                       progress=lambda name: clock(name) if not name.startswith(" ") else None)
-        clock.stop()
-        total = time.perf_counter() - started
-        measured = sum(step["seconds"] for step in clock.steps.values())
-        clock.steps["other"] = {"seconds": total - measured, "rss_mb": peak_rss_mb()}
-    return {"steps": clock.steps, "seconds": total, "graph_sizes": report.graph_sizes,
-            "inferred": report.inference.inferred, "derivation_quads": report.inference.provenance_quads}
+    with tempfile.TemporaryDirectory(prefix="bench-build-", dir=work) as work:
+        copy = Path(work) / "corpus"
+        shutil.copytree(corpus, copy)
+        layout = StoreLayout(Path(work) / "data")
+        result = timed_build(layout, sources(copy))
+        if incremental:
+            change_one_document(copy, seed=99)
+            result["incremental"] = timed_build(layout, sources(copy), "incremental")
+    return result
 
 
 def _base(corpus: Path):
@@ -224,11 +264,23 @@ def run_child(args: list[str], timeout: float | None) -> dict | None:
     try:
         done = subprocess.run([sys.executable, "-m", "bench.build", "--child", *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
+    except subprocess.TimeoutExpired as exc:
+        partial = partial_steps((exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes)
+                                else exc.stdout or "")
+        return {"error": f"did not finish in {timeout:.0f} s", **partial} if partial else None
     if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1], **partial_steps(done.stdout)}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def partial_steps(stdout: str) -> dict:
+    """The steps a child reported before it stopped: {"partial": {run: {step: figures}}}, or {}."""
+    runs: dict[str, dict] = {}
+    for line in stdout.splitlines():
+        if line.startswith(STEP_LINE):
+            step = json.loads(line[len(STEP_LINE):])
+            runs.setdefault(step.pop("run"), {})[step.pop("step")] = step
+    return {"partial": runs} if runs else {}
 
 
 def exponent(small: tuple[int, float], large: tuple[int, float]) -> str:
@@ -238,37 +290,63 @@ def exponent(small: tuple[int, float], large: tuple[int, float]) -> str:
     return f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}"
 
 
+STEP_ORDER = ("parse", "checks", "store", "inference", "validation", "candidates", "summary", "switch", "other")
+
+
+def _cell(step: dict | None) -> str:
+    return f"{step['seconds']:.1f} / {step['cpu_seconds']:.1f} s, {step['rss_mb']:.0f} MB" if step else "-"
+
+
 def print_build_table(results: dict) -> None:
-    steps = list(dict.fromkeys(name for r in results.values() if "steps" in r for name in r["steps"]))
-    print("\nBuild, per step: seconds / peak RSS MB of the step")
-    print(f"{'asserted':>10} " + " ".join(f"{name:>18}" for name in steps) + f" {'total s':>9}")
+    """One Markdown table: a row per size (and per incremental build), a column per step."""
+    seen = {name for r in results.values() for run in (r, r.get("incremental", {})) for name in run.get("steps", {})}
+    seen |= {name for r in results.values() for run in r.get("partial", {}).values() for name in run}
+    steps = [n for n in STEP_ORDER if n in seen] + sorted(seen - set(STEP_ORDER))
+    print("\nBuild, per step: wall / CPU seconds, peak RSS of the step (MB); `incremental`: the same data "
+          "folder after one document changed\n")
+    print("| asserted | " + " | ".join(steps) + " | total wall / CPU |")
+    print("|---" * (len(steps) + 2) + "|")
     for size, result in results.items():
         if "steps" not in result:
-            print(f"{size:>10} {result.get('error', 'did not finish')}")
+            for run, done in result.get("partial", {"full": {}}).items():
+                label = f"{size}" if run == "full" else f"{size} {run}"
+                print(f"| {label} | " + " | ".join(_cell(done.get(n)) for n in steps)
+                      + f" | {result.get('error', 'did not finish')} (after {', '.join(done) or 'no step'}) |")
             continue
-        cells = [f"{result['steps'][n]['seconds']:8.2f} /{result['steps'][n]['rss_mb']:7.0f}"
-                 if n in result["steps"] else f"{'-':>18}" for n in steps]
-        print(f"{size:>10} " + " ".join(f"{c:>18}" for c in cells) + f" {result['seconds']:9.2f}")
-        print(f"{'':>10} graphs: " + ", ".join(f"{k} {v}" for k, v in result["graph_sizes"].items())
-              + f"; derivation quads per inferred triple: "
-              + f"{result['derivation_quads'] / max(1, result['inferred']):.1f}")
-    sizes = [s for s in results if "steps" in results[s]]
+        for label, run in ((f"{size}", result), (f"{size} incremental", result.get("incremental"))):
+            if run:
+                print(f"| {label} | " + " | ".join(_cell(run["steps"].get(n)) for n in steps)
+                      + f" | {run['seconds']:.1f} / {run['cpu_seconds']:.1f} s |")
+    done = {size: r.get("steps") or r.get("partial", {}).get("full") for size, r in results.items()}
+    sizes = [size for size in results if done[size]]
     for small, large in zip(sizes, sizes[1:]):
-        cells = [exponent((small, results[small]["steps"][n]["seconds"]), (large, results[large]["steps"][n]["seconds"]))
-                 if n in results[small]["steps"] and n in results[large]["steps"] else "-" for n in steps]
-        total = exponent((small, results[small]["seconds"]), (large, results[large]["seconds"]))
-        print(f"{f'{small}->{large}':>10} " + " ".join(f"{'exp ' + c:>18}" for c in cells) + f" {'exp ' + total:>9}")
+        cells = [exponent((small, done[small][n]["cpu_seconds"]), (large, done[large][n]["cpu_seconds"]))
+                 if n in done[small] and n in done[large] else "-" for n in steps]
+        total = (exponent((small, results[small]["cpu_seconds"]), (large, results[large]["cpu_seconds"]))
+                 if "cpu_seconds" in results[large] else "-")
+        print(f"| growth exponent {small}→{large} (CPU) | " + " | ".join(cells) + f" | {total} |")
+    for size in (size for size in sizes if "graph_sizes" in results[size]):
+        result = results[size]
+        print(f"\n{size}: graphs " + ", ".join(f"{k} {v}" for k, v in result["graph_sizes"].items())
+              + f"; derivation quads per inferred triple {result['derivation_quads'] / max(1, result['inferred']):.2f}")
 
 
-def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], timeouts: dict) -> None:
+def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], timeouts: dict,
+                    gave_up: set | None = None) -> None:
+    """gave_up: engines that did not finish at a smaller size, not run again (they only grow)."""
+    gave_up = set() if gave_up is None else gave_up
     print(f"\nInference engines at {size} asserted: seconds (wall, CPU), peak RSS MB, inferred domain facts, "
           f"equal to {engines[0]}; derivation quads per inferred triple")
     facts = {}
     for engine in engines:
+        if engine in gave_up:
+            print(f"  {engine:<11} not run: did not finish in {timeouts[engine]:.0f} s at a smaller size")
+            continue
         out = work / f"facts-{size}-{engine}.nt"
         result = run_child(["engine", engine, str(corpus), str(out)], timeouts.get(engine))
-        if result is None:
+        if result is None or "partial" in result:
             print(f"  {engine:<11} did not finish in {timeouts[engine]:.0f} s")
+            gave_up.add(engine)
             continue
         if "error" in result:
             print(f"  {engine:<11} failed: {result['error']}")
@@ -290,28 +368,39 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000], help="asserted triples per corpus")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpora", help="existing corpora instead of generating them, e.g. /work/data/gen-{size}")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "swapgraph-bench")
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--owlrl-timeout", type=float, default=300.0)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per build and per engine run")
     parser.add_argument("--no-build", action="store_true", help="the inference engines only, not the whole build")
+    parser.add_argument("--no-incremental", action="store_true", help="no second build after one document changed")
+    parser.add_argument("--table", action="store_true",
+                        help=f"print the build table of the builds last saved in --work/{RESULTS}, and stop")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, *rest = args.child
-        result = child_build(Path(rest[0])) if kind == "build" else child_engine(rest[0], Path(rest[1]), Path(rest[2]))
+        result = (child_build(Path(rest[0]), Path(rest[1]), incremental=rest[2:] != ["full"]) if kind == "build"
+                  else child_engine(rest[0], Path(rest[1]), Path(rest[2])))
         print(json.dumps(result))
+        return 0
+    if args.table:
+        saved = json.loads((args.work / RESULTS).read_text(encoding="utf-8"))
+        print_build_table({int(size): result for size, result in saved.items()})
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     timeouts = {engine: args.timeout for engine in ENGINES} | {"owlrl": args.owlrl_timeout}
-    results = {}
+    results, gave_up = {}, set()
     for size in sorted(args.sizes):
-        corpus = corpus_for(args.work, size, args.seed)
+        corpus = Path(args.corpora.format(size=size)) if args.corpora else corpus_for(args.work, size, args.seed)
         if not args.no_build:
             print(f"building {size} ({corpus}) …", flush=True)
-            results[size] = run_child(["build", str(corpus)], args.timeout) or {"error": f"no build in {args.timeout:.0f} s"}
+            child = ["build", str(corpus), str(args.work)] + (["full"] if args.no_incremental else [])
+            results[size] = run_child(child, args.timeout) or {"error": f"no build in {args.timeout:.0f} s"}
             print_build_table({size: results[size]})
-        compare_engines(args.work, size, corpus, args.engines, timeouts)
+            (args.work / RESULTS).write_text(json.dumps(results), encoding="utf-8")  # for --table
+        compare_engines(args.work, size, corpus, args.engines, timeouts, gave_up)
     if len(results) > 1:
         print_build_table(results)
     return 0

@@ -189,14 +189,19 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
         report.step_seconds[name] = time.perf_counter() - report.step_seconds[name]
         budget.check_time(started, name)
 
-    step("load")
-    corpus = load_corpus(paths.documents, paths.annotations, paths.registry,
-                         max_literal_bytes=budget.max_literal_bytes, cache_dir=cache_dir)
+    step("parse")
     ontology = canonical(read_turtle(paths.ontology))
     shapes = read_turtle(paths.shapes)
     rules = load_rules(paths.rules)
+
+    def checking(_: str) -> None:
+        done("parse")
+        step("checks")
+
+    corpus = load_corpus(paths.documents, paths.annotations, paths.registry,
+                         max_literal_bytes=budget.max_literal_bytes, cache_dir=cache_dir, progress=checking)
     report.facts, report.documents = corpus.fact_count, len(corpus.documents)
-    done("load")
+    done("checks")
 
     step("store")
     load_graph(store, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
@@ -206,6 +211,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     load_table(store, corpus.asserted_table, Graphs.ASSERTED)
     load_table(store, corpus.provenance_table, Graphs.PROVENANCE)
     reify_asserted(store, corpus)
+    del corpus  # the store holds it now: millions of term tuples less for the rest of the build
     done("store")
 
     step("inference")
@@ -221,7 +227,7 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     except Unsupported as exc:  # a shape beyond the compiler: pySHACL on a copy of the data, slower
         progress(f"  shapes not compiled to SPARQL ({exc}): validating with pySHACL")
         data = store_graph(store, DATA_GRAPHS)
-        result = validate(data, ontology=ontology, asserted=corpus.asserted, shapes=shapes)
+        result = validate(data, ontology=ontology, asserted=store_graph(store, [Graphs.ASSERTED]), shapes=shapes)
     done("validation")
     if not result.conforms:
         raise BuildError("SHACL validation failed:\n" + result.text())
@@ -236,6 +242,22 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     done("candidates")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def fill_disk_store(memory: ox.Store, build_dir: Path) -> None:
+    """The build folder's dump (N-Quads), then its on-disk store bulk-loaded from that file. The memory
+    store is emptied between the two, so the build never holds both stores (the peak RSS of a 1M build).
+    The file is read by `ox.parse`, which keeps blank node labels (Store.bulk_load renames them, and
+    derivations name the ontology's blank nodes by their canonical labels); the bulk loader writes
+    sorted files the store reads as they are (no optimize() after it). The dump was written by
+    Oxigraph itself, so its IRIs need no checking again (lenient)."""
+    dump = build_dir / DUMP_NAME
+    memory.dump(output=str(dump), format=ox.RdfFormat.N_QUADS)
+    memory.clear()
+    store = ox.Store(str(build_dir))
+    store.bulk_extend(ox.parse(path=str(dump), format=ox.RdfFormat.N_QUADS, lenient=True))
+    store.flush()
+    del store
 
 
 PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlier builds
@@ -255,13 +277,8 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
-        memory.dump(output=str(build_dir / DUMP_NAME), format=ox.RdfFormat.N_QUADS)
-        # Straight from the memory store's quads (half the time of parsing the dump back in); a bulk
-        # load writes sorted files the store reads as they are, so no optimize() after it.
-        store = ox.Store(str(build_dir))
-        store.bulk_extend(memory.quads_for_pattern(None, None, None, None))
-        store.flush()
-        del memory, store
+        fill_disk_store(memory, build_dir)
+        del memory
         gc.collect()  # the write lock must be gone before readers open the build
         write_summary(build_dir, summary)
         report.step_seconds["switch"] = time.perf_counter() - started

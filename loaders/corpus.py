@@ -188,6 +188,11 @@ def _iri(term) -> str | None:
 
 def check_triple(s, p, o) -> str | None:
     """What is wrong with a fact's triple (rdflib or Oxigraph terms), or None."""
+    if type(s) is ox.NamedNode and type(p) is ox.NamedNode and type(o) in (ox.NamedNode, ox.Literal) \
+            and s.value.startswith(ID_BASE):  # the loader's usual triple: no conversions, no isinstance walks
+        predicate = p.value
+        return _predicate_problem(predicate) or (_object_problem(predicate, o.value) if type(o) is ox.NamedNode else (
+            f"type {o} is not a class of the ontology" if predicate == RDF_TYPE else None))
     if isinstance(s, (BNode, ox.BlankNode)) or isinstance(o, (BNode, ox.BlankNode)):
         return "blank nodes are not allowed: give every node an IRI"
     subject, predicate, obj = _iri(s), _iri(p), _iri(o)
@@ -467,11 +472,13 @@ def _extract(document: Document, extractor: Extractor, cache: ParseCache | None)
 
 def load_corpus(documents_dir: Path, annotations_dir: Path, registry_path: Path,
                 extractors: list[Extractor] | None = None, max_literal_bytes: int = MAX_LITERAL_BYTES,
-                cache_dir: Path | None = None) -> CorpusGraphs:
+                cache_dir: Path | None = None, progress=None) -> CorpusGraphs:
     """Read documents, registry and extractions; raise LoadError listing every problem found.
-    With cache_dir, documents unchanged since the last load there are not parsed again (ParseCache)."""
+    With cache_dir, documents unchanged since the last load there are not parsed again (ParseCache).
+    progress: called with "checks" when parsing is done and the checks across documents begin."""
     with _no_cyclic_gc():
-        return _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir)
+        return _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir,
+                            progress or (lambda _: None))
 
 
 @contextmanager
@@ -487,7 +494,8 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-def _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir) -> CorpusGraphs:
+def _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_literal_bytes, cache_dir,
+                 progress) -> CorpusGraphs:
     extractors = extractors or [CuratedAnnotations(annotations_dir)]
     cache = ParseCache(cache_dir) if cache_dir is not None else None
     builder = _Builder(max_literal_bytes)
@@ -509,6 +517,7 @@ def _load_corpus(documents_dir, annotations_dir, registry_path, extractors, max_
         builder.add_entities(extraction.entities)
     for extraction, parsed in extractions:
         builder.add_document(extraction, parsed)
+    progress("checks")
     builder.check_references()
     builder.check_labels(documents, {e.source: e.document for e, _ in extractions if e.source is not None})
     issues += builder.issues

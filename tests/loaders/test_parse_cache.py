@@ -89,3 +89,26 @@ def test_an_incremental_build_is_the_full_build(corpus, tmp_path):
     full = tmp_path / "full"
     build(StoreLayout(full), paths_of(corpus))
     assert facts_of(incremental) == facts_of(full)
+
+
+def add_one_document(root):
+    """A new document: the first one's text and annotations under a new name (the same entities, declared
+    alike, and the same facts with evidence of their own)."""
+    for folder, suffix in (("corpus/documents", ".txt"), ("corpus/annotations", ".yaml")):
+        first = sorted((root / folder).glob("*" + suffix))[0]
+        text = first.read_text(encoding="utf-8")
+        if suffix == ".yaml":
+            text = text.replace(f"document: {first.stem}.txt", "document: added.txt", 1)
+        (root / folder / f"added{suffix}").write_text(text, encoding="utf-8")
+
+
+def test_an_incremental_build_after_adding_a_document_is_the_full_build(corpus, tmp_path):
+    incremental = tmp_path / "incremental"
+    build(StoreLayout(incremental), paths_of(corpus))
+    before = facts_of(incremental)
+    add_one_document(corpus)
+    build(StoreLayout(incremental), paths_of(corpus))
+    full = tmp_path / "full"
+    build(StoreLayout(full), paths_of(corpus))
+    assert facts_of(incremental) == facts_of(full) != before
+    assert any("/document/added>" in quad for quad in facts_of(full))
