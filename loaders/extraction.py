@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vocab import SG, sg_terms
+from vocab import PREFIXES, SG, TURTLE_PREFIXES, sg_terms
 from loaders.annotations import CuratedAnnotations, EntityDecl, Extraction, Fact, read_registry
 from loaders.dates import DateMention, find_dates
 from loaders.documents import Document, read_documents
 from loaders.errors import LoadError
-from loaders.linking import PATTERNS, Entity, Linker, fold, slug
+from loaders.linking import PATTERNS, Entity, KnownExchange, Linker, fold, link_exchange, slug
 
 VERSION = "swapgraph-rules 0.1"
 UNUSED_PIPES = ["lemmatizer", "attribute_ruler"]  # the rules read sentences, entities and words, not lemmas
@@ -95,22 +95,55 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
 
 
 def known_entities(registry: Path, annotations: Path, documents: Path,
-                   leave_out: str | None = None) -> tuple[list[EntityDecl], dict]:
+                   leave_out: str | set[str] | None = None) -> tuple[list[EntityDecl], dict]:
     """Entities of the registry and of every reviewed file (for linking), and each document's date;
-    `leave_out` names a document whose own reviewed entities are not used (to score on it honestly)."""
+    `leave_out` names the documents whose own reviewed entities are not used (to score on them honestly)."""
     decls, dates = list(read_registry(registry)), {}
-    reviewed = CuratedAnnotations(annotations)
-    for document in read_documents(documents):
-        if document.name == leave_out:
-            continue
-        try:
-            extraction = reviewed.extract(document)
-        except LoadError:
-            continue  # a document without a valid reviewed file yet: nothing known from it
+    left_out = {leave_out} if isinstance(leave_out, str) else set(leave_out or ())
+    for extraction in _reviewed(annotations, documents, left_out):
         decls += extraction.entities
         if isinstance(extraction.metadata.get("date"), datetime.date):
-            dates[document.name] = extraction.metadata["date"]
+            dates[extraction.document.name] = extraction.metadata["date"]
     return decls, dates
+
+
+def _reviewed(annotations: Path, documents: Path, left_out: set[str]):
+    """The valid reviewed extractions of the corpus, except the documents left out."""
+    reviewed = CuratedAnnotations(annotations)
+    for document in read_documents(documents):
+        if document.name in left_out:
+            continue
+        try:
+            yield reviewed.extract(document)
+        except LoadError:
+            continue  # a document without a valid reviewed file yet: nothing known from it
+
+
+def known_exchanges(annotations: Path, documents: Path, leave_out: str | set[str] | None = None) -> list[KnownExchange]:
+    """The reviewed exchanges and legs with their days and parties (a leg's parties are its exchange's), from
+    every reviewed file except those of `leave_out`: the evidence for linking a document's exchange."""
+    from rdflib import Graph
+
+    left_out = {leave_out} if isinstance(leave_out, str) else set(leave_out or ())
+    graph = Graph()
+    for extraction in _reviewed(annotations, documents, left_out):
+        for fact in extraction.facts:
+            graph.parse(data=TURTLE_PREFIXES + fact.turtle, format="turtle")
+    base = PREFIXES["exchange"]
+    nodes = {s for s in graph.subjects() if str(s).startswith(base)}
+    out = []
+    for node in sorted(nodes):
+        days = {p: [str(v) for v in graph.objects(node, p) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v))]
+                for p in (SG.date, SG.startDate, SG.endDate)}
+        every = [day for values in days.values() for day in values]
+        if not every:
+            continue
+        whole = [node, *graph.objects(node, SG.partOf)]
+        parties = {"state:" + str(o).rsplit("/", 1)[1] for n in whole for o in graph.objects(n, SG.party)
+                   if str(o).startswith(PREFIXES["state"])}
+        out.append(KnownExchange("exchange:" + str(node)[len(base):], min(every), max(every), frozenset(parties),
+                                 one_day=bool(days[SG.date])))
+    return out
 
 
 def parse_number(text: str) -> int | None:
@@ -155,6 +188,7 @@ class Candidate:
     confidence: float
     modality: str
     note: str | None = None
+    days: tuple[str, ...] = ()  # the days the sentence names (`2021-03-03`, `--03-03`): evidence for linking
 
 
 @dataclass
@@ -171,8 +205,10 @@ class RuleExtractor:
     name = "rules"
     version = VERSION
 
-    def __init__(self, decls: list[EntityDecl], nlp=None, document_dates: dict | None = None):
+    def __init__(self, decls: list[EntityDecl], nlp=None, document_dates: dict | None = None,
+                 exchanges: list[KnownExchange] = ()):
         self.linker = Linker(decls)
+        self.exchanges = list(exchanges)  # reviewed exchanges a document's exchange may be (link_exchange)
         self.nlp = nlp if nlp is not None else load_pipeline()
         self.rules, self.modality, self.triggers = load_rules()
         self.custody = re.compile(rf"\b{_alternatives(self.triggers['custody_verbs'])} (?:by|in) (?:the )?"
@@ -223,6 +259,7 @@ class RuleExtractor:
                 for rule in rules:
                     for match in rule.regex.finditer(sentence.text):
                         run.apply(rule, match, sentence)
+        run.link_exchange()
         return run.best(), list(run.new_entities.values())
 
 
@@ -262,6 +299,32 @@ class _Run:
                 if full:
                     return full[0].value
         return slug(self.document.stem)
+
+    def link_exchange(self):
+        """Candidates name a reviewed exchange where days and parties match (link_exchange): the document's
+        exchange by the days of its date candidates, and a release by the days of its own sentence (a document
+        about a multi-day exchange: each day's releases in that day's leg)."""
+        days = [c.days[0] for c in self.candidates if c.kind == "date" and c.days]
+        key = self.exchange.split(":")[1]
+        days += [key] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", key) else []
+        parties = set(self.parties)
+        whole = link_exchange(self.x.exchanges, days, parties)
+        for candidate in self.candidates:
+            own = link_exchange(self.x.exchanges, list(candidate.days), parties) \
+                if "sg:inExchange" in candidate.turtle else None
+            if (own or whole) is not None:
+                self._relink(candidate, own or whole)
+        if whole is not None:
+            self.new_entities.pop(self.exchange, None)
+            self.exchange = whole.curie
+
+    def _relink(self, candidate: Candidate, known: KnownExchange):
+        own = re.compile(re.escape(self.exchange) + r"(?![\w-])")
+        if known.curie == self.exchange or not own.search(candidate.turtle):
+            return
+        candidate.turtle = own.sub(known.curie, candidate.turtle)
+        note = f"linked to the reviewed exchange {known.curie} (same day or range, parties agree)"
+        candidate.note = "; ".join(filter(None, (candidate.note, note)))
 
     # --- entities -------------------------------------------------------------------------------------
     def entity(self, text: str, sentence: _Sentence, offset: int, role: str) -> Entity | None:
@@ -341,9 +404,10 @@ class _Run:
         status = modality or self.modality(sentence.text[max(0, start - 40):end])
         if STATUS in SG_TERMS:
             turtle += "".join(f"{node} sg:status sg:{status} .\n" for node in _status_nodes(turtle, rule.kind))
+        days = tuple(d.value for d in sentence.dates if d.datatype in ("date", "gMonthDay"))
         self.candidates.append(Candidate(
             quote, sentence.start + start, sentence.start + start + len(quote), turtle, rule.kind, rule.id,
-            round(confidence, 2), status, note))
+            round(confidence, 2), status, note, days))
 
     def apply(self, rule: Rule, match: re.Match, sentence: _Sentence):
         handler = getattr(self, "_" + rule.kind.replace("-", "_"))
