@@ -9,6 +9,7 @@ from pathlib import Path
 from vocab import PREFIXES, SG, TURTLE_PREFIXES, sg_terms
 from loaders.annotations import CuratedAnnotations, EntityDecl, Extraction, Fact, read_registry
 from loaders.dates import DateMention, find_dates
+from loaders.dependencies import elliptic_groups, frames, group, items, load_matcher, name_span
 from loaders.documents import Document, read_documents
 from loaders.errors import LoadError
 from loaders.linking import PATTERNS, Entity, KnownExchange, Linker, fold, link_exchange, slug
@@ -39,6 +40,7 @@ MONTH_WORDS = {"january", "february", "march", "april", "may", "june", "july", "
 STATUS = str(SG) + "status"
 SG_TERMS = {str(term) for term in sg_terms()}
 STATUS_KINDS = ("release", "release-person", "date", "party")
+DEP_CONFIDENCE = 0.75  # the dependency patterns' confidence before the penalties of unknown entities and inferences
 DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|occurred|conducted|carried out|realized|"
                         r"completed|were exchanged|was exchanged|were swapped)\b")
 ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
@@ -49,6 +51,7 @@ SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
 NO_RELEASING_STATE = "no releasing state in the quote: add one (edit) before accepting"
+RELEASES = re.compile(r"(?m)^(release:\S+) a sg:Release\b")
 STATUS_CLASSES = re.compile(r"(?m)^\s*(\S+) a sg:(?:Exchange|ExchangeLeg|Release|CountClaim|DetaineeGroup)\b")
 
 
@@ -197,6 +200,11 @@ class _Sentence:
     start: int  # offset of the sentence in the document
     people: list[tuple[int, int]] = field(default_factory=list)  # NER person spans, sentence offsets
     dates: list[DateMention] = field(default_factory=list)
+    base: int = 0  # offset in the document of the parsed line the sentence is in (its tokens' idx count from it)
+
+    def at(self, idx: int) -> int:
+        """A parsed token's character offset (token.idx) as an offset into the sentence text."""
+        return idx + self.base - self.start
 
 
 class RuleExtractor:
@@ -218,6 +226,8 @@ class RuleExtractor:
         self.title = re.compile(rf"(?i:.*\b{_alternatives(self.triggers['titles'])}) ")
         self.homecoming = re.compile(rf"\b{_alternatives(self.triggers['homecoming_cues'])}\b")
         self.document_dates = document_dates or {}
+        # The model path reads release arguments from the parse too; the blank pipeline has no parser.
+        self.dependencies = load_matcher(self.nlp, self.triggers) if "parser" in self.nlp.pipe_names else None
 
     @property
     def uses_model(self) -> bool:
@@ -234,24 +244,32 @@ class RuleExtractor:
         return extraction
 
     def sentences(self, document: Document) -> list[_Sentence]:
-        doc = self.nlp(document.text)
+        return self.parse(document)[1]
+
+    def parse(self, document: Document) -> tuple[list[tuple[object, int]], list[_Sentence]]:
+        """Each line parsed on its own (a heading or a list item is not run into the next line's sentence), with
+        its offset in the document, and the sentences of the lines."""
+        lines = [(m.group(0), m.start()) for m in re.finditer(r"[^\n]+", document.text)]
+        parsed = list(zip(self.nlp.pipe(text for text, _ in lines), (start for _, start in lines)))
         date = self.document_dates.get(document.name)
         out = []
-        people = [(e.start_char, e.end_char) for e in doc.ents
-                  if e.label_ == "PERSON" or (e.label_ == "GPE" and " " in e.text)]
-        for sent in doc.sents:
-            # A line break ends a sentence too: headings and list items are not run into the next line.
-            for line in re.finditer(r"[^\n]+", sent.text):
-                start = sent.start_char + line.start()
-                sentence = _Sentence(line.group(0), start)
-                sentence.people = [(a - start, b - start) for a, b in people if start <= a < start + len(line.group(0))]
-                sentence.dates = find_dates(line.group(0), date)
+        for doc, base in parsed:
+            people = [(e.start_char, e.end_char) for e in doc.ents
+                      if e.label_ == "PERSON" or (e.label_ == "GPE" and " " in e.text)]
+            for sent in doc.sents:
+                text = sent.text.rstrip()
+                if not text.strip():
+                    continue
+                start = sent.start_char
+                sentence = _Sentence(text, base + start, base=base)
+                sentence.people = [(a - start, b - start) for a, b in people if start <= a < start + len(text)]
+                sentence.dates = find_dates(text, date)
                 out.append(sentence)
-        return out
+        return parsed, out
 
     def candidates(self, document: Document) -> tuple[list[Candidate], list[Entity]]:
         self.linker.start_document()
-        sentences = self.sentences(document)
+        parsed, sentences = self.parse(document)
         run = _Run(self, document, sentences)
         # The parties first: a release whose text names only the receiver is by the other of two parties.
         for rules in ([r for r in self.rules if r.kind == "party"], [r for r in self.rules if r.kind != "party"]):
@@ -259,6 +277,13 @@ class RuleExtractor:
                 for rule in rules:
                     for match in rule.regex.finditer(sentence.text):
                         run.apply(rule, match, sentence)
+        if self.dependencies is not None:
+            for doc, base in parsed:
+                for frame in frames(doc, *self.dependencies):
+                    at = base + frame.verb.idx
+                    sentence = next((s for s in sentences if s.start <= at < s.start + len(s.text)), None)
+                    if sentence is not None:
+                        run.frame(frame, sentence)
         run.link_exchange()
         return run.best(), list(run.new_entities.values())
 
@@ -286,6 +311,7 @@ class _Run:
         self.candidates: list[Candidate] = []
         self.parties: dict[str, Entity] = {}  # states the document names as the exchange's parties
         self.new_entities: dict[str, Entity] = {}
+        self.last_releasing: list[Entity] = []  # the releasing states of the last person release (`another ...`)
         key = self._exchange_key(sentences)
         self.exchange = f"exchange:{key}"
         self.new_entities[self.exchange] = Entity(self.exchange, "Exchange", f"exchange of {key}", False)
@@ -333,8 +359,8 @@ class _Run:
         words = fold(text).split()
         if len(words) == 1 and words[0] in self.linker.surnames:
             return self.linker.surnames[words[0]]
-        if not words or words[0] in MONTH_WORDS:
-            return None
+        if not words or words[0] in MONTH_WORDS or not slug(text):
+            return None  # a month, or punctuation only (`===` of a heading)
         known = self.linker.link(text, "State")
         if known is None and role == "agent":
             known = self.linker.capital_state(text)  # `talks between Kyiv and Moscow`: the states
@@ -380,9 +406,20 @@ class _Run:
 
     # --- candidates -----------------------------------------------------------------------------------
     def best(self) -> list[Candidate]:
-        """One candidate per Turtle snippet: the most confident, then the shortest quote."""
+        """One candidate per Turtle snippet: the most confident, then the shortest quote; of two candidates for the
+        same release from overlapping quotes (a regular expression and a dependency pattern), the one that says more
+        (more releasing and receiving states), then the regular expression's, then the more confident."""
+        def says(c: Candidate) -> tuple:
+            return len(re.findall(r"\bstate:\w+", c.turtle)), not c.rule.startswith("dep-"), c.confidence
+
+        def superseded(c: Candidate) -> bool:
+            releases = set(RELEASES.findall(c.turtle))
+            return bool(releases) and any(set(RELEASES.findall(d.turtle)) == releases and d is not c and
+                                          c.start < d.end and d.start < c.end and says(d) > says(c)
+                                          for d in self.candidates)
+
         chosen: dict[str, Candidate] = {}
-        for candidate in self.candidates:
+        for candidate in [c for c in self.candidates if not superseded(c)]:
             known = chosen.get(candidate.turtle)
             if known is None or (candidate.confidence, -len(candidate.quote)) > (known.confidence, -len(known.quote)):
                 chosen[candidate.turtle] = candidate
@@ -520,6 +557,8 @@ class _Run:
         if not releasing and match.groupdict().get("about"):  # `A, a pilot imprisoned in the U.S., was freed`
             releasing = self._custody(match.group("about"), sentence, match.start("about"))
         receiving = [receiver] if receiver is not None and receiver.type == "State" else []
+        releasing, receiving, notes = self._fill_states(releasing, receiving, sentence)
+        self.last_releasing = releasing or self.last_releasing
         category = match.groupdict().get("category")
         citizenship = self.linker.demonym_state(category.split()[0]) if category else None  # `three Israeli prisoners (A, B)`
         for person, start, end in self.people(match.group("people"), sentence, match.start("people")):
@@ -528,7 +567,119 @@ class _Run:
             turtle = f"{person.curie} a sg:Detainee{citizen} .\n" + self._release_turtle(
                 key, f"sg:releasedPerson {person.curie}", releasing, receiving)
             quote_end = max(end, match.end("agent") if match.groupdict().get("agent") else 0)
-            self.add(rule, sentence, match.start(), max(quote_end, end), turtle, self._confidence(rule, person, agent))
+            self.add(rule, sentence, match.start(), max(quote_end, end), turtle,
+                     self._confidence(rule, person, agent) - 0.1 * len(notes), note="; ".join(notes) or None)
+
+    # --- the dependency path (model pipeline): release arguments from the parse ---------------------------
+    def frame(self, frame, sentence: _Sentence):
+        """A release verb with its arguments (dependencies.json): who released (subject of a verb with an object,
+        `by`), who was released (object, passive subject, the noun a participle modifies), to whom (`to`); the
+        mediator of `mediated by`. The releasing or receiving state the verb lacks is filled by _fill_states."""
+        for token in frame.args["mediator"]:
+            if (agent := self._token_entity(token, sentence, "agent")) is not None:
+                rule = Rule(frame.rule_of[token.i], "mediator", DEP_CONFIDENCE, None)
+                self._add_mediator(rule, sentence, *self._span(sentence, frame.verb, token), agent)
+        if not frame.args["released"]:
+            return
+        releasing = self._token_states(frame.args["releaser"], sentence)
+        receiving = self._token_states(frame.args["receiver"], sentence)
+        home = None
+        if not receiving and self.x.homecoming.search(fold(frame.verb.sent.text)):
+            home = next((state for head in frame.args["released"] for item in items(head)
+                         if (found := group(item)) and (state := self.linker.demonym_state(found[2][0].text))), None)
+        first_category, first_releasing = None, releasing
+        for head in frame.args["released"]:
+            rule_id = frame.rule_of[head.i]
+            for item in items(head):
+                span = self._span(sentence, frame.verb, item, *frame.args["receiver"])
+                found = group(item)
+                if found is not None:
+                    filled = self._frame_group(Rule(rule_id, "release", DEP_CONFIDENCE, None), sentence, span, found,
+                                               releasing, receiving or ([home] if home else []), item)
+                    if first_category is None and filled is not None:
+                        first_category, first_releasing = found[2].text, filled
+                elif (person := self._token_entity(item, sentence, "person")) is not None and person.type == "Person":
+                    self._frame_person(Rule(rule_id, "release-person", DEP_CONFIDENCE, None), sentence, span, person,
+                                       releasing, receiving, item)
+        for number, receiver in elliptic_groups(frame.verb):  # `... to A and three to B`
+            states = self._token_states([receiver], sentence)
+            if first_category and states:
+                span = self._span(sentence, number, receiver)
+                found = (None, number.doc[number.i:number.i + 1], first_category)
+                self._frame_group(Rule("dep-elliptic-group", "release", DEP_CONFIDENCE - 0.1, None), sentence, span,
+                                  found, first_releasing, states, number)
+
+    def _frame_group(self, rule: Rule, sentence: _Sentence, span: tuple[int, int], found, releasing, receiving,
+                     item) -> list[Entity] | None:
+        """A released group's candidate; the releasing states it has (None if the words are no group of people)."""
+        qualifier, number, category = found
+        category = category if isinstance(category, str) else category.text
+        count = parse_number(number.text)
+        if count is None or fold(category.split()[-1]) not in self.detainee_words:
+            return None
+        key, group_turtle = self._group(number.text, count, category, qualifier)
+        releasing, receiving, notes = self._fill_states(releasing, receiving, sentence, item)
+        self.add(rule, sentence, *span, group_turtle + self._release_turtle(
+            key, f"sg:releasedGroup group:{key}", releasing, receiving),
+            self._confidence(rule, *releasing) - 0.1 * len(notes), note="; ".join(notes) or None)
+        return releasing
+
+    def _frame_person(self, rule: Rule, sentence: _Sentence, span: tuple[int, int], person: Entity, releasing,
+                      receiving, item):
+        releasing, receiving, notes = self._fill_states(releasing, receiving, sentence, item)
+        self.last_releasing = releasing or self.last_releasing
+        key = f"{self.exchange.split(':')[1]}-{person.curie.split(':')[1]}"
+        turtle = f"{person.curie} a sg:Detainee .\n" + self._release_turtle(
+            key, f"sg:releasedPerson {person.curie}", releasing, receiving)
+        self.add(rule, sentence, *span, turtle, self._confidence(rule, person) - 0.1 * len(notes),
+                 note="; ".join(notes) or None)
+
+    @property
+    def detainee_words(self) -> set[str]:
+        return {fold(w).split()[-1] for w in self.x.triggers["detainee_nouns"]} | set(self.linker.demonyms)
+
+    def _fill_states(self, releasing: list[Entity], receiving: list[Entity], sentence: _Sentence,
+                     item=None) -> tuple[list[Entity], list[Entity], list[str]]:
+        """The releasing and receiving states a release's own words lack, where the text supports them: who held
+        the people (`held by A`, `imprisoned in A`, in the words about them), the other of the exchange's two
+        parties, the state of the release before (`another prisoner released was ...`). Notes say which."""
+        notes = []
+        if not releasing and item is not None:
+            start, end = sentence.at(item.left_edge.idx), sentence.at(item.right_edge.idx + len(item.right_edge))
+            releasing = self._custody(sentence.text[max(0, start):end], sentence, max(0, start))
+            notes += ["releasing state: who held them"] if releasing else []
+        if not releasing and (other := self._other_party(receiving)):
+            releasing, notes = [other], notes + ["releasing state: the other of the exchange's two parties"]
+        if not releasing and self.last_releasing and re.match(r"\W*(?:another|other|also)\b", sentence.text, re.I):
+            releasing, notes = self.last_releasing, notes + ["releasing state: that of the release before (another)"]
+        if not receiving and len(releasing) == 1 and (other := self._other_party(releasing)):
+            receiving, notes = [other], notes + ["receiving state: the other of the exchange's two parties"]
+        return releasing, receiving, notes
+
+    def _token_entity(self, token, sentence: _Sentence, role: str) -> Entity | None:
+        span = name_span(token)
+        if role == "agent" and token.lower_ in ("government", "authorities", "side"):
+            span = token.doc[min([token.i] + [c.i for c in token.lefts if c.dep_ in ("amod", "compound")]):token.i + 1]
+        start = sentence.at(span.start_char)
+        if start < 0 or start >= len(sentence.text):
+            return None
+        return self.entity(span.text, sentence, start, role)
+
+    def _token_states(self, tokens: list, sentence: _Sentence) -> list[Entity]:
+        found = [self._token_entity(item, sentence, "agent") for token in tokens for item in items(token)]
+        states = [e for e in found if e is not None and e.type == "State"]
+        for state in states:
+            self._note_entity(state)
+        return list(dict.fromkeys(states))
+
+    @staticmethod
+    def _span(sentence: _Sentence, *tokens) -> tuple[int, int]:
+        """The sentence offsets from the first to the last token (with its subtree for the released)."""
+        start = min(t.left_edge.idx if t.dep_ in ("nsubjpass", "dobj", "nsubj", "appos", "conj") else t.idx
+                    for t in tokens)
+        last = [t.right_edge if t.dep_ in ("nsubjpass", "dobj") else t for t in tokens]
+        end = max(t.idx + len(t) for t in last)
+        return max(sentence.at(start), 0), min(sentence.at(end), len(sentence.text))
 
     def _party(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for group in ("a", "b"):
@@ -545,12 +696,14 @@ class _Run:
     def _mediator(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for group in ("agent", "agent2"):
             agent = self._arg(match, group, sentence, "agent")
-            if agent is None:
-                continue
-            key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
-            turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
-                      f"    sg:mediatedExchange {self.exchange} .\n")
-            self.add(rule, sentence, match.start(), match.end(), turtle, self._confidence(rule, agent))
+            if agent is not None:
+                self._add_mediator(rule, sentence, match.start(), match.end(), agent)
+
+    def _add_mediator(self, rule: Rule, sentence: _Sentence, start: int, end: int, agent: Entity):
+        key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
+        turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
+                  f"    sg:mediatedExchange {self.exchange} .\n")
+        self.add(rule, sentence, start, end, turtle, self._confidence(rule, agent))
 
     def _venue(self, rule: Rule, match: re.Match, sentence: _Sentence):
         venue = self.entity(match.group("venue"), sentence, match.start("venue"), "venue")
@@ -713,6 +866,10 @@ class _Run:
         spans = [(a, b) for a, b in sentence.people if start <= a < end] if self.x.uses_model else [
             (start + m.start() + self._title_length(m.group(0)), start + m.end())
             for m in re.finditer(NAME, sentence.text[start:end])]
+        # A known person's name (or the surname of one named before) is that person, whatever the model tags it.
+        spans += [(start + m.start(), start + m.end()) for m in re.finditer(NAME, sentence.text[start:end])
+                  if self.linker.is_person(m.group(0)) and (start + m.start(), start + m.end()) not in spans]
+        spans.sort()
         found = []
         for a, b in spans:
             entity = self.entity(sentence.text[a:b], sentence, a, "person")

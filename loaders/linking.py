@@ -130,6 +130,12 @@ class Linker:
         if entity.type == "Person" and " " in entity.label:
             self.surnames.setdefault(fold(entity.label).rsplit(" ", 1)[1], entity)
 
+    def is_person(self, name: str) -> bool:
+        """A known person's label or alternative label, or the surname of a person named in this document."""
+        key = fold(name)
+        known = self.by_name.get(key)
+        return key in self.surnames or (known is not None and known.type == "Person")
+
     def demonym_state(self, word: str) -> Entity | None:
         iso = self.demonyms.get(fold(word))
         return self.state(iso, word) if iso else None
