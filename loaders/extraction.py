@@ -85,7 +85,8 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
             "{DETAINEE}": _alternatives(triggers["detainee_nouns"]), "{NUMBER}": "(?i:" + NUMBER + ")",
             "{NAME}": NAME, "{DEMONYM}": _alternatives(demonyms), "{OCCUPATION}": _alternatives(triggers["occupations"]),
             "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"]),
-            "{MEDIATOR}": _alternatives(triggers["mediator_nouns"]), "{NEGOTIATION}": _alternatives(triggers["negotiation"])}
+            "{MEDIATOR}": _alternatives(triggers["mediator_nouns"]), "{NEGOTIATION}": _alternatives(triggers["negotiation"]),
+            "{CUSTODY}": _alternatives(triggers["custody_verbs"])}
     fill["{CATEGORY}"] = (f"(?:(?:(?:{fill['{DEMONYM}']}|[a-z-]+) ){{0,2}}(?:{fill['{DETAINEE}']})"
                           f"|(?:{fill['{DEMONYM}']}))")
     rules = []
@@ -742,38 +743,56 @@ class _Run:
                  note=first.flag)
 
     def _sentence(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        person = self._person_before(sentence, match.start())
-        if person is None:
-            return
-        entity, start = person
-        value = match.group("sentence") or match.group("sentence2")
-        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:sentence {_literal(value)} .\n",
-                 self._confidence(rule, entity) - 0.1)
+        """`A was sentenced to six years in prison`, `A and B each received ten-year sentences`: each one's sentence
+        (one sentence per person: `sentences` is written `sentence`)."""
+        value = match.group("sentence") or match.group("sentence2") or match.group("sentence3")
+        value = re.sub(r"sentences$", "sentence", value)
+        for entity, start in self._people_before(sentence, match.start()):
+            self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:sentence {_literal(value)} .\n",
+                     self._confidence(rule, entity) - 0.1)
 
     def _person_before(self, sentence: _Sentence, position: int) -> tuple[Entity, int] | None:
         """The last person named before `position` in the sentence (NER spans, or names for the blank path)."""
-        best = None
+        people = self._named_before(sentence, position)
+        return people[-1][:2] if people else None
+
+    def _named_before(self, sentence: _Sentence, position: int) -> list[tuple[Entity, int, int]]:
+        found = []
         for name in re.finditer(NAME, sentence.text[:position]):
             entity = self.entity(name.group(0), sentence, name.start(), "person") if " " in name.group(0) or \
                 fold(name.group(0)) in self.linker.surnames else None
             if entity is not None and entity.type == "Person":
-                best = (entity, name.start())
-        return best
+                found.append((entity, name.start(), name.end()))
+        return found
+
+    def _people_before(self, sentence: _Sentence, position: int) -> list[tuple[Entity, int]]:
+        """The last person named before `position`, with the people coordinated with them (`A and B had each ...`):
+        names joined only by `,` or `and`."""
+        clause = max(sentence.text.rfind(mark, 0, position) for mark in ';:"“”')  # past a quote: another clause
+        people = [p for p in self._named_before(sentence, position) if p[1] > clause]
+        if not people:
+            return []
+        chain = [people[-1]]
+        for before in reversed(people[:-1]):
+            if not re.fullmatch(r",? (?:and )?|, ", sentence.text[before[2]:chain[0][1]]):
+                break
+            chain.insert(0, before)
+        return [(entity, chain[0][1]) for entity, _, _ in chain]
 
     def _occupation(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A, a Freedonian pilot for X`: occupation, employer, citizenship; `the pilots, A, B and C`: each a pilot."""
         found = self.people(match.group("people"), sentence, match.start("people"))
-        if not found:
-            return
-        person = found[0][0]
-        lines = [f"{person.curie} sg:occupation {_literal(match.group('occupation'))}"]
-        employer = self._arg(match, "employer", sentence, "org")
-        if employer is not None and employer.type == "Organization":
-            lines.append(f"    sg:employer {employer.curie}")
-        if match.group("demonym") and (state := self.linker.demonym_state(match.group("demonym"))):
-            lines.append(f"    sg:citizenship {state.curie}")
-            self._note_entity(state)
-        self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + " .\n",
-                 self._confidence(rule, person, employer))
+        plural = match.end("occupation") < len(sentence.text) and sentence.text[match.end("occupation")] == "s"
+        for person, _, _ in found if plural else found[:1]:
+            lines = [f"{person.curie} sg:occupation {_literal(match.group('occupation'))}"]
+            employer = self._arg(match, "employer", sentence, "org")
+            if employer is not None and employer.type == "Organization":
+                lines.append(f"    sg:employer {employer.curie}")
+            if match.groupdict().get("demonym") and (state := self.linker.demonym_state(match.group("demonym"))):
+                lines.append(f"    sg:citizenship {state.curie}")
+                self._note_entity(state)
+            self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + " .\n",
+                     self._confidence(rule, person, employer))
 
     def _citizenship(self, rule: Rule, match: re.Match, sentence: _Sentence):
         state = self.linker.demonym_state(match.group("demonym"))
@@ -951,19 +970,31 @@ class _Run:
                  self._confidence(rule, agent), modality="announced")
 
     def _held(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        """`A, a pilot imprisoned in the U.S.` / `A was held by B`: who held the person."""
-        holder = self._arg(match, "agent", sentence, "agent")
+        """`A, a pilot imprisoned in the U.S.`, `A was held by B`, `A ... in a Sylvanian prison`, `Americans held by
+        B, including A and C`: who held the person."""
+        if match.groupdict().get("demonym"):
+            holder = self.linker.demonym_state(match.group("demonym"))
+            self._note_entity(holder) if holder else None
+        else:
+            holder = self._arg(match, "agent", sentence, "agent")
         if holder is None or holder.type != "State":
             return
-        for person, _, _ in self.people(match.group("people"), sentence, match.start("people"))[:1]:
+        if match.start("people") > match.start():  # the names follow: `... held by B, including A and C`
+            people = self._people_in(sentence, match.start("people"), match.end("people"))
+        else:
+            people = [p for p, _, _ in self.people(match.group("people"), sentence, match.start("people"))[:1]]
+        for person in people:
             self.add(rule, sentence, match.start(), match.end(), f"{person.curie} sg:heldBy {holder.curie} .\n",
                      self._confidence(rule, person, holder))
 
     def _charge(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        """`convicted of espionage`, `imprisoned in the U.S. for drug smuggling`: the charge of the person before."""
-        person = self._person_before(sentence, match.start())
-        if person is None:
-            return
-        entity, start = person
-        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:charge {_literal(match.group('charge'))} .\n",
-                 self._confidence(rule, entity) - 0.1)
+        """`convicted of espionage`, `imprisoned in the U.S. for drug smuggling`, `A and B were sentenced ... for X`:
+        the charge of the people before; `prosecuted for X, including A and B`: of the people after."""
+        charge = _literal(match.group("charge"))
+        if match.groupdict().get("people"):
+            people = [(p, match.start()) for p in self._people_in(sentence, match.start("people"), match.end("people"))]
+        else:  # the people named before the charge (`an investigation of A for X` names A after the trigger)
+            people = self._people_before(sentence, match.start("charge"))
+        for entity, start in people:
+            self.add(rule, sentence, min(start, match.start()), match.end(), f"{entity.curie} sg:charge {charge} .\n",
+                     self._confidence(rule, entity) - 0.1)
