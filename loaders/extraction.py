@@ -819,11 +819,31 @@ class _Run:
         key = self.exchange.split(":")[1]
         held = {a: self._custody(sentence.text[match.end("a"):match.start("b")], sentence, match.end("a")),
                 b: self._custody(sentence.text[end:end + 80], sentence, end)}  # `A, held in X, ... for B, jailed in Y`
+        # One for one: each is released by the state of the other's nationality (`American A ... for Russian B`).
+        before = max(0, match.start("a") - 40)
+        a_state, a_at = self._demonym_in(sentence.text[before:match.start("a")] +
+                                         sentence.text[match.end("a"):match.end("a") + 40].split(" was ")[0])
+        nationality = {a: a_state, b: self._demonym_in(sentence.text[match.start():match.start("b")].rsplit(" for ", 1)[-1])[0]}
+        start = before + a_at if a_state and a_at < match.start("a") - before else match.start()  # quote the adjective
+        note = None
+        for person, other in ((a, b), (b, a)):
+            if not held[person] and nationality[other] and nationality[other] != nationality[person]:
+                held[person] = [nationality[other]]
+                note = "releasing state: the nationality of the one exchanged for (one for one)"
         turtle = f"{a.curie} a sg:Detainee ; sg:exchangedFor {b.curie} .\n{b.curie} a sg:Detainee .\n"
         for person in (a, b):
             turtle += self._release_turtle(f"{key}-{person.curie.split(':')[1]}", f"sg:releasedPerson {person.curie}",
                                            held[person])
-        self.add(rule, sentence, match.start(), end, turtle, self._confidence(rule, a, b))
+        self.add(rule, sentence, start if note else match.start(), end, turtle,
+                 self._confidence(rule, a, b) - (0.1 if note else 0), note=note)
+
+    def _demonym_in(self, text: str) -> tuple[Entity | None, int]:
+        """The state of the first nationality adjective in a description (`convicted Sylvanian spy`), and where."""
+        for word in re.finditer(r"[A-Z][a-z]+", text):
+            if state := self.linker.demonym_state(word.group(0)):
+                self._note_entity(state)
+                return state, word.start()
+        return None, 0
 
     def _next_person(self, sentence: _Sentence, position: int, within: int = 60) -> tuple[Entity, int] | None:
         """The first person named from `position` on (past descriptions such as `the convicted Freedonian spy`)."""

@@ -80,3 +80,13 @@ def test_one_candidate_per_release_the_one_that_says_more(extractor, tmp_path):
     extraction = extract(extractor, tmp_path, "Karl Moe was released by Sylvania to the United States.")
     releases = [f for f in extraction.facts if "release:" in f.turtle and "person:karl-moe" in f.turtle]
     assert len(releases) == 1
+
+
+def test_one_for_one_each_released_by_the_state_of_the_others_nationality(extractor, tmp_path):
+    extraction = extract(extractor, tmp_path, "Danish engineer Marta Olsen, who had been arrested in May, was "
+                         "exchanged last month for the convicted Norwegian spy Ivo Petrak.")
+    pair = next(f for f in extraction.facts if f.rule == "person-exchanged-for-person")
+    assert pair.quote.startswith("Danish engineer Marta Olsen")
+    assert "sg:releasedPerson person:marta-olsen ;\n    sg:releasingState state:NO" in pair.turtle
+    assert "sg:releasedPerson person:ivo-petrak ;\n    sg:releasingState state:DK" in pair.turtle
+    assert "one for one" in pair.note
