@@ -21,10 +21,11 @@ from vocab import SG, TURTLE_PREFIXES, expand_iri
 from loaders.annotations import CuratedAnnotations
 from loaders.documents import read_documents
 from loaders.errors import LoadError
-from loaders.extraction import RuleExtractor, known_entities, load_pipeline
+from loaders.extraction import RuleExtractor, known_entities, known_exchanges, load_pipeline
 from loaders.linking import fold
 
-KINDS = ("exchange-date", "venue", "mediator", "party", "release-person", "release-by", "release-to", "count",
+KINDS = ("exchange-date", "venue", "mediator", "party", "release-person", "release-by", "release-to",
+         "release-exchange", "count",
          "citizenship", "occupation", "employer", "sentence", "exchanged-for", "left-out",
          "negotiation", "announced-by", "held-by", "charge")
 
@@ -80,6 +81,8 @@ def fact_keys(graph: Graph, labels: dict) -> set[tuple]:
             keys.add(("release-by", subject, str(state)))
         for state in graph.objects(release, SG.receivingState):
             keys.add(("release-to", subject, str(state)))
+        for exchange in graph.objects(release, SG.inExchange):  # the IRI: right only when linked to the reviewed one
+            keys.add(("release-exchange", subject, str(exchange)))
     for predicate in (SG.count, SG.minimumCount):
         for value in graph.objects(None, predicate):
             keys.add(("count", int(value)))
@@ -120,6 +123,8 @@ def target_rows(per_kind: dict) -> list[tuple[str, int, int, int]]:
 
 
 def aim_met(right: int, found: int, gold: int) -> str:
+    if not gold:
+        return "no reviewed facts of these kinds"
     return "meets the aim" if found and gold and right / found >= AIM[0] and right / gold >= AIM[1] else "below the aim"
 
 
@@ -138,17 +143,45 @@ def table(rows: list[tuple[str, int, int, int]], title: str) -> str:
     return "\n".join(lines)
 
 
-def run(paths: SourcePaths, only: list[str], blank: bool) -> int:
+def _matches(document, prefixes: list[str]) -> bool:
+    return any(document.stem.startswith(prefix) or document.name == prefix for prefix in prefixes)
+
+
+def _print_scores(per_kind: dict, per_document: list, title: str):
+    overall = [sum(values[i] for values in per_kind.values()) for i in range(3)]
+    print(table([(kind, *per_kind[kind]) for kind in KINDS] + [("overall", *overall)], title))
+    print()
+    targets = target_rows(per_kind)
+    print(table(targets, f"aim: P >= {AIM[0]} at R >= {AIM[1]}"))
+    for name, *counts in targets:
+        print(f"  {name}: {aim_met(*counts)}")
+    print()
+    print(table(per_document, "per document"))
+
+
+def _print_misses(stem: str, gold: set, found: set):
+    """What a document's reviewed facts have that the candidates lack, and what the candidates add."""
+    for label, keys in (("missed", gold - found), ("wrong", found - gold)):
+        for key in sorted(keys, key=str):
+            print(f"  {stem[:3]} {label}: {key}")
+
+
+def run(paths: SourcePaths, only: list[str], blank: bool, hold_out: list[str] = (), misses: list[str] = ()) -> int:
+    """Score every document with reviewed facts; `hold_out` documents are scored apart as unseen, and their
+    reviewed entities are not in the linking lexicon of any document; `misses` lists a document's misses."""
     started = time.perf_counter()
     nlp = load_pipeline(use_model=not blank)
     load_seconds = time.perf_counter() - started
+    all_documents = read_documents(paths.documents)
+    held = {d.name for d in all_documents if _matches(d, list(hold_out))}
     decls, dates = known_entities(paths.registry, paths.annotations, paths.documents)
     labels = {URIRef(expand_iri(d.curie)): d.label for d in decls if d.label}
     reviewed = CuratedAnnotations(paths.annotations)
-    per_kind, per_document = defaultdict(lambda: [0, 0, 0]), []
-    seconds, sentences, documents = 0.0, 0, 0
-    for document in read_documents(paths.documents):
-        if only and not any(document.stem.startswith(o) for o in only):
+    kinds = {False: defaultdict(lambda: [0, 0, 0]), True: defaultdict(lambda: [0, 0, 0])}  # seen, unseen
+    documents_of = {False: [], True: []}
+    seconds, sentences, timings = 0.0, 0, []
+    for document in all_documents:
+        if only and not _matches(document, only):
             continue
         try:
             gold_extraction = reviewed.extract(document)
@@ -158,34 +191,40 @@ def run(paths: SourcePaths, only: list[str], blank: bool) -> int:
             continue  # nothing reviewed yet: nothing to score against
         gold = fact_keys(fact_graph(gold_extraction, labels), labels)
         # Leave the document out: its own reviewed entities would tell the linker the answers.
+        leave_out = held | {document.name}
         extractor = RuleExtractor(known_entities(paths.registry, paths.annotations, paths.documents,
-                                                 leave_out=document.name)[0], nlp, dates)
+                                                 leave_out=leave_out)[0], nlp, dates,
+                                  exchanges=known_exchanges(paths.annotations, paths.documents, leave_out))
         began = time.perf_counter()
         extraction = extractor.extract(document)
-        seconds += time.perf_counter() - began
-        sentences += len(extractor.sentences(document))  # outside the timed part
+        elapsed = time.perf_counter() - began
+        seconds += elapsed
+        count = len(extractor.sentences(document))  # outside the timed part
+        sentences += count
+        timings.append((document.stem[:24], elapsed, count))
         found = fact_keys(fact_graph(extraction, dict(labels)), labels)
-        documents += 1
+        unseen = document.name in held
         for kind in KINDS:
             got = score({k for k in gold if k[0] == kind}, {k for k in found if k[0] == kind})
-            per_kind[kind] = [a + b for a, b in zip(per_kind[kind], got)]
-        per_document.append((document.stem[:24], *score(gold, found)))
-    overall = [sum(values[i] for values in per_kind.values()) for i in range(3)]
+            kinds[unseen][kind] = [a + b for a, b in zip(kinds[unseen][kind], got)]
+        documents_of[unseen].append((document.stem[:24], *score(gold, found)))
+        if _matches(document, list(misses)):
+            _print_misses(document.stem, gold, found)
     pipeline = "blank pipeline" if blank else "en_core_web_sm 3.8.0"
-    print(table([(kind, *per_kind[kind]) for kind in KINDS] + [("overall", *overall)],
-                f"extraction ({pipeline}): per kind of fact"))
+    if documents_of[False]:
+        _print_scores(kinds[False], documents_of[False], f"extraction ({pipeline}): per kind of fact")
+    if documents_of[True]:
+        print()
+        _print_scores(kinds[True], documents_of[True], f"unseen (held out: {', '.join(sorted(held))}; its entities "
+                      f"not in the lexicon) ({pipeline}): per kind of fact")
     print()
-    targets = target_rows(per_kind)
-    print(table(targets, f"aim: P >= {AIM[0]} at R >= {AIM[1]}"))
-    for name, *counts in targets:
-        print(f"  {name}: {aim_met(*counts)}")
-    print()
-    print(table(per_document, "per document"))
-    print()
+    documents = len(timings)
     print(f"speed: {documents} documents, {sentences} sentences in {seconds:.2f}s "
           f"({documents / seconds:.1f} documents/s, {sentences / seconds:.0f} sentences/s, "
           f"{seconds / max(documents, 1):.3f}s per document); "
           f"pipeline load {load_seconds:.2f}s")
+    for stem, elapsed, count in timings:
+        print(f"  {stem}: {elapsed:.3f}s ({count} sentences)")
     return 0
 
 
@@ -194,12 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blank", action="store_true", help="only the blank pipeline (no model)")
     parser.add_argument("--documents", nargs="*", default=[], help="document stems or numbers (default: all)")
     parser.add_argument("--sources", help="project folder holding corpus/ (default: this checkout)")
+    parser.add_argument("--hold-out", nargs="*", default=[], metavar="DOC",
+                        help="documents scored apart as unseen; their reviewed entities are linked for none")
+    parser.add_argument("--misses", nargs="*", default=[], metavar="DOC",
+                        help="list the facts missed and the wrong candidates of these documents")
     args = parser.parse_args(argv)
     paths = SourcePaths.under(Path(args.sources)) if args.sources else SourcePaths()
-    run(paths, args.documents, blank=True)
+    run(paths, args.documents, blank=True, hold_out=args.hold_out, misses=args.misses)
     if not args.blank:
         print("\n" + "=" * 72 + "\n")
-        run(paths, args.documents, blank=False)
+        run(paths, args.documents, blank=False, hold_out=args.hold_out, misses=args.misses)
     return 0
 
 

@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vocab import SG, sg_terms
+from vocab import PREFIXES, SG, TURTLE_PREFIXES, sg_terms
 from loaders.annotations import CuratedAnnotations, EntityDecl, Extraction, Fact, read_registry
 from loaders.dates import DateMention, find_dates
+from loaders.dependencies import elliptic_groups, frames, group, items, load_matcher, name_span
 from loaders.documents import Document, read_documents
 from loaders.errors import LoadError
-from loaders.linking import PATTERNS, Entity, Linker, fold, slug
+from loaders.linking import PATTERNS, Entity, KnownExchange, Linker, fold, link_exchange, slug
 
 VERSION = "swapgraph-rules 0.1"
 UNUSED_PIPES = ["lemmatizer", "attribute_ruler"]  # the rules read sentences, entities and words, not lemmas
@@ -39,6 +40,7 @@ MONTH_WORDS = {"january", "february", "march", "april", "may", "june", "july", "
 STATUS = str(SG) + "status"
 SG_TERMS = {str(term) for term in sg_terms()}
 STATUS_KINDS = ("release", "release-person", "date", "party")
+DEP_CONFIDENCE = 0.75  # the dependency patterns' confidence before the penalties of unknown entities and inferences
 DATE_VERBS = re.compile(r"\b(?:took place|took effect|began|begun|happened|occurred|conducted|carried out|realized|"
                         r"completed|were exchanged|was exchanged|were swapped)\b")
 ENDING_VERBS = re.compile(r"\b(?:ended|expired|broke down|collapsed|was suspended)\b")
@@ -49,6 +51,7 @@ SEPARATORS = re.compile(r"\s*(?:,|;|—|–|\band\b|\bincluding\b)\s*")
 
 
 NO_RELEASING_STATE = "no releasing state in the quote: add one (edit) before accepting"
+RELEASES = re.compile(r"(?m)^(release:\S+) a sg:Release\b")
 STATUS_CLASSES = re.compile(r"(?m)^\s*(\S+) a sg:(?:Exchange|ExchangeLeg|Release|CountClaim|DetaineeGroup)\b")
 
 
@@ -82,7 +85,8 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
             "{DETAINEE}": _alternatives(triggers["detainee_nouns"]), "{NUMBER}": "(?i:" + NUMBER + ")",
             "{NAME}": NAME, "{DEMONYM}": _alternatives(demonyms), "{OCCUPATION}": _alternatives(triggers["occupations"]),
             "{VENUE_HEAD}": _alternatives([w.capitalize() for w in triggers["venue_heads"]] + triggers["venue_heads"]),
-            "{MEDIATOR}": _alternatives(triggers["mediator_nouns"]), "{NEGOTIATION}": _alternatives(triggers["negotiation"])}
+            "{MEDIATOR}": _alternatives(triggers["mediator_nouns"]), "{NEGOTIATION}": _alternatives(triggers["negotiation"]),
+            "{CUSTODY}": _alternatives(triggers["custody_verbs"])}
     fill["{CATEGORY}"] = (f"(?:(?:(?:{fill['{DEMONYM}']}|[a-z-]+) ){{0,2}}(?:{fill['{DETAINEE}']})"
                           f"|(?:{fill['{DEMONYM}']}))")
     rules = []
@@ -95,22 +99,55 @@ def load_rules(folder: Path = PATTERNS) -> tuple[list[Rule], dict, dict]:
 
 
 def known_entities(registry: Path, annotations: Path, documents: Path,
-                   leave_out: str | None = None) -> tuple[list[EntityDecl], dict]:
+                   leave_out: str | set[str] | None = None) -> tuple[list[EntityDecl], dict]:
     """Entities of the registry and of every reviewed file (for linking), and each document's date;
-    `leave_out` names a document whose own reviewed entities are not used (to score on it honestly)."""
+    `leave_out` names the documents whose own reviewed entities are not used (to score on them honestly)."""
     decls, dates = list(read_registry(registry)), {}
-    reviewed = CuratedAnnotations(annotations)
-    for document in read_documents(documents):
-        if document.name == leave_out:
-            continue
-        try:
-            extraction = reviewed.extract(document)
-        except LoadError:
-            continue  # a document without a valid reviewed file yet: nothing known from it
+    left_out = {leave_out} if isinstance(leave_out, str) else set(leave_out or ())
+    for extraction in _reviewed(annotations, documents, left_out):
         decls += extraction.entities
         if isinstance(extraction.metadata.get("date"), datetime.date):
-            dates[document.name] = extraction.metadata["date"]
+            dates[extraction.document.name] = extraction.metadata["date"]
     return decls, dates
+
+
+def _reviewed(annotations: Path, documents: Path, left_out: set[str]):
+    """The valid reviewed extractions of the corpus, except the documents left out."""
+    reviewed = CuratedAnnotations(annotations)
+    for document in read_documents(documents):
+        if document.name in left_out:
+            continue
+        try:
+            yield reviewed.extract(document)
+        except LoadError:
+            continue  # a document without a valid reviewed file yet: nothing known from it
+
+
+def known_exchanges(annotations: Path, documents: Path, leave_out: str | set[str] | None = None) -> list[KnownExchange]:
+    """The reviewed exchanges and legs with their days and parties (a leg's parties are its exchange's), from
+    every reviewed file except those of `leave_out`: the evidence for linking a document's exchange."""
+    from rdflib import Graph
+
+    left_out = {leave_out} if isinstance(leave_out, str) else set(leave_out or ())
+    graph = Graph()
+    for extraction in _reviewed(annotations, documents, left_out):
+        for fact in extraction.facts:
+            graph.parse(data=TURTLE_PREFIXES + fact.turtle, format="turtle")
+    base = PREFIXES["exchange"]
+    nodes = {s for s in graph.subjects() if str(s).startswith(base)}
+    out = []
+    for node in sorted(nodes):
+        days = {p: [str(v) for v in graph.objects(node, p) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v))]
+                for p in (SG.date, SG.startDate, SG.endDate)}
+        every = [day for values in days.values() for day in values]
+        if not every:
+            continue
+        whole = [node, *graph.objects(node, SG.partOf)]
+        parties = {"state:" + str(o).rsplit("/", 1)[1] for n in whole for o in graph.objects(n, SG.party)
+                   if str(o).startswith(PREFIXES["state"])}
+        out.append(KnownExchange("exchange:" + str(node)[len(base):], min(every), max(every), frozenset(parties),
+                                 one_day=bool(days[SG.date])))
+    return out
 
 
 def parse_number(text: str) -> int | None:
@@ -155,6 +192,7 @@ class Candidate:
     confidence: float
     modality: str
     note: str | None = None
+    days: tuple[str, ...] = ()  # the days the sentence names (`2021-03-03`, `--03-03`): evidence for linking
 
 
 @dataclass
@@ -163,6 +201,11 @@ class _Sentence:
     start: int  # offset of the sentence in the document
     people: list[tuple[int, int]] = field(default_factory=list)  # NER person spans, sentence offsets
     dates: list[DateMention] = field(default_factory=list)
+    base: int = 0  # offset in the document of the parsed line the sentence is in (its tokens' idx count from it)
+
+    def at(self, idx: int) -> int:
+        """A parsed token's character offset (token.idx) as an offset into the sentence text."""
+        return idx + self.base - self.start
 
 
 class RuleExtractor:
@@ -171,8 +214,10 @@ class RuleExtractor:
     name = "rules"
     version = VERSION
 
-    def __init__(self, decls: list[EntityDecl], nlp=None, document_dates: dict | None = None):
+    def __init__(self, decls: list[EntityDecl], nlp=None, document_dates: dict | None = None,
+                 exchanges: list[KnownExchange] = ()):
         self.linker = Linker(decls)
+        self.exchanges = list(exchanges)  # reviewed exchanges a document's exchange may be (link_exchange)
         self.nlp = nlp if nlp is not None else load_pipeline()
         self.rules, self.modality, self.triggers = load_rules()
         self.custody = re.compile(rf"\b{_alternatives(self.triggers['custody_verbs'])} (?:by|in) (?:the )?"
@@ -182,6 +227,8 @@ class RuleExtractor:
         self.title = re.compile(rf"(?i:.*\b{_alternatives(self.triggers['titles'])}) ")
         self.homecoming = re.compile(rf"\b{_alternatives(self.triggers['homecoming_cues'])}\b")
         self.document_dates = document_dates or {}
+        # The model path reads release arguments from the parse too; the blank pipeline has no parser.
+        self.dependencies = load_matcher(self.nlp, self.triggers) if "parser" in self.nlp.pipe_names else None
 
     @property
     def uses_model(self) -> bool:
@@ -198,24 +245,32 @@ class RuleExtractor:
         return extraction
 
     def sentences(self, document: Document) -> list[_Sentence]:
-        doc = self.nlp(document.text)
+        return self.parse(document)[1]
+
+    def parse(self, document: Document) -> tuple[list[tuple[object, int]], list[_Sentence]]:
+        """Each line parsed on its own (a heading or a list item is not run into the next line's sentence), with
+        its offset in the document, and the sentences of the lines."""
+        lines = [(m.group(0), m.start()) for m in re.finditer(r"[^\n]+", document.text)]
+        parsed = list(zip(self.nlp.pipe(text for text, _ in lines), (start for _, start in lines)))
         date = self.document_dates.get(document.name)
         out = []
-        people = [(e.start_char, e.end_char) for e in doc.ents
-                  if e.label_ == "PERSON" or (e.label_ == "GPE" and " " in e.text)]
-        for sent in doc.sents:
-            # A line break ends a sentence too: headings and list items are not run into the next line.
-            for line in re.finditer(r"[^\n]+", sent.text):
-                start = sent.start_char + line.start()
-                sentence = _Sentence(line.group(0), start)
-                sentence.people = [(a - start, b - start) for a, b in people if start <= a < start + len(line.group(0))]
-                sentence.dates = find_dates(line.group(0), date)
+        for doc, base in parsed:
+            people = [(e.start_char, e.end_char) for e in doc.ents
+                      if e.label_ == "PERSON" or (e.label_ == "GPE" and " " in e.text)]
+            for sent in doc.sents:
+                text = sent.text.rstrip()
+                if not text.strip():
+                    continue
+                start = sent.start_char
+                sentence = _Sentence(text, base + start, base=base)
+                sentence.people = [(a - start, b - start) for a, b in people if start <= a < start + len(text)]
+                sentence.dates = find_dates(text, date)
                 out.append(sentence)
-        return out
+        return parsed, out
 
     def candidates(self, document: Document) -> tuple[list[Candidate], list[Entity]]:
         self.linker.start_document()
-        sentences = self.sentences(document)
+        parsed, sentences = self.parse(document)
         run = _Run(self, document, sentences)
         # The parties first: a release whose text names only the receiver is by the other of two parties.
         for rules in ([r for r in self.rules if r.kind == "party"], [r for r in self.rules if r.kind != "party"]):
@@ -223,6 +278,14 @@ class RuleExtractor:
                 for rule in rules:
                     for match in rule.regex.finditer(sentence.text):
                         run.apply(rule, match, sentence)
+        if self.dependencies is not None:
+            for doc, base in parsed:
+                for frame in frames(doc, *self.dependencies):
+                    at = base + frame.verb.idx
+                    sentence = next((s for s in sentences if s.start <= at < s.start + len(s.text)), None)
+                    if sentence is not None:
+                        run.frame(frame, sentence)
+        run.link_exchange()
         return run.best(), list(run.new_entities.values())
 
 
@@ -249,6 +312,7 @@ class _Run:
         self.candidates: list[Candidate] = []
         self.parties: dict[str, Entity] = {}  # states the document names as the exchange's parties
         self.new_entities: dict[str, Entity] = {}
+        self.last_releasing: list[Entity] = []  # the releasing states of the last person release (`another ...`)
         key = self._exchange_key(sentences)
         self.exchange = f"exchange:{key}"
         self.new_entities[self.exchange] = Entity(self.exchange, "Exchange", f"exchange of {key}", False)
@@ -263,6 +327,32 @@ class _Run:
                     return full[0].value
         return slug(self.document.stem)
 
+    def link_exchange(self):
+        """Candidates name a reviewed exchange where days and parties match (link_exchange): the document's
+        exchange by the days of its date candidates, and a release by the days of its own sentence (a document
+        about a multi-day exchange: each day's releases in that day's leg)."""
+        days = [c.days[0] for c in self.candidates if c.kind == "date" and c.days]
+        key = self.exchange.split(":")[1]
+        days += [key] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", key) else []
+        parties = set(self.parties)
+        whole = link_exchange(self.x.exchanges, days, parties)
+        for candidate in self.candidates:
+            own = link_exchange(self.x.exchanges, list(candidate.days), parties) \
+                if "sg:inExchange" in candidate.turtle else None
+            if (own or whole) is not None:
+                self._relink(candidate, own or whole)
+        if whole is not None:
+            self.new_entities.pop(self.exchange, None)
+            self.exchange = whole.curie
+
+    def _relink(self, candidate: Candidate, known: KnownExchange):
+        own = re.compile(re.escape(self.exchange) + r"(?![\w-])")
+        if known.curie == self.exchange or not own.search(candidate.turtle):
+            return
+        candidate.turtle = own.sub(known.curie, candidate.turtle)
+        note = f"linked to the reviewed exchange {known.curie} (same day or range, parties agree)"
+        candidate.note = "; ".join(filter(None, (candidate.note, note)))
+
     # --- entities -------------------------------------------------------------------------------------
     def entity(self, text: str, sentence: _Sentence, offset: int, role: str) -> Entity | None:
         """Link a name; `role` says what the rule expects there (agent, person, place, org)."""
@@ -270,8 +360,8 @@ class _Run:
         words = fold(text).split()
         if len(words) == 1 and words[0] in self.linker.surnames:
             return self.linker.surnames[words[0]]
-        if not words or words[0] in MONTH_WORDS:
-            return None
+        if not words or words[0] in MONTH_WORDS or not slug(text):
+            return None  # a month, or punctuation only (`===` of a heading)
         known = self.linker.link(text, "State")
         if known is None and role == "agent":
             known = self.linker.capital_state(text)  # `talks between Kyiv and Moscow`: the states
@@ -317,9 +407,20 @@ class _Run:
 
     # --- candidates -----------------------------------------------------------------------------------
     def best(self) -> list[Candidate]:
-        """One candidate per Turtle snippet: the most confident, then the shortest quote."""
+        """One candidate per Turtle snippet: the most confident, then the shortest quote; of two candidates for the
+        same release from overlapping quotes (a regular expression and a dependency pattern), the one that says more
+        (more releasing and receiving states), then the regular expression's, then the more confident."""
+        def says(c: Candidate) -> tuple:
+            return len(re.findall(r"\bstate:\w+", c.turtle)), not c.rule.startswith("dep-"), c.confidence
+
+        def superseded(c: Candidate) -> bool:
+            releases = set(RELEASES.findall(c.turtle))
+            return bool(releases) and any(set(RELEASES.findall(d.turtle)) == releases and d is not c and
+                                          c.start < d.end and d.start < c.end and says(d) > says(c)
+                                          for d in self.candidates)
+
         chosen: dict[str, Candidate] = {}
-        for candidate in self.candidates:
+        for candidate in [c for c in self.candidates if not superseded(c)]:
             known = chosen.get(candidate.turtle)
             if known is None or (candidate.confidence, -len(candidate.quote)) > (known.confidence, -len(known.quote)):
                 chosen[candidate.turtle] = candidate
@@ -341,9 +442,10 @@ class _Run:
         status = modality or self.modality(sentence.text[max(0, start - 40):end])
         if STATUS in SG_TERMS:
             turtle += "".join(f"{node} sg:status sg:{status} .\n" for node in _status_nodes(turtle, rule.kind))
+        days = tuple(d.value for d in sentence.dates if d.datatype in ("date", "gMonthDay"))
         self.candidates.append(Candidate(
             quote, sentence.start + start, sentence.start + start + len(quote), turtle, rule.kind, rule.id,
-            round(confidence, 2), status, note))
+            round(confidence, 2), status, note, days))
 
     def apply(self, rule: Rule, match: re.Match, sentence: _Sentence):
         handler = getattr(self, "_" + rule.kind.replace("-", "_"))
@@ -456,6 +558,8 @@ class _Run:
         if not releasing and match.groupdict().get("about"):  # `A, a pilot imprisoned in the U.S., was freed`
             releasing = self._custody(match.group("about"), sentence, match.start("about"))
         receiving = [receiver] if receiver is not None and receiver.type == "State" else []
+        releasing, receiving, notes = self._fill_states(releasing, receiving, sentence)
+        self.last_releasing = releasing or self.last_releasing
         category = match.groupdict().get("category")
         citizenship = self.linker.demonym_state(category.split()[0]) if category else None  # `three Israeli prisoners (A, B)`
         for person, start, end in self.people(match.group("people"), sentence, match.start("people")):
@@ -464,7 +568,119 @@ class _Run:
             turtle = f"{person.curie} a sg:Detainee{citizen} .\n" + self._release_turtle(
                 key, f"sg:releasedPerson {person.curie}", releasing, receiving)
             quote_end = max(end, match.end("agent") if match.groupdict().get("agent") else 0)
-            self.add(rule, sentence, match.start(), max(quote_end, end), turtle, self._confidence(rule, person, agent))
+            self.add(rule, sentence, match.start(), max(quote_end, end), turtle,
+                     self._confidence(rule, person, agent) - 0.1 * len(notes), note="; ".join(notes) or None)
+
+    # --- the dependency path (model pipeline): release arguments from the parse ---------------------------
+    def frame(self, frame, sentence: _Sentence):
+        """A release verb with its arguments (dependencies.json): who released (subject of a verb with an object,
+        `by`), who was released (object, passive subject, the noun a participle modifies), to whom (`to`); the
+        mediator of `mediated by`. The releasing or receiving state the verb lacks is filled by _fill_states."""
+        for token in frame.args["mediator"]:
+            if (agent := self._token_entity(token, sentence, "agent")) is not None:
+                rule = Rule(frame.rule_of[token.i], "mediator", DEP_CONFIDENCE, None)
+                self._add_mediator(rule, sentence, *self._span(sentence, frame.verb, token), agent)
+        if not frame.args["released"]:
+            return
+        releasing = self._token_states(frame.args["releaser"], sentence)
+        receiving = self._token_states(frame.args["receiver"], sentence)
+        home = None
+        if not receiving and self.x.homecoming.search(fold(frame.verb.sent.text)):
+            home = next((state for head in frame.args["released"] for item in items(head)
+                         if (found := group(item)) and (state := self.linker.demonym_state(found[2][0].text))), None)
+        first_category, first_releasing = None, releasing
+        for head in frame.args["released"]:
+            rule_id = frame.rule_of[head.i]
+            for item in items(head):
+                span = self._span(sentence, frame.verb, item, *frame.args["receiver"])
+                found = group(item)
+                if found is not None:
+                    filled = self._frame_group(Rule(rule_id, "release", DEP_CONFIDENCE, None), sentence, span, found,
+                                               releasing, receiving or ([home] if home else []), item)
+                    if first_category is None and filled is not None:
+                        first_category, first_releasing = found[2].text, filled
+                elif (person := self._token_entity(item, sentence, "person")) is not None and person.type == "Person":
+                    self._frame_person(Rule(rule_id, "release-person", DEP_CONFIDENCE, None), sentence, span, person,
+                                       releasing, receiving, item)
+        for number, receiver in elliptic_groups(frame.verb):  # `... to A and three to B`
+            states = self._token_states([receiver], sentence)
+            if first_category and states:
+                span = self._span(sentence, number, receiver)
+                found = (None, number.doc[number.i:number.i + 1], first_category)
+                self._frame_group(Rule("dep-elliptic-group", "release", DEP_CONFIDENCE - 0.1, None), sentence, span,
+                                  found, first_releasing, states, number)
+
+    def _frame_group(self, rule: Rule, sentence: _Sentence, span: tuple[int, int], found, releasing, receiving,
+                     item) -> list[Entity] | None:
+        """A released group's candidate; the releasing states it has (None if the words are no group of people)."""
+        qualifier, number, category = found
+        category = category if isinstance(category, str) else category.text
+        count = parse_number(number.text)
+        if count is None or fold(category.split()[-1]) not in self.detainee_words:
+            return None
+        key, group_turtle = self._group(number.text, count, category, qualifier)
+        releasing, receiving, notes = self._fill_states(releasing, receiving, sentence, item)
+        self.add(rule, sentence, *span, group_turtle + self._release_turtle(
+            key, f"sg:releasedGroup group:{key}", releasing, receiving),
+            self._confidence(rule, *releasing) - 0.1 * len(notes), note="; ".join(notes) or None)
+        return releasing
+
+    def _frame_person(self, rule: Rule, sentence: _Sentence, span: tuple[int, int], person: Entity, releasing,
+                      receiving, item):
+        releasing, receiving, notes = self._fill_states(releasing, receiving, sentence, item)
+        self.last_releasing = releasing or self.last_releasing
+        key = f"{self.exchange.split(':')[1]}-{person.curie.split(':')[1]}"
+        turtle = f"{person.curie} a sg:Detainee .\n" + self._release_turtle(
+            key, f"sg:releasedPerson {person.curie}", releasing, receiving)
+        self.add(rule, sentence, *span, turtle, self._confidence(rule, person) - 0.1 * len(notes),
+                 note="; ".join(notes) or None)
+
+    @property
+    def detainee_words(self) -> set[str]:
+        return {fold(w).split()[-1] for w in self.x.triggers["detainee_nouns"]} | set(self.linker.demonyms)
+
+    def _fill_states(self, releasing: list[Entity], receiving: list[Entity], sentence: _Sentence,
+                     item=None) -> tuple[list[Entity], list[Entity], list[str]]:
+        """The releasing and receiving states a release's own words lack, where the text supports them: who held
+        the people (`held by A`, `imprisoned in A`, in the words about them), the other of the exchange's two
+        parties, the state of the release before (`another prisoner released was ...`). Notes say which."""
+        notes = []
+        if not releasing and item is not None:
+            start, end = sentence.at(item.left_edge.idx), sentence.at(item.right_edge.idx + len(item.right_edge))
+            releasing = self._custody(sentence.text[max(0, start):end], sentence, max(0, start))
+            notes += ["releasing state: who held them"] if releasing else []
+        if not releasing and (other := self._other_party(receiving)):
+            releasing, notes = [other], notes + ["releasing state: the other of the exchange's two parties"]
+        if not releasing and self.last_releasing and re.match(r"\W*(?:another|other|also)\b", sentence.text, re.I):
+            releasing, notes = self.last_releasing, notes + ["releasing state: that of the release before (another)"]
+        if not receiving and len(releasing) == 1 and (other := self._other_party(releasing)):
+            receiving, notes = [other], notes + ["receiving state: the other of the exchange's two parties"]
+        return releasing, receiving, notes
+
+    def _token_entity(self, token, sentence: _Sentence, role: str) -> Entity | None:
+        span = name_span(token)
+        if role == "agent" and token.lower_ in ("government", "authorities", "side"):
+            span = token.doc[min([token.i] + [c.i for c in token.lefts if c.dep_ in ("amod", "compound")]):token.i + 1]
+        start = sentence.at(span.start_char)
+        if start < 0 or start >= len(sentence.text):
+            return None
+        return self.entity(span.text, sentence, start, role)
+
+    def _token_states(self, tokens: list, sentence: _Sentence) -> list[Entity]:
+        found = [self._token_entity(item, sentence, "agent") for token in tokens for item in items(token)]
+        states = [e for e in found if e is not None and e.type == "State"]
+        for state in states:
+            self._note_entity(state)
+        return list(dict.fromkeys(states))
+
+    @staticmethod
+    def _span(sentence: _Sentence, *tokens) -> tuple[int, int]:
+        """The sentence offsets from the first to the last token (with its subtree for the released)."""
+        start = min(t.left_edge.idx if t.dep_ in ("nsubjpass", "dobj", "nsubj", "appos", "conj") else t.idx
+                    for t in tokens)
+        last = [t.right_edge if t.dep_ in ("nsubjpass", "dobj") else t for t in tokens]
+        end = max(t.idx + len(t) for t in last)
+        return max(sentence.at(start), 0), min(sentence.at(end), len(sentence.text))
 
     def _party(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for group in ("a", "b"):
@@ -481,12 +697,14 @@ class _Run:
     def _mediator(self, rule: Rule, match: re.Match, sentence: _Sentence):
         for group in ("agent", "agent2"):
             agent = self._arg(match, group, sentence, "agent")
-            if agent is None:
-                continue
-            key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
-            turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
-                      f"    sg:mediatedExchange {self.exchange} .\n")
-            self.add(rule, sentence, match.start(), match.end(), turtle, self._confidence(rule, agent))
+            if agent is not None:
+                self._add_mediator(rule, sentence, match.start(), match.end(), agent)
+
+    def _add_mediator(self, rule: Rule, sentence: _Sentence, start: int, end: int, agent: Entity):
+        key = f"{self.exchange.split(':')[1]}-mediator-{agent.curie.split(':')[1].lower()}"
+        turtle = (f"role:{key} a sg:Mediator ; sg:mediatorAgent {agent.curie} ;\n"
+                  f"    sg:mediatedExchange {self.exchange} .\n")
+        self.add(rule, sentence, start, end, turtle, self._confidence(rule, agent))
 
     def _venue(self, rule: Rule, match: re.Match, sentence: _Sentence):
         venue = self.entity(match.group("venue"), sentence, match.start("venue"), "venue")
@@ -525,38 +743,56 @@ class _Run:
                  note=first.flag)
 
     def _sentence(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        person = self._person_before(sentence, match.start())
-        if person is None:
-            return
-        entity, start = person
-        value = match.group("sentence") or match.group("sentence2")
-        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:sentence {_literal(value)} .\n",
-                 self._confidence(rule, entity) - 0.1)
+        """`A was sentenced to six years in prison`, `A and B each received ten-year sentences`: each one's sentence
+        (one sentence per person: `sentences` is written `sentence`)."""
+        value = match.group("sentence") or match.group("sentence2") or match.group("sentence3")
+        value = re.sub(r"sentences$", "sentence", value)
+        for entity, start in self._people_before(sentence, match.start()):
+            self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:sentence {_literal(value)} .\n",
+                     self._confidence(rule, entity) - 0.1)
 
     def _person_before(self, sentence: _Sentence, position: int) -> tuple[Entity, int] | None:
         """The last person named before `position` in the sentence (NER spans, or names for the blank path)."""
-        best = None
+        people = self._named_before(sentence, position)
+        return people[-1][:2] if people else None
+
+    def _named_before(self, sentence: _Sentence, position: int) -> list[tuple[Entity, int, int]]:
+        found = []
         for name in re.finditer(NAME, sentence.text[:position]):
             entity = self.entity(name.group(0), sentence, name.start(), "person") if " " in name.group(0) or \
                 fold(name.group(0)) in self.linker.surnames else None
             if entity is not None and entity.type == "Person":
-                best = (entity, name.start())
-        return best
+                found.append((entity, name.start(), name.end()))
+        return found
+
+    def _people_before(self, sentence: _Sentence, position: int) -> list[tuple[Entity, int]]:
+        """The last person named before `position`, with the people coordinated with them (`A and B had each ...`):
+        names joined only by `,` or `and`."""
+        clause = max(sentence.text.rfind(mark, 0, position) for mark in ';:"“”')  # past a quote: another clause
+        people = [p for p in self._named_before(sentence, position) if p[1] > clause]
+        if not people:
+            return []
+        chain = [people[-1]]
+        for before in reversed(people[:-1]):
+            if not re.fullmatch(r",? (?:and )?|, ", sentence.text[before[2]:chain[0][1]]):
+                break
+            chain.insert(0, before)
+        return [(entity, chain[0][1]) for entity, _, _ in chain]
 
     def _occupation(self, rule: Rule, match: re.Match, sentence: _Sentence):
+        """`A, a Freedonian pilot for X`: occupation, employer, citizenship; `the pilots, A, B and C`: each a pilot."""
         found = self.people(match.group("people"), sentence, match.start("people"))
-        if not found:
-            return
-        person = found[0][0]
-        lines = [f"{person.curie} sg:occupation {_literal(match.group('occupation'))}"]
-        employer = self._arg(match, "employer", sentence, "org")
-        if employer is not None and employer.type == "Organization":
-            lines.append(f"    sg:employer {employer.curie}")
-        if match.group("demonym") and (state := self.linker.demonym_state(match.group("demonym"))):
-            lines.append(f"    sg:citizenship {state.curie}")
-            self._note_entity(state)
-        self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + " .\n",
-                 self._confidence(rule, person, employer))
+        plural = match.end("occupation") < len(sentence.text) and sentence.text[match.end("occupation")] == "s"
+        for person, _, _ in found if plural else found[:1]:
+            lines = [f"{person.curie} sg:occupation {_literal(match.group('occupation'))}"]
+            employer = self._arg(match, "employer", sentence, "org")
+            if employer is not None and employer.type == "Organization":
+                lines.append(f"    sg:employer {employer.curie}")
+            if match.groupdict().get("demonym") and (state := self.linker.demonym_state(match.group("demonym"))):
+                lines.append(f"    sg:citizenship {state.curie}")
+                self._note_entity(state)
+            self.add(rule, sentence, match.start(), match.end(), " ;\n".join(lines) + " .\n",
+                     self._confidence(rule, person, employer))
 
     def _citizenship(self, rule: Rule, match: re.Match, sentence: _Sentence):
         state = self.linker.demonym_state(match.group("demonym"))
@@ -583,11 +819,31 @@ class _Run:
         key = self.exchange.split(":")[1]
         held = {a: self._custody(sentence.text[match.end("a"):match.start("b")], sentence, match.end("a")),
                 b: self._custody(sentence.text[end:end + 80], sentence, end)}  # `A, held in X, ... for B, jailed in Y`
+        # One for one: each is released by the state of the other's nationality (`American A ... for Russian B`).
+        before = max(0, match.start("a") - 40)
+        a_state, a_at = self._demonym_in(sentence.text[before:match.start("a")] +
+                                         sentence.text[match.end("a"):match.end("a") + 40].split(" was ")[0])
+        nationality = {a: a_state, b: self._demonym_in(sentence.text[match.start():match.start("b")].rsplit(" for ", 1)[-1])[0]}
+        start = before + a_at if a_state and a_at < match.start("a") - before else match.start()  # quote the adjective
+        note = None
+        for person, other in ((a, b), (b, a)):
+            if not held[person] and nationality[other] and nationality[other] != nationality[person]:
+                held[person] = [nationality[other]]
+                note = "releasing state: the nationality of the one exchanged for (one for one)"
         turtle = f"{a.curie} a sg:Detainee ; sg:exchangedFor {b.curie} .\n{b.curie} a sg:Detainee .\n"
         for person in (a, b):
             turtle += self._release_turtle(f"{key}-{person.curie.split(':')[1]}", f"sg:releasedPerson {person.curie}",
                                            held[person])
-        self.add(rule, sentence, match.start(), end, turtle, self._confidence(rule, a, b))
+        self.add(rule, sentence, start if note else match.start(), end, turtle,
+                 self._confidence(rule, a, b) - (0.1 if note else 0), note=note)
+
+    def _demonym_in(self, text: str) -> tuple[Entity | None, int]:
+        """The state of the first nationality adjective in a description (`convicted Sylvanian spy`), and where."""
+        for word in re.finditer(r"[A-Z][a-z]+", text):
+            if state := self.linker.demonym_state(word.group(0)):
+                self._note_entity(state)
+                return state, word.start()
+        return None, 0
 
     def _next_person(self, sentence: _Sentence, position: int, within: int = 60) -> tuple[Entity, int] | None:
         """The first person named from `position` on (past descriptions such as `the convicted Freedonian spy`)."""
@@ -649,6 +905,10 @@ class _Run:
         spans = [(a, b) for a, b in sentence.people if start <= a < end] if self.x.uses_model else [
             (start + m.start() + self._title_length(m.group(0)), start + m.end())
             for m in re.finditer(NAME, sentence.text[start:end])]
+        # A known person's name (or the surname of one named before) is that person, whatever the model tags it.
+        spans += [(start + m.start(), start + m.end()) for m in re.finditer(NAME, sentence.text[start:end])
+                  if self.linker.is_person(m.group(0)) and (start + m.start(), start + m.end()) not in spans]
+        spans.sort()
         found = []
         for a, b in spans:
             entity = self.entity(sentence.text[a:b], sentence, a, "person")
@@ -730,19 +990,31 @@ class _Run:
                  self._confidence(rule, agent), modality="announced")
 
     def _held(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        """`A, a pilot imprisoned in the U.S.` / `A was held by B`: who held the person."""
-        holder = self._arg(match, "agent", sentence, "agent")
+        """`A, a pilot imprisoned in the U.S.`, `A was held by B`, `A ... in a Sylvanian prison`, `Americans held by
+        B, including A and C`: who held the person."""
+        if match.groupdict().get("demonym"):
+            holder = self.linker.demonym_state(match.group("demonym"))
+            self._note_entity(holder) if holder else None
+        else:
+            holder = self._arg(match, "agent", sentence, "agent")
         if holder is None or holder.type != "State":
             return
-        for person, _, _ in self.people(match.group("people"), sentence, match.start("people"))[:1]:
+        if match.start("people") > match.start():  # the names follow: `... held by B, including A and C`
+            people = self._people_in(sentence, match.start("people"), match.end("people"))
+        else:
+            people = [p for p, _, _ in self.people(match.group("people"), sentence, match.start("people"))[:1]]
+        for person in people:
             self.add(rule, sentence, match.start(), match.end(), f"{person.curie} sg:heldBy {holder.curie} .\n",
                      self._confidence(rule, person, holder))
 
     def _charge(self, rule: Rule, match: re.Match, sentence: _Sentence):
-        """`convicted of espionage`, `imprisoned in the U.S. for drug smuggling`: the charge of the person before."""
-        person = self._person_before(sentence, match.start())
-        if person is None:
-            return
-        entity, start = person
-        self.add(rule, sentence, start, match.end(), f"{entity.curie} sg:charge {_literal(match.group('charge'))} .\n",
-                 self._confidence(rule, entity) - 0.1)
+        """`convicted of espionage`, `imprisoned in the U.S. for drug smuggling`, `A and B were sentenced ... for X`:
+        the charge of the people before; `prosecuted for X, including A and B`: of the people after."""
+        charge = _literal(match.group("charge"))
+        if match.groupdict().get("people"):
+            people = [(p, match.start()) for p in self._people_in(sentence, match.start("people"), match.end("people"))]
+        else:  # the people named before the charge (`an investigation of A for X` names A after the trigger)
+            people = self._people_before(sentence, match.start("charge"))
+        for entity, start in people:
+            self.add(rule, sentence, min(start, match.start()), match.end(), f"{entity.curie} sg:charge {charge} .\n",
+                     self._confidence(rule, entity) - 0.1)

@@ -130,6 +130,12 @@ class Linker:
         if entity.type == "Person" and " " in entity.label:
             self.surnames.setdefault(fold(entity.label).rsplit(" ", 1)[1], entity)
 
+    def is_person(self, name: str) -> bool:
+        """A known person's label or alternative label, or the surname of a person named in this document."""
+        key = fold(name)
+        known = self.by_name.get(key)
+        return key in self.surnames or (known is not None and known.type == "Person")
+
     def demonym_state(self, word: str) -> Entity | None:
         iso = self.demonyms.get(fold(word))
         return self.state(iso, word) if iso else None
@@ -146,3 +152,38 @@ class Linker:
         """The state whose capital a name is (a capital standing for its government), or None."""
         iso = _capitals().get(re.sub(r"^the ", "", fold(name)))
         return self.state(iso, name) if iso else None
+
+
+@dataclass(frozen=True)
+class KnownExchange:
+    """A reviewed exchange (or leg) as evidence for linking: its day or range and the states that are its parties."""
+
+    curie: str
+    start: str | None  # ISO dates: the day (sg:date), or the range known (sg:startDate to sg:endDate)
+    end: str | None
+    parties: frozenset[str]  # state curies (a leg has its whole exchange's parties)
+    one_day: bool = False  # the exchange has an sg:date: it happened on that day
+
+
+def link_exchange(known: list[KnownExchange], days: list[str], parties: set[str]) -> KnownExchange | None:
+    """The reviewed exchange that days and parties point to: a day (`2025-05-23`) falls on the exchange's day or
+    in its range, and no party named is missing from the exchange's parties. A single-day match wins over a range;
+    a day without a year (`--05-23`) counts only for a one-day exchange whose parties are exactly those named;
+    two equally good matches are no match (the reviewer links by hand)."""
+    def on(exchange: KnownExchange, day: str) -> int:
+        if day.startswith("--"):
+            return 1 if exchange.one_day and exchange.start[4:] == day[1:] and \
+                parties and parties == exchange.parties else 0
+        if not exchange.start <= day <= exchange.end:
+            return 0
+        return 3 if exchange.one_day else 2
+
+    def fits(exchange: KnownExchange) -> int:
+        if exchange.start is None or (parties and (not exchange.parties or not parties <= exchange.parties)):
+            return 0
+        return max((on(exchange, day) for day in days), default=0)
+
+    scored = [(fits(exchange), exchange) for exchange in known]
+    best = max((points for points, _ in scored), default=0)
+    matches = [exchange for points, exchange in scored if points == best and best]
+    return matches[0] if len(matches) == 1 else None

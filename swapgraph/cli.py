@@ -263,12 +263,13 @@ def cmd_add_document(args) -> int:
 
 def cmd_extract(args) -> int:
     from loaders.candidates import document_for, dump_candidates
-    from loaders.extraction import RuleExtractor, known_entities, load_pipeline
+    from loaders.extraction import RuleExtractor, known_entities, known_exchanges, load_pipeline
 
     paths = _sources(args)
     documents = [document_for(name, paths.documents) for name in args.documents]
     decls, dates = known_entities(paths.registry, paths.annotations, paths.documents)
-    extractor = RuleExtractor(decls, load_pipeline(use_model=not args.blank), dates)
+    extractor = RuleExtractor(decls, load_pipeline(use_model=not args.blank), dates,
+                              exchanges=known_exchanges(paths.annotations, paths.documents))
     paths.candidates.mkdir(exist_ok=True)
     for document in documents:
         started = time.perf_counter()

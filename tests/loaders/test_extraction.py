@@ -220,10 +220,11 @@ def test_who_held_a_group_or_a_person_releases_them(extractor, tmp_path):
 def test_a_homecoming_is_a_release_to_the_state_the_group_is_named_after(extractor, tmp_path):
     extraction = extract_text(extractor, tmp_path, "On Friday, 300 Ukrainians returned home. "
                               "Forty soldiers were seen at the border after the swap.")
-    released = turtles(extraction, "count-of-people")
+    released = turtles(extraction)  # the count rule, or the dependency pattern where the model parses it
     assert "sg:releasedGroup group:" in released and "sg:receivingState state:UA" in released
     assert "sg:count 300" in released
-    assert "sg:count 40 " in released and "claim:" in released  # no homecoming: a count claim only
+    counted = turtles(extraction, "count-of-people")
+    assert "sg:count 40 " in counted and "claim:" in counted  # no homecoming: a count claim only
 
 
 def test_people_who_met_or_joined_the_talks_are_participants(extractor, tmp_path):
@@ -266,7 +267,7 @@ def test_the_other_of_two_parties_releases_and_both_sides_release(extractor, tmp
     extraction = extract_text(extractor, tmp_path, "Denmark and Norway swapped prisoners on 2 May 2020. "
                               "On Friday, 300 Danish soldiers returned home. The day before, both countries released 40 "
                               "of their soldiers.")
-    home = turtles(extraction, "count-of-people") + turtles(extraction, "group-released-passive")
+    home = "\n".join(f.turtle for f in extraction.facts if "sg:count 300" in f.turtle)  # whichever rule said it
     assert "sg:receivingState state:DK" in home and "sg:releasingState state:NO" in home
     both = turtles(extraction, "both-sides-released")
     assert "sg:count 40" in both and "state:DK" in both and "state:NO" in both
