@@ -23,6 +23,8 @@ given back as blank nodes with the same label in every answer; a term bound to a
 as its skolem IRI. The one visible difference: isBLANK / isIRI in a query see the skolem IRI.
 """
 
+import io
+import itertools
 import json
 import logging
 import socket
@@ -40,6 +42,7 @@ from graph.backends.oxigraph_server import OxigraphServer
 from graph.backends.sparqltext import QueryText
 from graph.backends.standard import SPARQL_JSON, StandardEngine
 from graph.backends.virtuoso import Virtuoso
+from graph.summary import read_summary
 
 log = logging.getLogger("swapgraph.store")
 
@@ -48,8 +51,11 @@ STORE = "https://w3id.org/swapgraph/store#"
 DATASETS = "https://w3id.org/swapgraph/store/"  # <DATASETS><dataset>/pointer, <DATASETS><dataset>/version/<build>
 EMPTY = "https://w3id.org/swapgraph/store/empty"  # a graph never written: an empty default graph or named set
 ABSENT = "https://w3id.org/swapgraph/store/absent/"  # stands for a graph the version lacks
-SKOLEM = "https://w3id.org/swapgraph/.well-known/genid/"  # blank nodes, as stored
+SKOLEM = "https://w3id.org/swapgraph/.well-known/genid/"  # + <dataset>/<build>/<label>: blank nodes, as stored
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 CHUNK_TRIPLES = 50_000  # triples per upload request
+SUMMARY_CHUNK = 20_000  # characters of the build's summary (JSON) per literal of its summary graph
+DUMP_BATCH = 20_000  # quads per piece of a dump streamed from the engine
 KEEP_VERSIONS = 2  # the served version and the one before (replicas may still be reading it)
 
 
@@ -80,6 +86,14 @@ class Endpoint:
 
     def stored_name(self, public: str, version: str) -> str:
         return f"{public}/store/{self.dataset}/{version}"
+
+    def summary_graph(self, version: str) -> str:
+        return f"{DATASETS}{self.dataset}/summary/{version}"
+
+    def skolem(self, version: str) -> str:
+        """The prefix of the version's blank nodes as stored: one per dataset and build, so that two
+        datasets (or two builds) on one engine never share a node, whatever labels their parsers gave."""
+        return f"{SKOLEM}{self.dataset}/{version}/"
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -126,6 +140,13 @@ class _Connection:
                               headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
         return _checked(response, "query")
 
+    def stream(self, text: str, accept: str, default_graphs, named_graphs):
+        """The answer to a query as a stream (a context manager), for answers too big to hold at once."""
+        form = [("query", text)] + [("default-graph-uri", g) for g in default_graphs]
+        form += [("named-graph-uri", g) for g in named_graphs]
+        return self.client.stream("POST", self.endpoint.query_url, content=urlencode(form).encode(),
+                                  headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
+
     def select(self, text: str) -> list[dict]:
         return self.quirks.solutions(self.query(text, SPARQL_JSON))["results"]["bindings"]
 
@@ -171,18 +192,35 @@ class RemoteReader:
 
     endpoint: Endpoint
     graphs: tuple[tuple[str, str], ...]
+    version: str = ""
 
     def open(self) -> "RemoteQueries":
-        return RemoteQueries(self.endpoint, dict(self.graphs))
+        return RemoteQueries(self.endpoint, dict(self.graphs), self.endpoint.skolem(self.version))
+
+    def summary(self) -> dict:
+        """The build's summary (graph.summary) as published with it, {} when the build had none."""
+        connection = _Connection(self.endpoint)
+        try:
+            rows = connection.select(f"PREFIX st: <{STORE}> SELECT ?i ?text WHERE {{ GRAPH <{self.endpoint.summary_graph(self.version)}> "
+                                     "{ ?part st:index ?i ; st:text ?text } }")
+        finally:
+            connection.close()
+        text = "".join(row["text"]["value"] for row in sorted(rows, key=lambda row: int(row["i"]["value"])))
+        summary = json.loads(text) if text else {}
+        return summary if "counts" in summary else {}
+
+    def dump(self) -> "RemoteDump":
+        return RemoteDump(self)
 
 
 class RemoteQueries:
     """Answers `query(...)` like pyoxigraph.Store.query, on one version of a remote store."""
 
-    def __init__(self, endpoint: Endpoint, graphs: dict[str, str]):
+    def __init__(self, endpoint: Endpoint, graphs: dict[str, str], skolem: str = SKOLEM):
         self.connection = _Connection(endpoint)
         self.to_stored = graphs
         self.to_public = {stored: public for public, stored in graphs.items()}
+        self.skolem = skolem
         self.syntax = ox.Store()  # empty: parses each query first, so errors read as the embedded store's
         self.connection.query("ASK {}", SPARQL_JSON, [EMPTY], [EMPTY])  # reachable, or the worker fails to start
 
@@ -207,8 +245,8 @@ class RemoteQueries:
             for term in row.values():
                 if term.get("type") == "uri" and term["value"] in self.to_public:
                     term["value"] = self.to_public[term["value"]]
-                elif term.get("type") == "uri" and term["value"].startswith(SKOLEM):
-                    term["type"], term["value"] = "bnode", term["value"][len(SKOLEM):]
+                elif term.get("type") == "uri" and term["value"].startswith(self.skolem):
+                    term["type"], term["value"] = "bnode", term["value"][len(self.skolem):]
         return ox.parse_query_results(json.dumps(data).encode(), format=ox.QueryResultsFormat.JSON)
 
     def request_for(self, query: str, default_graph=None, named_graphs=None, union: bool = False,
@@ -241,18 +279,74 @@ class RemoteQueries:
         if isinstance(term, ox.NamedNode) and term.value in self.to_stored:
             return f"<{self.to_stored[term.value]}>"
         if isinstance(term, ox.BlankNode):
-            return f"<{SKOLEM}{term.value}>"
+            return f"<{self.skolem}{term.value}>"
         return str(term)
 
     def _public(self, term):
         if isinstance(term, ox.NamedNode) and term.value in self.to_public:
             return ox.NamedNode(self.to_public[term.value])
-        if isinstance(term, ox.NamedNode) and term.value.startswith(SKOLEM):
-            return ox.BlankNode(term.value[len(SKOLEM):])
+        if isinstance(term, ox.NamedNode) and term.value.startswith(self.skolem):
+            return ox.BlankNode(term.value[len(self.skolem):])
         return term
 
     def _public_triple(self, quad) -> ox.Triple:
         return ox.Triple(self._public(quad.subject), self._public(quad.predicate), self._public(quad.object))
+
+
+class RemoteDump:
+    """Every quad of a version as N-Quads, streamed from the engine graph by graph as it is read (one
+    CONSTRUCT per named graph, parsed as it arrives): nothing is held whole, nor run by a query worker.
+    `open("rb")` gives a file, as the embedded build's dump file does (api/linked_data.py streams it)."""
+
+    def __init__(self, reader: RemoteReader):
+        self.reader = reader
+
+    def open(self, mode: str = "rb") -> io.BufferedReader:
+        return io.BufferedReader(_Chunks(self._pieces()), buffer_size=1 << 20)
+
+    def _pieces(self):
+        queries = RemoteQueries.__new__(RemoteQueries)  # the term mapping only: no worker's connection
+        queries.to_stored = dict(self.reader.graphs)
+        queries.to_public = {stored: public for public, stored in self.reader.graphs}
+        queries.skolem = self.reader.endpoint.skolem(self.reader.version)
+        connection = _Connection(self.reader.endpoint)
+        try:
+            for public, stored in self.reader.graphs:
+                graph = ox.NamedNode(public)
+                text = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{stored}> {{ ?s ?p ?o }} }}"
+                with connection.stream(text, connection.quirks.graph_accept, [EMPTY], [stored]) as response:
+                    _checked_stream(response)
+                    triples = ox.parse(_Chunks(response.iter_bytes()), format=ox.RdfFormat.N_TRIPLES)
+                    while batch := list(itertools.islice(triples, DUMP_BATCH)):
+                        yield ox.serialize([ox.Quad(*queries._public_triple(t), graph) for t in batch],
+                                           format=ox.RdfFormat.N_QUADS)
+        finally:
+            connection.close()
+
+
+class _Chunks(io.RawIOBase):
+    """A read-only file over an iterator of byte strings."""
+
+    def __init__(self, pieces):
+        self.pieces, self.left = iter(pieces), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.left:
+            self.left = next(self.pieces, b"")
+            if not self.left:
+                return 0
+        size = min(len(buffer), len(self.left))
+        buffer[:size], self.left = self.left[:size], self.left[size:]
+        return size
+
+
+def _checked_stream(response: httpx.Response) -> None:
+    if not response.is_success:
+        response.read()
+        _checked(response, "dump")
 
 
 # --- the backend: versions, publishing ----------------------------------------------------------------
@@ -288,7 +382,7 @@ class RemoteBackend:
             return None
         newest = published[0]
         graphs = tuple(sorted((public, stored) for public, (stored, _) in newest.graphs.items()))
-        return Version(newest.name, newest.built_at, RemoteReader(self.endpoint, graphs))
+        return Version(newest.name, newest.built_at, RemoteReader(self.endpoint, graphs, newest.name))
 
     def _versions(self) -> list[_Described]:
         connection = _Connection(self.endpoint)
@@ -325,7 +419,8 @@ class RemoteBackend:
             self._drop(connection, [v for v in self._versions() if v.name == name])  # a retried publish
             connection.update(_description(self.endpoint, name, built_at(build_dir), renamed, counts))
             for public in graphs:
-                _upload(connection, source, public, renamed)
+                _upload(connection, source, public, renamed, self.endpoint.skolem(name))
+            _upload_summary(connection, self.endpoint.summary_graph(name), read_summary(build_dir))
             loaded = {public: _remote_count(connection, renamed[public]) for public in graphs}
             wrong = {public: (counts[public], loaded[public]) for public in graphs if loaded[public] != counts[public]}
             if wrong:
@@ -350,6 +445,7 @@ class RemoteBackend:
         for version in versions:
             for stored, _ in version.graphs.values():
                 connection.update(f"DROP SILENT GRAPH <{stored}>")
+            connection.update(f"DROP SILENT GRAPH <{self.endpoint.summary_graph(version.name)}>")
             connection.update(
                 f"PREFIX st: <{STORE}> DELETE {{ GRAPH <{self.endpoint.pointer}> {{ ?x ?p ?o }} }} WHERE {{ GRAPH <{self.endpoint.pointer}> {{ "
                 f"{{ BIND(<{self.endpoint.version_base}{version.name}> AS ?x) }} UNION {{ <{self.endpoint.version_base}{version.name}> st:graph ?x }} "
@@ -374,18 +470,35 @@ def _description(endpoint: Endpoint, name: str, when: str, renamed: dict[str, st
     return f"PREFIX st: <{STORE}> INSERT DATA {{ GRAPH <{endpoint.pointer}> {{ {' '.join(lines)} }} }}"
 
 
-def _upload(connection: _Connection, source: ox.Store, public: str, renamed: dict[str, str]) -> None:
+def _upload(connection: _Connection, source: ox.Store, public: str, renamed: dict[str, str], skolem: str) -> None:
     """One graph's triples under its stored name: graph names inside the data renamed too, blank nodes
-    as skolem IRIs (so that uploads can be cut in parts, and nodes named again by later queries)."""
+    as skolem IRIs (so that uploads can be cut in parts, and nodes named again by later queries). Read
+    from the build a chunk at a time: a graph of millions of triples is never held whole."""
     names = {ox.NamedNode(p): ox.NamedNode(s) for p, s in renamed.items()}
 
     def stored(term):
         if isinstance(term, ox.BlankNode):
-            return ox.NamedNode(SKOLEM + term.value)
+            return ox.NamedNode(skolem + term.value)
         return names.get(term, term)
 
-    triples = [ox.Triple(stored(q.subject), names.get(q.predicate, q.predicate), stored(q.object))
-               for q in source.quads_for_pattern(None, None, None, ox.NamedNode(public))]
-    for start in range(0, max(len(triples), 1), CHUNK_TRIPLES):
-        body = ox.serialize(triples[start:start + CHUNK_TRIPLES], format=ox.RdfFormat.N_TRIPLES)
-        connection.put_graph(renamed[public], body, append=start > 0)
+    quads = source.quads_for_pattern(None, None, None, ox.NamedNode(public))
+    first = True
+    while (chunk := list(itertools.islice(quads, CHUNK_TRIPLES))) or first:
+        triples = [ox.Triple(stored(q.subject), names.get(q.predicate, q.predicate), stored(q.object)) for q in chunk]
+        connection.put_graph(renamed[public], ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), append=not first)
+        first = False
+
+
+def _upload_summary(connection: _Connection, graph: str, summary: dict) -> None:
+    """The build's summary (graph.summary: whatever keys it has) as JSON text cut in indexed literals,
+    in the version's own summary graph: loaded before the switch, so it changes with the version."""
+    if not summary:
+        return
+    text = json.dumps(summary, ensure_ascii=False)
+    index, text_of = ox.NamedNode(STORE + "index"), ox.NamedNode(STORE + "text")
+    triples = []
+    for number, start in enumerate(range(0, len(text), SUMMARY_CHUNK)):
+        piece = ox.NamedNode(f"{graph}#{number}")
+        triples += [ox.Triple(piece, index, ox.Literal(str(number), datatype=ox.NamedNode(XSD_INTEGER))),
+                    ox.Triple(piece, text_of, ox.Literal(text[start:start + SUMMARY_CHUNK]))]
+    connection.put_graph(graph, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), append=False)
