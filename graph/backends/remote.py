@@ -20,7 +20,10 @@ Blank nodes. An engine's blank node labels do not name its nodes from one reques
 the service looks up the node it got from one query in the next (explanations of OWL axioms, pages
 of derivations). So blank nodes are loaded as skolem IRIs (RDF 1.1 section 3.5, `SKOLEM<label>`) and
 given back as blank nodes with the same label in every answer; a term bound to a blank node travels
-as its skolem IRI. The one visible difference: isBLANK / isIRI in a query see the skolem IRI.
+as its skolem IRI. Their prefix is the dataset's and build's own (`Endpoint.skolem`), and isBLANK,
+isIRI and isURI are rewritten to test it (graph.backends.sparqltext), so queries see blank nodes.
+What still shows the skolem IRI: STR() of a blank node (an error in SPARQL) and comparing one with an
+IRI by its text.
 """
 
 import io
@@ -257,7 +260,7 @@ class RemoteQueries:
         bindings = {v.value: self._term_text(t) for v, t in (substitutions or {}).items()}
         default, named = self._dataset(parsed, default_graph, named_graphs, union)
         text = parsed.rewritten(self.to_stored, bindings or None, base_iri, without_dataset_clause=default is not None,
-                                plain_strings=self.connection.quirks.plain_strings)
+                                plain_strings=self.connection.quirks.plain_strings, skolem=self.skolem)
         return parsed.form, text, default, named
 
     def _dataset(self, parsed: QueryText, default_graph, named_graphs, union: bool):
