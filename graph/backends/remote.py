@@ -69,6 +69,7 @@ XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 CHUNK_TRIPLES = 50_000  # triples per upload request
 SUMMARY_CHUNK = 20_000  # characters of the build's summary (JSON) per literal of its summary graph
 DUMP_BATCH = 20_000  # quads per piece of a dump streamed from the engine
+TRANSIENT_RETRIES = 3  # a query the engine failed for a passing reason (quirks.transient) is asked again
 PUBLISH_REQUEST_SECONDS = 3600.0  # one upload or drop of a publish (not a reader's query: no query budget)
 LEASE_SECONDS = 300  # a publish renews its lease at every upload; one not renewed for this long has lapsed
 KEEP_VERSIONS = 2  # the served version and the one before (replicas may still be reading it)
@@ -160,7 +161,11 @@ class _Connection:
         form += list(self.quirks.query_parameters(self.engine_timeout).items())
         body = urlencode(form).encode()
         headers = {"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"}
-        response = self.queries.post(body, headers)
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            response = self.queries.post(body, headers)
+            if attempt == TRANSIENT_RETRIES or not self.quirks.transient(response.status_code, response.text):
+                break
+            time.sleep(0.2 * (attempt + 1))
         if response.status_code == 401 and self.client.auth is not None:  # digest: httpx answers the challenge
             response = self._send("POST", self.endpoint.query_url, content=body, headers=headers)
         return _checked(response, "query")
