@@ -7,8 +7,9 @@ One pure ASGI middleware, inside RequestGuard (so it sees the Host that pages ar
 - the ETag is a hash of that version and of everything an answer depends on: method, scheme, Host,
   path, query string and Accept (the negotiated representation, hence `Vary: Accept`). It is weak: two
   copies of a build give equivalent answers, not promised byte for byte;
-- `If-None-Match` with the current ETag is answered 304 before any work; `If-Modified-Since` (when no
-  `If-None-Match` is sent) turns a 200 into a 304 once the route has answered;
+- `If-None-Match` with the current ETag, or `If-Modified-Since` (when no `If-None-Match` is sent), turns
+  a 200 into a 304 once the route has answered: only what would be a 200 is "not modified" (a URL that
+  is 404 stays 404 whatever tag is sent: the tag is computed from the request, not from an answer);
 - only 200 answers are labelled; an error or a refusal is `no-store`, so no cache keeps it as an answer.
 Answers about the running process (/health, /version), the admin and review routes and the static
 assets (which carry their own validators) are left alone.
@@ -74,9 +75,10 @@ class CacheHeaders:
         validators = [(b"etag", tag.encode()), (b"last-modified", format_datetime(built, usegmt=True).encode()),
                       (b"cache-control", self.cache_control)]
         if_none_match = headers.get(b"if-none-match", "")
-        if if_none_match and matches(if_none_match, tag):
-            return await self._not_modified(send, validators + [(b"vary", b"Accept")])
-        unchanged = not if_none_match and not_modified_since(headers.get(b"if-modified-since", ""), built)
+        if if_none_match:
+            unchanged = matches(if_none_match, tag)
+        else:
+            unchanged = not_modified_since(headers.get(b"if-modified-since", ""), built)
         skipping = False
 
         async def send_labelled(message):

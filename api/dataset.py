@@ -10,7 +10,6 @@ from pathlib import Path
 from api.executor import Executor
 from api.results import SPARQL_JSON
 from graph.backends import Version, open_backend
-from graph.summary import dump_path, read_summary
 
 COUNT_NAMED = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 COUNT_DEFAULT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -23,7 +22,7 @@ class DatasetInfo:
     graphs: dict[str, int] = field(default_factory=dict)  # named graph IRI -> triples
     default_graph_triples: int = 0  # triples in the store's own default graph (normally none)
     summary: dict = field(default_factory=dict)  # the build's summary.json (graph.summary), {} without one
-    dump: Path | None = None  # the build's N-Quads dump, streamed by /dumps
+    dump: object = None  # the build's N-Quads dump (`open("rb")`: a file, or a stream from a remote engine)
 
     @property
     def triples(self) -> int:
@@ -45,17 +44,17 @@ def _count_rows(executor: Executor, query: str, union: bool) -> list[dict]:
 
 
 def read_dataset_info(executor: Executor, version: Version | None) -> DatasetInfo:
-    summary = read_summary(version.path if version is not None else None)
-    if summary:  # counted at build time: start-up reads a file instead of counting the whole store
+    summary = version.reader.summary() if version is not None else {}
+    if summary:  # counted at build time, published with the build: read once, never counted per request
         return DatasetInfo(build=version.name, built_at=version.built_at, graphs=summary["graph_triples"],
-                           summary=summary, dump=dump_path(version.path))
+                           summary=summary, dump=version.reader.dump())
     named = {row["g"]["value"]: int(row["n"]["value"]) for row in _count_rows(executor, COUNT_NAMED, False)}
     default = _count_rows(executor, COUNT_DEFAULT, False)
     default_count = int(default[0]["n"]["value"]) if default else 0
     if version is None:
         return DatasetInfo(graphs=named, default_graph_triples=default_count)
     return DatasetInfo(build=version.name, built_at=version.built_at, graphs=named,
-                       default_graph_triples=default_count)
+                       default_graph_triples=default_count, dump=version.reader.dump())
 
 
 def backend_for(settings):

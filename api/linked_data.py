@@ -1284,7 +1284,7 @@ def _dump_pieces(path: Path, media_type: str):
                 yield piece
         return
     batch = []
-    for quad in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS):
+    for quad in ox.parse(path.open("rb"), format=ox.RdfFormat.N_QUADS):  # a file, or a remote engine's stream
         batch.append(quad)
         if len(batch) == DUMP_BATCH:
             yield ox.serialize(batch, format=ox.RdfFormat.TRIG, prefixes=KNOWN_PREFIXES)

@@ -69,7 +69,7 @@ TIMELINE_QUERIES = {
     "releases": """
         SELECT DISTINCT ?x ?r ?person ?personLabel ?group ?groupLabel ?count ?by ?byLabel ?to ?toLabel WHERE {
           ?x a sg:Exchange .
-          { ?r sg:inExchange ?x } UNION { ?r sg:inExchange ?leg . ?leg sg:partOf ?x }
+          ?r sg:inExchange ?leg . ?leg sg:partOf? ?x .  # the exchange or one of its legs (no UNION: Virtuoso 7.2)
           ?r sg:status sg:done .
           OPTIONAL { ?r sg:releasedPerson ?person OPTIONAL { ?person rdfs:label ?personLabel } }
           OPTIONAL { ?r sg:releasedGroup ?group OPTIONAL { ?group rdfs:label ?groupLabel }

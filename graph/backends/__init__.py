@@ -4,7 +4,9 @@ Two backends implement it: `embedded` (graph.store: pyoxigraph on local disk, th
 `remote` (graph.backends.remote: any engine speaking the SPARQL 1.1 Protocol and Graph Store HTTP
 Protocol). A `Version` names what is served; its `reader` is picklable and opens, in a query worker,
 an object answering `query(...)`, `named_graphs()` and `contains_named_graph(...)` the way
-pyoxigraph.Store does, with the version's graphs under their public names.
+pyoxigraph.Store does, with the version's graphs under their public names. The reader also gives the
+build's summary (graph.summary, published with the build) and its dump (something with `open("rb")`
+giving the N-Quads, or None), read the same way whatever the backend.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from graph.store import StoreLayout
+from graph.summary import dump_path, read_summary
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class EmbeddedReader:
 
     def open(self) -> ox.Store:
         return ox.Store.read_only(self.path)
+
+    def summary(self) -> dict:
+        return read_summary(Path(self.path))
+
+    def dump(self) -> Path | None:
+        return dump_path(Path(self.path))
 
 
 def built_at(build_dir: Path) -> str:

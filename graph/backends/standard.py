@@ -21,6 +21,10 @@ class StandardEngine:
     def auth(self, user: str | None, password: str | None):
         return httpx.BasicAuth(user, password) if user else None
 
+    def transient(self, status: int, message: str) -> bool:
+        """Whether a failed answer to a query is worth asking again at once (the engine said so)."""
+        return False
+
     def query_parameters(self, timeout: float | None) -> dict:
         """Extra form parameters of a query: the engine's own time limit where it has one per request."""
         return {}

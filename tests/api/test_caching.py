@@ -101,6 +101,24 @@ def test_errors_are_never_stored_nor_answered_304(served):
         assert "etag" not in response.headers and "last-modified" not in response.headers, path
 
 
+def test_a_current_tag_for_a_url_that_is_not_found_gets_the_404(served):
+    """Only an answer that would be a 200 is "not modified": the tag a 404 URL would carry, or `*`, is no 304."""
+    from api.caching import entity_tag
+
+    _, http = served
+    version = http.get("/version").json()["dataset"]["build"]
+    path = "/id/exchange/no-such-exchange"
+    scope = {"method": "GET", "scheme": "http", "path": path, "query_string": b""}
+    tag = entity_tag(version, scope, {b"host": http.base_url.netloc.decode(), b"accept": "*/*"})
+    for if_none_match in (tag, "*"):
+        response = http.get(path, headers={"If-None-Match": if_none_match, "Accept": "*/*"})
+        assert response.status_code == 404, if_none_match
+        assert response.headers["cache-control"] == "no-store"
+    found = http.get("/void", headers={"Accept": "*/*"})
+    assert http.get("/void", headers={"If-None-Match": "*", "Accept": "*/*"}).status_code == 304
+    assert http.get("/void", headers={"If-None-Match": found.headers["etag"], "Accept": "*/*"}).status_code == 304
+
+
 def test_answers_about_the_process_are_not_labelled(served):
     _, http = served
     for path in ("/health", "/version"):

@@ -3,6 +3,8 @@
 (tests/api/test_linked_data.py: negotiation, VoID counts, dumps, named graphs, and dereferencing a
 sample of the graph's IRIs in every format). The embedded store of the same build is the reference."""
 
+import re
+
 import pytest
 
 from tests.api.test_answers import *  # noqa: F401,F403 - the suites themselves, collected once per backend
@@ -58,3 +60,30 @@ def test_a_sample_of_iris_dereferences_in_every_format(web, store):
         if page.status_code != 200 or "<h1>" not in page.text:
             problems.append(f"{iri} html: {page.status_code}")
     assert len(sample) > 20 and problems == []
+
+
+@pytest.fixture(scope="module")
+def reference(corpus_data):
+    """The service on the embedded store of the same build: what every backend's pages are held to."""
+    with serve({"data_dir": corpus_data}, workers=1) as test_client:
+        yield test_client
+
+
+def derived_section(html: str) -> str:
+    found = re.search(r"<h2>Facts it derived in this build</h2><ul>.*?</ul>", html, re.S)
+    return found.group(0) if found else ""
+
+
+def test_the_home_page_void_and_derived_counts_are_the_embedded_stores(client, reference):
+    """The build's summary travels with the build (`swapgraph push`): a remote version's pages read the
+    same counts, derivations per predicate included (only the summary holds those), as the embedded one."""
+    summary = reference.app.state.dataset.summary
+    assert summary["counts"]["derived"] and client.app.state.dataset.summary == summary
+    assert client.get("/", headers={"Accept": BROWSER}).text == reference.get("/", headers={"Accept": BROWSER}).text
+    void = [ox.Dataset(ox.parse(web.get("/void", headers={"Accept": "application/n-triples"}).content,
+                                format=ox.RdfFormat.N_TRIPLES)) for web in (client, reference)]
+    assert void[0] == void[1]
+    rules = sorted({rule.rsplit("/", 1)[1] for per_rule in summary["counts"]["derived"].values() for rule in per_rule})
+    for rule in rules:
+        pages = [derived_section(web.get(f"/rule/{rule}", headers={"Accept": BROWSER}).text) for web in (client, reference)]
+        assert pages[0] == pages[1] and "<li>none</li>" not in pages[0], rule

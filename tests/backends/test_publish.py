@@ -206,3 +206,59 @@ def test_a_refused_or_unreachable_engine_never_shows_the_password(store_settings
     shown = [str(refused.value), str(unreached.value), out.decode(), err.decode(), caplog.text, *capfd.readouterr()]
     assert not [text for text in shown if SECRET in text]
     assert "401" in str(refused.value)
+
+
+# --- one publisher at a time ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store_settings", ["oxigraph", "virtuoso"], indirect=True)
+def test_a_second_publish_while_one_runs_stops_with_a_clear_error(store_settings):
+    from graph.backends.remote import PublishError
+
+    data = store_settings["data_dir"]
+    old = new_build(data, 60, "before")
+    publish(store_settings, old)
+    backend = backend_for(Settings(**store_settings))
+    big = new_build(data, 150_000, "running")
+    process = push_process(store_settings, big)
+    try:
+        assert wait_for(lambda: big.name in stored_versions(backend) or process.poll() is not None, 60)
+        assert process.poll() is None, f"the first publish ended before the second began: {process.communicate()}"
+        with pytest.raises(PublishError, match=r"another publish of this dataset is under way \(host and process "
+                                               rf"\S+ {process.pid}, since"):
+            publish(store_settings, new_build(data, 30, "second"))
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err.decode()
+    assert backend.current().name == big.name  # the first publish was not disturbed
+    after = new_build(data, 40, "after")
+    assert publish(store_settings, after).name == after.name  # the lease was given back
+
+
+@pytest.mark.parametrize("store_settings", ["oxigraph"], indirect=True)
+def test_a_lease_of_a_dead_publish_is_recovered(store_settings, monkeypatch):
+    """A lease held elsewhere stops a publish until it lapses; one held by a process of this machine that
+    no longer runs (a killed publish: see the test above it) is taken over at once."""
+    from graph.backends import remote
+
+    build = new_build(store_settings["data_dir"], 30, "lapsed")
+    backend = backend_for(Settings(**store_settings))
+    connection = remote._Connection(backend.endpoint)
+    try:
+        elsewhere = remote.Lease(connection, backend.endpoint.lease, seconds=1.5)
+        elsewhere.holder = "another-host 4242 token"
+        elsewhere.take()
+        with pytest.raises(remote.PublishError, match="another-host 4242"):
+            publish(store_settings, build)
+        time.sleep(1.6)
+        assert publish(store_settings, build).name == build.name  # lapsed
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        gone = remote.Lease(connection, backend.endpoint.lease)
+        gone.holder = f"{remote.socket.gethostname()} {dead.stdout.strip()} token"
+        gone.take()
+        newer = new_build(store_settings["data_dir"], 20, "taken-over")
+        assert publish(store_settings, newer).name == newer.name
+    finally:
+        connection.close()
