@@ -51,7 +51,8 @@ class Check:
 
     With `target` (a group pattern binding ?this to the shape's focus nodes), the query ignores the
     targets and its rows are violations only for the focus nodes among them. With `value_is_focus`,
-    each violation is reported on its value (the nested shape of sh:node)."""
+    each violation is reported on its value (the nested shape of sh:node). With `proof`, a query of
+    one row (?a ?b) of counts: when they are equal the check has no violation and `query` is not run."""
 
     shape: Node  # the shape that holds the constraint (a property shape may be a blank node)
     path: Node | None
@@ -59,6 +60,7 @@ class Check:
     message: str | None
     target: str | None = None
     value_is_focus: bool = False
+    proof: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,9 @@ class Compiler:
         target = targets.lookup if path is not None else None
         checks = []
 
-        def add(query: str, filtered: bool = True):
-            checks.append(Check(shape, report_path, SPARQL_PREFIXES + query, message, target if filtered else None))
+        def add(query: str, filtered: bool = True, proof: str | None = None):
+            checks.append(Check(shape, report_path, SPARQL_PREFIXES + query, message, target if filtered else None,
+                                proof=SPARQL_PREFIXES + proof if proof else None))
 
         for predicate, obj in sorted(self.shapes.predicate_objects(shape), key=lambda po: (str(po[0]), str(po[1]))):
             if predicate in IGNORED:
@@ -182,16 +185,32 @@ class Compiler:
 
     # --- constraint components ---
 
-    def count_query(self, targets: Targets, values: str, predicate: Node, limit: int) -> tuple[str, bool]:
-        """(query, whether its rows are filtered by the targets): a minimum needs the targets themselves."""
+    def count_query(self, targets: Targets, values: str, predicate: Node, limit: int) -> tuple:
+        """(query, whether its rows are filtered by the targets, proof): a minimum needs the targets."""
         if predicate == SH.minCount and limit == 1:
-            return f"SELECT DISTINCT ?this WHERE {{ {targets.scan} MINUS {{ {values} }} }}", False
+            return (f"SELECT DISTINCT ?this WHERE {{ {targets.scan} MINUS {{ {values} }} }}", False,
+                    self.covered(targets, values))
         if predicate == SH.minCount:
             return (f"SELECT ?this WHERE {{ {targets.scan} OPTIONAL {{ {values} }} }} "
-                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {limit})"), False
-        return f"SELECT ?this WHERE {{ {values} }} GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {limit})", True
+                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) < {limit})"), False, None
+        return (f"SELECT ?this WHERE {{ {values} }} GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {limit})", True,
+                self.single(values) if limit >= 1 else None)
 
-    def qualified_query(self, shape: Node, targets: Targets, values: str, qualified: Node) -> tuple[str, bool]:
+    # Proofs that a check has no violation, from two counts the store makes without grouping (3 to 6
+    # times cheaper than the check at 100k); the check's own query runs only when they differ.
+
+    @staticmethod
+    def covered(targets: Targets, values: str) -> str:
+        """Every focus node has a value: the nodes of targets-or-values are as many as those of values."""
+        return (f"SELECT (COUNT(DISTINCT ?this) AS ?a) (COUNT(DISTINCT ?valued) AS ?b) WHERE {{ "
+                f"{targets.lookup} UNION {{ {values} BIND (?this AS ?valued) }} }}")
+
+    @staticmethod
+    def single(values: str) -> str:
+        """No node has two values: there are as many (node, value) rows as nodes."""
+        return f"SELECT (COUNT(*) AS ?a) (COUNT(DISTINCT ?this) AS ?b) WHERE {{ {values} }}"
+
+    def qualified_query(self, shape: Node, targets: Targets, values: str, qualified: Node) -> tuple:
         if self.shapes.value(shape, SH.qualifiedValueShapesDisjoint) == Literal(True):
             raise Unsupported("sh:qualifiedValueShapesDisjoint")
         low, high = self.shapes.value(shape, SH.qualifiedMinCount), self.shapes.value(shape, SH.qualifiedMaxCount)
@@ -202,8 +221,9 @@ class Compiler:
         conforming = self.conforming(qualified, values)
         if low is not None:  # a node with no conforming value at all fails: the targets are needed
             return (f"SELECT ?this WHERE {{ {targets.scan} OPTIONAL {conforming} }} "
-                    f"GROUP BY ?this HAVING ({having})"), False
-        return f"SELECT ?this WHERE {conforming} GROUP BY ?this HAVING ({having})", True
+                    f"GROUP BY ?this HAVING ({having})"), False, None
+        return (f"SELECT ?this WHERE {conforming} GROUP BY ?this HAVING ({having})", True,
+                self.single(conforming) if int(high) >= 1 else None)
 
     def conforming(self, shape: Node, values: str) -> str:
         """The rows of `values` whose ?value conforms to `shape`: a join for one sh:class, MINUS for its sh:not."""
