@@ -173,7 +173,9 @@ class Compiler:
                                     " ".join(sorted(str(m) for m in self.shapes.objects(obj, SH.message))) or None,
                                     target, value_is_focus=True))
             elif predicate == SH["class"]:
-                add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} MINUS {self.instances(obj)} }} }}")
+                # MINUS reads all the class's instances even when there is no value to test: prove that first.
+                add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} MINUS {self.instances(obj)} }} }}",
+                    proof=f"SELECT (COUNT(*) AS ?a) (0 AS ?b) WHERE {{ {values} }}")
             else:
                 test = self.value_test(predicate, obj, "?value")
                 add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} FILTER (!COALESCE({test}, false)) }} }}")

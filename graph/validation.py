@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,7 @@ SHAPES_PATH = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
 SGSH = Namespace("https://w3id.org/swapgraph/shapes#")
 ASSERTED_EVIDENCE_SHAPE = SGSH.AssertedFactEvidenceShape
 PREMISE_DEPTH = 3  # how far to follow derivations back to asserted quotes for an inferred-only node
+QUERY_THREADS = 2  # the store evaluates queries without holding the GIL: two checks at a time on two cores
 INFERRED_EXPLAINED = 5  # inferred triples about an inferred-only node whose derivations are followed
 QUOTES_SHOWN = 3  # quotes per violation in the text report (all of them are in Violation.evidence)
 
@@ -137,34 +139,44 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
         for solution in solutions:
             yield {n: to_rdflib(solution[n]) for n in names if solution[n] is not None}
 
-    violations = []
-    for check in compile_shapes(shapes):
-        if check.proof is not None and len({int(n) for n in next(rows(check.proof)).values()}) == 1:
-            continue  # the counts prove that the check has no violation
-        found = list(rows(check.query))
-        if check.target is not None and found:
-            focus = _focus_nodes(rows, check.target, {row["this"] for row in found})
-            found = [row for row in found if row["this"] in focus]
-        shape, shape_name = _named_shape(shapes, check.shape)
-        for row in found:
-            if check.value_is_focus:
-                row = {**row, "this": row["value"]}
-            message = check.message or "constraint not satisfied"
-            for name, value in row.items():
-                message = message.replace("{?" + name + "}", str(value)).replace("{$" + name + "}", str(value))
-            violations.append(Violation(focus=row["this"], shape=shape, path=check.path, message=message,
-                                        value=row.get("value"), shape_name=shape_name))
+    checks = compile_shapes(shapes)
+    names = {check.shape: _named_shape(shapes, check.shape) for check in checks}  # rdflib read in one thread
+    with ThreadPoolExecutor(QUERY_THREADS) as pool:
+        unsupported = pool.submit(lambda: list(rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)))
+        violations = [v for found in pool.map(lambda check: _violations(rows, check, *names[check.shape]), checks)
+                      for v in found]
+        unsupported = unsupported.result()
     message = str(shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.message) or "asserted triple without evidence")
     name = shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.name)
     violations += [Violation(focus=row["s"], shape=ASSERTED_EVIDENCE_SHAPE, path=row["p"], value=row["o"],
                              message=message, shape_name=str(name) if name is not None else None)
-                   for row in rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)]
+                   for row in unsupported]
     unique = {(v.shape, v.focus, v.path, v.value, v.message): v for v in violations}
     source = _source(store)
     violations = [replace(v, evidence=_store_evidence(rows, source, v))
                   for _, v in sorted(unique.items(), key=lambda kv: tuple(map(str, kv[0])))]
     return ValidationReport(conforms=not violations, violations=violations,
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
+
+
+def _violations(rows, check, shape: Node, shape_name: str | None) -> list[Violation]:
+    """The violations of one compiled check (graph.shacl.Check), none when its proof holds."""
+    if check.proof is not None and len({int(n) for n in next(rows(check.proof)).values()}) == 1:
+        return []  # the counts prove that the check has no violation
+    found = list(rows(check.query))
+    if check.target is not None and found:
+        focus = _focus_nodes(rows, check.target, {row["this"] for row in found})
+        found = [row for row in found if row["this"] in focus]
+    violations = []
+    for row in found:
+        if check.value_is_focus:
+            row = {**row, "this": row["value"]}
+        message = check.message or "constraint not satisfied"
+        for name, value in row.items():
+            message = message.replace("{?" + name + "}", str(value)).replace("{$" + name + "}", str(value))
+        violations.append(Violation(focus=row["this"], shape=shape, path=check.path, message=message,
+                                    value=row.get("value"), shape_name=shape_name))
+    return violations
 
 
 FOCUS_CHUNK = 500  # candidate nodes per lookup query
