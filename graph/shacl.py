@@ -34,7 +34,7 @@ from vocab import SPARQL_PREFIXES
 IGNORED = {RDF.type, SH.name, SH.message, SH.description, SH.order, SH.group, SH.severity, SH.deactivated,
            URIRef("http://www.w3.org/2000/01/rdf-schema#comment"), URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
            SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.property, SH.path,
-           SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint}
+           SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint, SH.flags}
 RANGES = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}
 NODE_KINDS = {SH.IRI: "isIRI({v})", SH.BlankNode: "isBlank({v})", SH.Literal: "isLiteral({v})",
               SH.BlankNodeOrIRI: "(isBlank({v}) || isIRI({v}))", SH.BlankNodeOrLiteral: "(isBlank({v}) || isLiteral({v}))",
@@ -177,7 +177,7 @@ class Compiler:
                 add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} MINUS {self.instances(obj)} }} }}",
                     proof=f"SELECT (COUNT(*) AS ?a) (0 AS ?b) WHERE {{ {values} }}")
             else:
-                test = self.value_test(predicate, obj, "?value")
+                test = self.value_test(predicate, obj, "?value", shape)
                 add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} FILTER (!COALESCE({test}, false)) }} }}")
         return checks
 
@@ -274,8 +274,8 @@ class Compiler:
                     lines.append(f"PREFIX {prefix}: <{namespace}>\n")
         return "".join(lines)
 
-    def value_test(self, predicate: Node, obj: Node, v: str) -> str:
-        """A SPARQL expression true when value `v` satisfies the constraint (predicate obj)."""
+    def value_test(self, predicate: Node, obj: Node, v: str, shape: Node) -> str:
+        """A SPARQL expression true when value `v` satisfies the constraint (predicate obj) of `shape`."""
         if predicate == SH["class"]:
             return f"EXISTS {{ {v} a {_n3(obj)} }}"
         if predicate == SH.datatype:
@@ -289,7 +289,7 @@ class Compiler:
         if predicate == SH.maxLength:
             return f"(!isBlank({v}) && STRLEN(STR({v})) <= {int(obj)})"
         if predicate == SH.pattern:
-            flags = self.shapes.value(None, SH.flags)
+            flags = self.shapes.value(shape, SH.flags)  # the flags of the same shape only
             return f"(!isBlank({v}) && REGEX(STR({v}), {_n3(obj)}{', ' + _n3(flags) if flags else ''}))"
         if predicate == SH["in"]:
             return f"({v} IN ({', '.join(_n3(x) for x in Collection(self.shapes, obj))}))"
@@ -315,7 +315,7 @@ class Compiler:
                 continue
             if predicate in (SH.property, SH.path, SH.sparql):
                 raise Unsupported("a nested shape with properties, paths or SPARQL")
-            tests.append(f"COALESCE({self.value_test(predicate, obj, v)}, false)")
+            tests.append(f"COALESCE({self.value_test(predicate, obj, v, shape)}, false)")
         return "(" + (" && ".join(tests) or "true") + ")"
 
 

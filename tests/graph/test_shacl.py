@@ -122,3 +122,13 @@ def test_an_unsupported_constraint_is_refused():
     with pytest.raises(Unsupported):
         compile_shapes(shapes)
 
+
+
+def test_a_pattern_takes_the_flags_of_its_own_shape():
+    shapes = Graph().parse(data=TURTLE_PREFIXES + """
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:a> a sh:PropertyShape ; sh:targetClass sg:Release ; sh:path rdfs:label ; sh:pattern "^x" ; sh:flags "i" .
+        <urn:b> a sh:PropertyShape ; sh:targetClass sg:Release ; sh:path rdfs:comment ; sh:pattern "^y" .""",
+                             format="turtle")
+    queries = {str(check.shape): check.query for check in compile_shapes(shapes)}
+    assert '"^x", "i")' in queries["urn:a"] and '"^y"))' in queries["urn:b"]
