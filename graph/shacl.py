@@ -10,7 +10,7 @@ build validates with pySHACL instead; tests compare both on planted errors. The 
 after inference, where every instance carries its superclasses' types (rule cax-sco), so SHACL's
 instance test (rdf:type/rdfs:subClassOf*) is a plain `?x a C`, which the store answers from its index.
 
-How the queries are written, from profiles of Oxigraph at 100k asserted triples (docs in bench/validation.py):
+How the queries are written, from profiles of Oxigraph at 100k asserted triples (README, "Validation at scale"):
 - each triple pattern is a sub-SELECT of its own: the store joins sub-SELECTs by hashing, the patterns
   of one basic graph pattern by an index lookup per row (about 8x slower on the provenance shapes);
 - a constraint on a path's values (class, datatype, max counts, ...) does not depend on which shape
