@@ -11,8 +11,9 @@ after inference, where every instance carries its superclasses' types (rule cax-
 instance test (rdf:type/rdfs:subClassOf*) is a plain `?x a C`, which the store answers from its index.
 
 How the queries are written, from profiles of Oxigraph at 100k asserted triples (README, "Validation at scale"):
-- each triple pattern is a sub-SELECT of its own: the store joins sub-SELECTs by hashing, the patterns
-  of one basic graph pattern by an index lookup per row (about 8x slower on the provenance shapes);
+- each triple pattern is a sub-SELECT of its own: the on-disk store joins sub-SELECTs by hashing, the
+  patterns of one basic graph pattern by an index lookup per row (about 8x slower there on the
+  provenance shapes; on the in-memory store a build validates, both cost about the same);
 - a constraint on a path's values (class, datatype, max counts, ...) does not depend on which shape
   targets the node, so its query reads the path alone, without the targets; its few candidate rows
   are then kept for the nodes the shape targets (`Check.target`, a lookup per candidate). Only
