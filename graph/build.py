@@ -227,7 +227,8 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     except Unsupported as exc:  # a shape beyond the compiler: pySHACL on a copy of the data, slower
         progress(f"  shapes not compiled to SPARQL ({exc}): validating with pySHACL")
         data = store_graph(store, DATA_GRAPHS)
-        result = validate(data, ontology=ontology, asserted=store_graph(store, [Graphs.ASSERTED]), shapes=shapes)
+        result = validate(data, ontology=ontology, asserted=store_graph(store, [Graphs.ASSERTED]), shapes=shapes,
+                          store=store)
     done("validation")
     if not result.conforms:
         raise BuildError("SHACL validation failed:\n" + result.text())

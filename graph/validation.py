@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +20,8 @@ SHAPES_PATH = Path(__file__).resolve().parent.parent / "ontology" / "shapes.ttl"
 SGSH = Namespace("https://w3id.org/swapgraph/shapes#")
 ASSERTED_EVIDENCE_SHAPE = SGSH.AssertedFactEvidenceShape
 PREMISE_DEPTH = 3  # how far to follow derivations back to asserted quotes for an inferred-only node
+QUERY_THREADS = 2  # the store evaluates queries without holding the GIL: two checks at a time on two cores
+INFERRED_EXPLAINED = 5  # inferred triples about an inferred-only node whose derivations are followed
 QUOTES_SHOWN = 3  # quotes per violation in the text report (all of them are in Violation.evidence)
 
 
@@ -74,14 +76,16 @@ def load_shapes(path: Path = SHAPES_PATH) -> Graph:
 
 
 def validate(data: Graph, ontology: Graph | None = None, asserted: Graph | None = None,
-             shapes: Graph | None = None) -> ValidationReport:
+             shapes: Graph | None = None, store=None) -> ValidationReport:
     """Check `data` (the union of the store's entities, asserted, inferred and provenance graphs).
 
     Our own inference has already run, so pyshacl runs with inference "none"; the ontology, when
     given, only contributes its rdfs:subClassOf axioms (so that a leg counts as an Exchange for
     sh:class). Each violation carries the quotes behind its focus node, so a failed build says which
     sentence of which document led to the bad fact. With `asserted` (the asserted named graph), also
-    check that each of its triples has a reified statement with sg:evidence in `data`.
+    check that each of its triples has a reified statement with sg:evidence in `data`. With `store`
+    (the Oxigraph store `data` was read from), a node without quotes of its own gets those of the
+    premises of its inferred triples, from the store's derivation records.
     """
     started = time.perf_counter()
     shapes = shapes if shapes is not None else load_shapes()
@@ -97,9 +101,10 @@ def validate(data: Graph, ontology: Graph | None = None, asserted: Graph | None 
     # inplace: the shapes hold no sh:rule and inference is off, so pyshacl writes nothing to the graph.
     conforms, results, _ = pyshacl.validate(target, shacl_graph=shapes, inference="none", advanced=True,
                                             inplace=True, allow_warnings=False)
-    violations = _read_results(results, data, shapes)
+    source = _source(store)
+    violations = _read_results(results, data, shapes, source)
     if asserted is not None:
-        violations += _unsupported_asserted(asserted, data, shapes)
+        violations += _unsupported_asserted(asserted, data, shapes, source)
     violations.sort(key=lambda v: (str(v.shape), str(v.focus), str(v.path), str(v.value)))
     return ValidationReport(conforms=not violations, violations=violations,
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
@@ -109,8 +114,7 @@ DATA_GRAPHS = (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENA
 # MINUS, not FILTER NOT EXISTS: the store evaluates it as one anti-join instead of a lookup per triple.
 UNSUPPORTED_ASSERTED = f"""SELECT ?s ?p ?o WHERE {{ GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }}
   MINUS {{ GRAPH <{Graphs.PROVENANCE}> {{ ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; sg:evidence ?e }} }} }}"""
-EVIDENCE = """SELECT DISTINCT ?file ?doc ?quote WHERE {{ ?st rdf:subject {node} . {link}
-  ?quoted sg:evidence ?e . ?e sg:quote ?quote . OPTIONAL {{ ?e sg:document ?doc OPTIONAL {{ ?doc sg:fileName ?file }} }}
+EVIDENCE = """SELECT DISTINCT ?file ?doc ?quote WHERE {{ ?st rdf:subject {node} ; sg:evidence ?e . ?e sg:quote ?quote . OPTIONAL {{ ?e sg:document ?doc OPTIONAL {{ ?doc sg:fileName ?file }} }}
 }} ORDER BY ?file ?quote LIMIT 20"""
 
 
@@ -135,40 +139,105 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
         for solution in solutions:
             yield {n: to_rdflib(solution[n]) for n in names if solution[n] is not None}
 
-    violations = []
-    for check in compile_shapes(shapes):
-        focus = {row["this"] for row in rows(check.focus_query)} if check.focus_query else None
-        shape, shape_name = _named_shape(shapes, check.shape)
-        for row in rows(check.query):
-            if focus is not None and row.get("this") not in focus:
-                continue
-            message = check.message or "constraint not satisfied"
-            for name, value in row.items():
-                message = message.replace("{?" + name + "}", str(value)).replace("{$" + name + "}", str(value))
-            violations.append(Violation(focus=row["this"], shape=shape, path=check.path, message=message,
-                                        value=row.get("value"), shape_name=shape_name))
+    checks = compile_shapes(shapes)
+    names = {check.shape: _named_shape(shapes, check.shape) for check in checks}  # rdflib read in one thread
+    with ThreadPoolExecutor(QUERY_THREADS) as pool:
+        unsupported = pool.submit(lambda: list(rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)))
+        violations = [v for found in pool.map(lambda check: _violations(rows, check, *names[check.shape]), checks)
+                      for v in found]
+        unsupported = unsupported.result()
     message = str(shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.message) or "asserted triple without evidence")
     name = shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.name)
     violations += [Violation(focus=row["s"], shape=ASSERTED_EVIDENCE_SHAPE, path=row["p"], value=row["o"],
                              message=message, shape_name=str(name) if name is not None else None)
-                   for row in rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)]
+                   for row in unsupported]
     unique = {(v.shape, v.focus, v.path, v.value, v.message): v for v in violations}
-    violations = [replace(v, evidence=_store_evidence(rows, v))
+    source = _source(store)
+    violations = [replace(v, evidence=_store_evidence(rows, source, v))
                   for _, v in sorted(unique.items(), key=lambda kv: tuple(map(str, kv[0])))]
     return ValidationReport(conforms=not violations, violations=violations,
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
 
 
-def _store_evidence(rows, v: Violation) -> list[tuple[str, str]]:
-    """Quotes behind the violation's focus node: its own statements, else those of their premises."""
+def _violations(rows, check, shape: Node, shape_name: str | None) -> list[Violation]:
+    """The violations of one compiled check (graph.shacl.Check), none when its proof holds."""
+    if check.proof is not None and len({int(n) for n in next(rows(check.proof)).values()}) == 1:
+        return []  # the counts prove that the check has no violation
+    found = list(rows(check.query))
+    if check.target is not None and found:
+        focus = _focus_nodes(rows, check.target, {row["this"] for row in found})
+        found = [row for row in found if row["this"] in focus]
+    violations = []
+    for row in found:
+        if check.value_is_focus:
+            row = {**row, "this": row["value"]}
+        message = check.message or "constraint not satisfied"
+        for name, value in row.items():
+            message = message.replace("{?" + name + "}", str(value)).replace("{$" + name + "}", str(value))
+        violations.append(Violation(focus=row["this"], shape=shape, path=check.path, message=message,
+                                    value=row.get("value"), shape_name=shape_name))
+    return violations
+
+
+FOCUS_CHUNK = 500  # candidate nodes per lookup query
+
+
+def _focus_nodes(rows, target: str, candidates: set[Node]) -> set[Node]:
+    """Those of `candidates` that `target` (a pattern binding ?this) matches: a lookup per candidate.
+    Blank nodes cannot be written in a query, so the target's blank nodes are read instead."""
+    named = sorted((c for c in candidates if not isinstance(c, BNode)), key=str)
+    found = set()
+    for start in range(0, len(named), FOCUS_CHUNK):
+        chunk = " ".join(c.n3() for c in named[start:start + FOCUS_CHUNK])
+        found |= {row["this"] for row in rows(f"SELECT DISTINCT ?this WHERE {{ VALUES ?this {{ {chunk} }} {target} }}")}
+    if len(named) < len(candidates):
+        found |= {row["this"] for row in rows(f"SELECT DISTINCT ?this WHERE {{ {target} FILTER (isBlank(?this)) }}")}
+    return found & candidates
+
+
+def _store_evidence(rows, source, v: Violation) -> list[tuple[str, str]]:
+    """Quotes behind the violation's focus node: its own statements', else those of its derivations."""
     if not isinstance(v.focus, URIRef):
         return []
-    for link in ("BIND (?st AS ?quoted)", "?st (sg:derivation/sg:premise)+ ?quoted ."):
-        found = [(str(row.get("file", row.get("doc", "?"))), str(row["quote"]))
-                 for row in rows(SPARQL_PREFIXES + EVIDENCE.format(node=f"<{v.focus}>", link=link))]
-        if found:
-            return found
-    return []
+    found = [(str(row.get("file", row.get("doc", "?"))), str(row["quote"]))
+             for row in rows(SPARQL_PREFIXES + EVIDENCE.format(node=f"<{v.focus}>"))]
+    return found or derived_evidence(source, v.focus)
+
+
+def _source(store):
+    from graph.explain import OxigraphSource
+
+    return OxigraphSource(store) if store is not None else None
+
+
+def derived_evidence(source, node: Node) -> list[tuple[str, str]]:
+    """(document, quote) pairs behind a node that no document quotes itself (a registry entity, a node
+    only inferred): those of the premises of its inferred triples, down to PREMISE_DEPTH derivations.
+
+    The derivations are the build's compact records (sg:derivationRecord), read as /explain reads
+    them: graph.explain.explain on `source` (a graph.explain.Source over the store).
+    """
+    from graph.explain import explain, nt
+
+    if source is None or not isinstance(node, URIRef):
+        return []
+    triples = source.select(f"SELECT ?p ?o WHERE {{ GRAPH <{Graphs.INFERRED}> {{ {nt(node)} ?p ?o }} }} "
+                            f"ORDER BY ?p ?o LIMIT {INFERRED_EXPLAINED}")
+    found: list[tuple[str, str]] = []
+    for row in triples:
+        for pair in _quotes(explain(source, node, row["p"], row["o"], max_depth=PREMISE_DEPTH)):
+            if pair not in found:
+                found.append(pair)
+    return found
+
+
+def _quotes(explanation) -> list[tuple[str, str]]:
+    """The (document, quote) pairs of an explanation tree: its own evidence, then its premises'."""
+    found = [(e.file_name or e.document, e.quote) for e in explanation.evidence]
+    for derivation in explanation.derivations:
+        for premise in derivation.premises:
+            found += _quotes(premise)
+    return found
 
 
 def _missing_hierarchy(data: Graph, ontology: Graph) -> list[tuple]:
@@ -187,32 +256,21 @@ def _missing_hierarchy(data: Graph, ontology: Graph) -> list[tuple]:
     return []
 
 
-def evidence_for(data: Graph, node: Node, prefer: Node | None = None) -> list[tuple[str, str]]:
-    """(document, quote) pairs of the statements about `node`; for inferred-only statements, of their premises.
+def evidence_for(data: Graph, node: Node, prefer: Node | None = None, source=None) -> list[tuple[str, str]]:
+    """(document, quote) pairs of the statements about `node`; without any, those of its derivations
+    when `source` (a graph.explain.Source over the store) is given (`derived_evidence`).
 
     Statements whose predicate is `prefer` (the violation's path) come first.
     """
     statements = sorted(data.subjects(RDF.subject, node),
                         key=lambda st: (data.value(st, RDF.predicate) != prefer, str(st)))
     found: list[tuple[str, str]] = []
-    seen_statements: set[Node] = set()
-    queue = deque((st, 0) for st in statements)
-    direct = any(True for st in statements for _ in data.objects(st, SG.evidence))
-    while queue:
-        statement, depth = queue.popleft()
-        if statement in seen_statements:
-            continue
-        seen_statements.add(statement)
+    for statement in statements:
         for evidence in data.objects(statement, SG.evidence):
             pair = _evidence_pair(data, evidence)
             if pair and pair not in found:
                 found.append(pair)
-        if direct or depth >= PREMISE_DEPTH:
-            continue  # follow derivations only when nothing about the node itself is quoted
-        for derivation in data.objects(statement, SG.derivation):
-            for premise in data.objects(derivation, SG.premise):
-                queue.append((premise, depth + 1))
-    return found
+    return found or derived_evidence(source, node)
 
 
 def _evidence_pair(data: Graph, evidence: Node) -> tuple[str, str] | None:
@@ -224,7 +282,7 @@ def _evidence_pair(data: Graph, evidence: Node) -> tuple[str, str] | None:
     return (str(name if name is not None else document if document is not None else "?"), str(quote))
 
 
-def _read_results(results: Graph, data: Graph, shapes: Graph) -> list[Violation]:
+def _read_results(results: Graph, data: Graph, shapes: Graph, source) -> list[Violation]:
     violations = []
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
@@ -237,15 +295,16 @@ def _read_results(results: Graph, data: Graph, shapes: Graph) -> list[Violation]
         shape_node, shape_name = _named_shape(shapes, shape)
         violations.append(Violation(
             focus=focus, shape=shape_node, path=path, message=" ".join(messages) or "constraint not satisfied",
-            value=value, shape_name=shape_name, evidence=_evidence_of(data, focus, value, path),
+            value=value, shape_name=shape_name, evidence=_evidence_of(data, focus, value, path, source),
         ))
     return violations
 
 
-def _evidence_of(data: Graph, focus: Node, value: Node | None, path: Node | None) -> list[tuple[str, str]]:
-    found = evidence_for(data, focus, prefer=path)
+def _evidence_of(data: Graph, focus: Node, value: Node | None, path: Node | None,
+                 source) -> list[tuple[str, str]]:
+    found = evidence_for(data, focus, prefer=path, source=source)
     if isinstance(value, URIRef) and value != focus:  # e.g. the whole exchange's claim in LegCountsShape
-        found += [pair for pair in evidence_for(data, value) if pair not in found]
+        found += [pair for pair in evidence_for(data, value, source=source) if pair not in found]
     return found
 
 
@@ -262,7 +321,7 @@ def _named_shape(shapes: Graph, shape: Node) -> tuple[Node, str | None]:
     return shape, str(name) if name is not None else None
 
 
-def _unsupported_asserted(asserted: Graph, data: Graph, shapes: Graph) -> list[Violation]:
+def _unsupported_asserted(asserted: Graph, data: Graph, shapes: Graph, source) -> list[Violation]:
     """Asserted triples without an rdf:Statement carrying sg:evidence in `data`."""
     subjects, predicates, objects = {}, {}, {}
     for index, prop in ((subjects, RDF.subject), (predicates, RDF.predicate), (objects, RDF.object)):
@@ -277,7 +336,7 @@ def _unsupported_asserted(asserted: Graph, data: Graph, shapes: Graph) -> list[V
     name = shapes.value(ASSERTED_EVIDENCE_SHAPE, SH.name)
     return [
         Violation(focus=s, shape=ASSERTED_EVIDENCE_SHAPE, path=p, value=o, message=message,
-                  shape_name=str(name) if name is not None else None, evidence=evidence_for(data, s, prefer=p))
+                  shape_name=str(name) if name is not None else None, evidence=evidence_for(data, s, prefer=p, source=source))
         for s, p, o in asserted
         if (s, p, o) not in supported
     ]

@@ -1,8 +1,10 @@
 """The shapes compiled to SPARQL find exactly what pySHACL (the oracle) finds, on planted errors."""
 
 import pyoxigraph as ox
+import pyshacl
 import pytest
 from rdflib import Graph
+from rdflib.namespace import SH
 
 from graph.build import SourcePaths, build_store, read_turtle, store_graph
 from graph.inference import run_inference
@@ -24,10 +26,15 @@ claim:whole a sg:CountClaim ; sg:aboutExchange exchange:undated ; sg:side state:
 claim:part a sg:CountClaim ; sg:aboutExchange exchange:leg-a ; sg:side state:US ; sg:count 9 .
 claim:zeroth a sg:OrdinalClaim ; sg:ordinal 0 ; sg:aboutExchange exchange:undated .
 role:nobody a sg:Mediator .
+claim:whole sg:categorisedDifferently exchange:undated ; sg:countedGroup state:US .
+exchange:undated sg:status sg:maybe .
+claim:negative sg:approximate "yes" .
 """
 PLANTED_PROVENANCE = f"""
 <https://w3id.org/swapgraph/id/evidence/bad> a sg:Evidence ; sg:quote "" ; sg:startOffset 10 ; sg:endOffset 5 .
 <https://w3id.org/swapgraph/id/statement/bare> a rdf:Statement ; rdf:subject release:empty ; rdf:predicate rdf:type .
+<https://w3id.org/swapgraph/id/statement/literal> a rdf:Statement ; rdf:subject release:empty ; rdf:predicate "type" ;
+    rdf:object sg:Release .
 """
 
 
@@ -70,6 +77,32 @@ def test_compiled_shapes_find_what_pyshacl_finds(planted):
     assert len(shapes_hit) >= 15  # the planted errors reach most shapes: the comparison is not vacuous
 
 
+TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+NOT_PARAMETERS = {*TARGETS, SH.path, SH.message, SH.name, SH.property, SH.deactivated, SH.severity,
+                  SH.qualifiedValueShape, SH.qualifiedValueShapesDisjoint}
+
+
+def constraint_components(shapes: Graph) -> set:
+    """The constraint components of the targeted shapes' constraints, as SHACL names them in results."""
+    found = set()
+    for shape in {s for target in TARGETS for s in shapes.subjects(target)}:
+        for parameter in set(shapes.predicates(shape)) - NOT_PARAMETERS:
+            if str(parameter).startswith(str(SH)):
+                name = str(parameter).removeprefix(str(SH))
+                found.add(SH.SPARQLConstraintComponent if parameter == SH.sparql
+                          else SH[name[0].upper() + name[1:] + "ConstraintComponent"])
+    return found
+
+
+def test_the_planted_errors_reach_every_constraint_kind_the_shapes_use(planted):
+    shapes = read_turtle(PATHS.shapes)
+    _, results, _ = pyshacl.validate(store_graph(planted, DATA_GRAPHS), shacl_graph=shapes, inference="none",
+                                     advanced=True)
+    used = constraint_components(shapes)
+    assert len(used) >= 10
+    assert used - set(results.objects(None, SH.sourceConstraintComponent)) == set()
+
+
 def test_compiled_shapes_conform_on_the_corpus():
     store = ox.Store()
     build_store(store, PATHS)  # validates with the compiled shapes
@@ -89,3 +122,13 @@ def test_an_unsupported_constraint_is_refused():
     with pytest.raises(Unsupported):
         compile_shapes(shapes)
 
+
+
+def test_a_pattern_takes_the_flags_of_its_own_shape():
+    shapes = Graph().parse(data=TURTLE_PREFIXES + """
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:a> a sh:PropertyShape ; sh:targetClass sg:Release ; sh:path rdfs:label ; sh:pattern "^x" ; sh:flags "i" .
+        <urn:b> a sh:PropertyShape ; sh:targetClass sg:Release ; sh:path rdfs:comment ; sh:pattern "^y" .""",
+                             format="turtle")
+    queries = {str(check.shape): check.query for check in compile_shapes(shapes)}
+    assert '"^x", "i")' in queries["urn:a"] and '"^y"))' in queries["urn:b"]

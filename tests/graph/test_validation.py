@@ -378,10 +378,11 @@ def test_report_text_names_node_shape_message_document_and_quote():
         assert expected in text
 
 
-def test_evidence_of_an_inferred_only_node_follows_derivations():
-    # Nothing asserted has person:ann-example as subject; its inferred type goes back to quote 2.
+def test_evidence_of_a_node_is_the_quotes_of_its_own_statements():
+    # Through derivation records (sg:derivationRecord) for a node without its own: test_validation_evidence.py.
     data, _ = fixture()
-    assert evidence_for(data, iri("person:ann-example")) == [("synthetic-1.txt", Q2)]
+    assert evidence_for(data, iri("release:2030-03-01-ann"), prefer=iri("sg:releasedPerson"))[0] == ("synthetic-1.txt", Q2)
+    assert evidence_for(data, iri("person:ann-example")) == []  # a registry entry: no document quotes it
 
 
 def test_shapes_have_names_and_messages():
