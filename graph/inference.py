@@ -14,6 +14,7 @@ input record the same), written to the provenance graph in bulk at the end as on
 the premises by statement id (graph/explain.py reads it).
 """
 
+import functools
 import gc
 import hashlib
 import time
@@ -56,7 +57,7 @@ class InferenceReport:
     per_predicate_rule: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     provenance_quads: int = 0
-    steps: dict = field(default_factory=dict)  # step (read, pattern rounds, ...) -> seconds, for the benchmark
+    steps: dict = field(default_factory=dict)  # step (read, pattern rounds, ...) -> CPU seconds, for the benchmark
 
 
 def domain_facts(triples) -> set:
@@ -71,9 +72,12 @@ def domain_facts(triples) -> set:
 def term(token: str, binding: dict):
     if token.startswith("?"):
         return binding.get(token[1:])
-    if token == "a":
-        return RDF_TYPE
-    return ox.NamedNode(expand_iri(token))
+    return _constant_term(token)
+
+
+@functools.cache
+def _constant_term(token: str) -> ox.NamedNode:
+    return RDF_TYPE if token == "a" else ox.NamedNode(expand_iri(token))
 
 
 def instantiate(pattern: Pattern, binding: dict) -> tuple:
@@ -104,6 +108,13 @@ def ox_term(text: str):
     if text.startswith("_:"):
         return ox.BlankNode(text[2:])
     return next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {text} .", format=ox.RdfFormat.N_TRIPLES))).object
+
+
+def _template(pattern: Pattern, columns: dict[str, int]) -> tuple:
+    """A pattern as a template over a query's rows: a variable as its column (None when the query does
+    not select it), a constant as its N-Triples text."""
+    return tuple(columns.get(t[1:]) if t.startswith("?") else constant(t)
+                 for t in (pattern.subject, pattern.predicate, pattern.object))
 
 
 def kind_of(text: str) -> int:
@@ -321,10 +332,11 @@ class Engine:
         self.report = InferenceReport()
         self.steps = self.report.steps
         self.facts = Facts()
-        started = time.perf_counter()
+        started, wall_started = time.process_time(), time.perf_counter()
         for graph in SOURCE_GRAPHS:
             self.facts.extend(self._read(graph))
         self._took("read", started)
+        self.read_seconds = time.perf_counter() - wall_started
         self.derivations: dict[tuple, tuple[Rule, tuple]] = {}  # inferred triple -> (rule, premises), in the order found
         self.inferred: list[tuple] = []  # in the order found
         self.evaluated: dict[str, int] = {}  # SPARQL rule -> how many inferred triples its last run saw
@@ -334,7 +346,8 @@ class Engine:
         self.history: list[Counter] = []  # per-rule counts at each round, to name the rules still adding
 
     def _took(self, step: str, started: float) -> None:
-        self.steps[step] = self.steps.get(step, 0.0) + time.perf_counter() - started
+        """Adds the CPU seconds since `started` (time.process_time) to the step's."""
+        self.steps[step] = self.steps.get(step, 0.0) + time.process_time() - started
 
     def _read(self, graph: ox.NamedNode) -> list[tuple]:
         """The graph's triples, coded, in the store's order: one dump, split (a subject and a predicate
@@ -367,7 +380,7 @@ class Engine:
                 break
             self._guard(max_rounds, max_inferred)
         self._write_provenance()
-        self.report.seconds = time.perf_counter() - started + self.steps["read"]
+        self.report.seconds = time.perf_counter() - started + self.read_seconds
         return self.report
 
     def _guard(self, max_rounds: int, max_inferred: int | None):
@@ -383,7 +396,7 @@ class Engine:
                                  f"{max_inferred} (in the last {RECENT_ROUNDS} rounds: {adding}): a rule may be minting new nodes")
 
     def _pattern_round(self, delta: Facts) -> Facts:
-        started = time.perf_counter()
+        started = time.process_time()
         fresh: dict[tuple, tuple] = {}
         for compiled in self.pattern_rules:
             compiled.derive(self.facts, delta, fresh, self.codes.kinds, compiled.rule)
@@ -392,38 +405,44 @@ class Engine:
 
     def _add(self, fresh: dict) -> Facts:
         """The round's new facts into the facts, the derivations and the store; they are the next delta."""
-        started = time.perf_counter()
+        started = time.process_time()
         self.derivations.update(fresh)
         self.inferred += fresh
         self.report.per_rule.update(rule.id for rule, _ in fresh.values())
         self.report.inferred += len(fresh)
         self.facts.extend(fresh)
         self._took("index", started)
-        started = time.perf_counter()
+        started = time.process_time()
         self._store_inferred(fresh)
         self._took("store writes", started)
         return Facts(fresh)
 
     def _sparql_round(self) -> Facts:
-        started = time.perf_counter()
+        started = time.process_time()
         fresh: dict[tuple, tuple] = {}
         seen = len(self.inferred)
         for rule in self.sparql_rules:
             if not self._may_change(rule):
                 continue
             self.evaluated[rule.id] = seen
+            solutions = self.store.query(rule.query, default_graph=SOURCE_GRAPHS)
+            columns = {v.value: i for i, v in enumerate(solutions.variables)}
+            conclusions = [_template(c, columns) for c in rule.conclusions]
             found: dict[tuple, list] = {}
-            for binding in bindings(self.store.query(rule.query, default_graph=SOURCE_GRAPHS)):
-                for pattern in rule.conclusions:
-                    triple = instantiate(pattern, binding)
-                    if _valid_triple(triple):
-                        found.setdefault(tuple(map(str, triple)), []).append(binding)
+            for solution in solutions:
+                row = [None if value is None else str(value) for value in solution]
+                for template in conclusions:
+                    s, p, o = (row[x] if x.__class__ is int else x for x in template)
+                    # a subject that is no literal, an IRI as predicate, an object (see _valid_triple)
+                    if s is not None and s[0] != '"' and p is not None and p[0] == "<" and o is not None:
+                        found.setdefault((s, p, o), []).append(row)
+            premises_of = [_template(p, columns) for p in rule.premises]
             for triple in sorted(found):  # query order may vary
                 coded = self.codes.triple(triple)
                 if coded in self.facts or coded in fresh:
                     continue
                 # Several matches may conclude the same triple; the smallest premises win, every run.
-                premises = min((self._premises(rule, b) for b in found[triple]), key=sorted)
+                premises = min((self._premises(rule, premises_of, columns, row) for row in found[triple]), key=sorted)
                 fresh[coded] = (rule, tuple(self.codes.triple(p) for p in premises))
         self._took("sparql rounds", started)
         return self._add(fresh)
@@ -450,24 +469,24 @@ class Engine:
             else:
                 lines.append(f"{terms[s]} {terms[p]} {terms[o]} {graph_text} .\n")
         if lines:
-            self.store.load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+            self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
         if blank:
-            self.store.extend(blank)
+            self.store.bulk_extend(blank)
 
-    def _premises(self, rule: Rule, binding: dict) -> list[tuple]:
+    def _premises(self, rule: Rule, templates: list[tuple], columns: dict, row: list) -> list[tuple]:
         """The premises (N-Triples triples) of one match of a SPARQL rule: its premise patterns with the
         match's terms; where an aggregate leaves premise variables open, every match of the patterns."""
-        patterns = [instantiate(p, binding) for p in rule.premises]
-        if all(None not in t for t in patterns):
-            return [tuple(map(str, t)) for t in patterns]
+        premises = [tuple(row[x] if x.__class__ is int else x for x in t) for t in templates]
+        if all(None not in t for t in premises):
+            return premises
         code = self.codes.code
-        coded = {name: code.get(str(value), -1) for name, value in binding.items()}
-        premises = {}
+        coded = {name: code.get(row[i], -1) for name, i in columns.items() if row[i] is not None}
+        matched = {}
         for full in self._matches(list(rule.premises), coded):
             for pattern in rule.premises:
-                premises[tuple(full[t[1:]] if t.startswith("?") else code.get(constant(t), -1)
-                               for t in (pattern.subject, pattern.predicate, pattern.object))] = None
-        return sorted(self.codes.text(t) for t in premises)
+                matched[tuple(full[t[1:]] if t.startswith("?") else code.get(constant(t), -1)
+                              for t in (pattern.subject, pattern.predicate, pattern.object))] = None
+        return sorted(self.codes.text(t) for t in matched)
 
     def _matches(self, patterns: list[Pattern], binding: dict):
         """Every extension of `binding` (variable -> code) matching all `patterns` in the facts."""
@@ -490,43 +509,44 @@ class Engine:
         triples again by matching the rule's premise patterns and keeping those whose hash is named;
         the few premises with a blank node are reified instead.
         """
-        started = time.perf_counter()
-        quads = self._rule_descriptions()
-        terms, kinds = self.codes.terms, self.codes.kinds
-        ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
-        sha1 = hashlib.sha1
-
-        def statement_id(triple: tuple) -> str:
-            """The hash ending the triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
-            found = ids.get(triple)
-            if found is None:
-                s, p, o = triple
-                found = ids[triple] = sha1(f"{terms[s]} {terms[p]} {terms[o]}".encode("utf-8")).hexdigest()[:20]
-            return found
-
-        reified: set[tuple] = set()
+        started = time.process_time()
+        ids = self._statement_ids(self.derivations)  # inferred triples first: most premises are among them
+        statement_ids = ids.__getitem__
         head = f"<{STATEMENT}"
-        tail = f"> <{SG.derivationRecord}> \"{{}}\" <{Graphs.PROVENANCE}> .\n"
+        middle = f"> <{SG.derivationRecord}> \""
+        tail = f"\" <{Graphs.PROVENANCE}> .\n"
         rule_ids = {rule.id: rule.id.replace("\\", "\\\\").replace('"', '\\"') for rule in self.rules}
-        lines, per_predicate_rule = [], Counter()
+        lines = []
         for triple, (rule, premises) in self.derivations.items():
-            per_predicate_rule[triple[1], rule.id] += 1
-            record = " ".join([rule_ids[rule.id], *(statement_id(p) for p in premises)])
-            for premise in premises:
-                if (kinds[premise[0]] == BLANK or kinds[premise[2]] == BLANK) and premise not in reified:
-                    # A blank node's label is not kept across queries: such a premise (a property chain's
-                    # list) has its subject, predicate and object on its statement, once, for /explain to
-                    # read back (untyped: a typed rdf:Statement must carry evidence for the shapes).
-                    reified.add(premise)
-                    triple_terms = tuple(ox_term(terms[t]) for t in premise)
-                    quads += [q for q in reification(triple_terms)[1] if q.predicate != RDF_TYPE]
-            lines.append(head + statement_id(triple) + tail.format(record))
-        for (predicate, rule), n in per_predicate_rule.items():
-            self.report.per_predicate_rule[terms[predicate][1:-1], str(RULE[rule])] += n
-        self.store.load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
-        self.store.extend(quads)
+            try:
+                named = " ".join(map(statement_ids, premises))
+            except KeyError:  # premises not inferred: hashed once, however many derivations use them
+                ids.update(self._statement_ids(p for p in premises if p not in ids))
+                named = " ".join(map(statement_ids, premises))
+            lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {named}{tail}")
+        self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+        quads = self._rule_descriptions() + self._reified_blank_premises()
+        self.store.bulk_extend(quads)
         self.report.provenance_quads += len(lines) + len(quads)
+        terms = self.codes.terms
+        for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in self.derivations.items()).items():
+            self.report.per_predicate_rule[terms[predicate][1:-1], str(RULE[rule])] += n
         self._took("records", started)
+
+    def _statement_ids(self, triples) -> dict[tuple, str]:
+        """The hash ending each triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
+        terms, sha1 = self.codes.terms, hashlib.sha1
+        return {t: sha1(f"{terms[t[0]]} {terms[t[1]]} {terms[t[2]]}".encode("utf-8")).hexdigest()[:20] for t in triples}
+
+    def _reified_blank_premises(self) -> list:
+        """A blank node's label is not kept across queries: a premise with one (a property chain's list)
+        has its subject, predicate and object on its statement, once, for /explain to read back
+        (untyped: a typed rdf:Statement must carry evidence for the shapes)."""
+        kinds, terms = self.codes.kinds, self.codes.terms
+        blank = {p for _, premises in self.derivations.values() for p in premises
+                 if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK}
+        return [q for premise in sorted(blank) for q in reification(tuple(ox_term(terms[t]) for t in premise))[1]
+                if q.predicate != RDF_TYPE]
 
     def _rule_descriptions(self) -> list:
         quads = []
