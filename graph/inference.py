@@ -510,7 +510,8 @@ class Engine:
         the few premises with a blank node are reified instead.
         """
         started = time.process_time()
-        ids = self._statement_ids(self.derivations)  # inferred triples first: most premises are among them
+        premises_used = {p for _, premises in self.derivations.values() for p in premises}
+        ids = self._statement_ids(premises_used.union(self.derivations))  # each triple hashed once
         statement_ids = ids.__getitem__
         head = f"<{STATEMENT}"
         middle = f"> <{SG.derivationRecord}> \""
@@ -518,14 +519,9 @@ class Engine:
         rule_ids = {rule.id: rule.id.replace("\\", "\\\\").replace('"', '\\"') for rule in self.rules}
         lines = []
         for triple, (rule, premises) in self.derivations.items():
-            try:
-                named = " ".join(map(statement_ids, premises))
-            except KeyError:  # premises not inferred: hashed once, however many derivations use them
-                ids.update(self._statement_ids(p for p in premises if p not in ids))
-                named = " ".join(map(statement_ids, premises))
-            lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {named}{tail}")
+            lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join(map(statement_ids, premises))}{tail}")
         self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
-        quads = self._rule_descriptions() + self._reified_blank_premises()
+        quads = self._rule_descriptions() + self._reified_blank(premises_used)
         self.store.bulk_extend(quads)
         self.report.provenance_quads += len(lines) + len(quads)
         terms = self.codes.terms
@@ -538,13 +534,12 @@ class Engine:
         terms, sha1 = self.codes.terms, hashlib.sha1
         return {t: sha1(f"{terms[t[0]]} {terms[t[1]]} {terms[t[2]]}".encode("utf-8")).hexdigest()[:20] for t in triples}
 
-    def _reified_blank_premises(self) -> list:
+    def _reified_blank(self, premises: set) -> list:
         """A blank node's label is not kept across queries: a premise with one (a property chain's list)
         has its subject, predicate and object on its statement, once, for /explain to read back
         (untyped: a typed rdf:Statement must carry evidence for the shapes)."""
         kinds, terms = self.codes.kinds, self.codes.terms
-        blank = {p for _, premises in self.derivations.values() for p in premises
-                 if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK}
+        blank = [p for p in premises if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK]
         return [q for premise in sorted(blank) for q in reification(tuple(ox_term(terms[t]) for t in premise))[1]
                 if q.predicate != RDF_TYPE]
 
