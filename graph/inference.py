@@ -248,13 +248,19 @@ class PatternRule:
 
     def _compile(self):
         """derive(facts, delta, fresh, kinds, rule): adds to `fresh` (triple -> (rule, premises)) every
-        valid conclusion not in facts or fresh from a match that uses at least one triple of `delta`."""
+        valid conclusion not in facts or fresh from a match that uses at least one triple of `delta`;
+        derive_all the same when `delta` is all the facts."""
         body = []
         for first in range(len(self.premises)):
             body += self._plan_code(self._plan(first))
-        lines = ["def derive(facts, delta, fresh, kinds, rule):", " known = facts.all", *sorted(self.indexes), *body]
+        # When every fact is new (the first round), one plan finds every match: the others would again.
+        whole = self._plan_code(self._plan(0))
+        start = [" known = facts.all", *sorted(self.indexes)]
+        lines = ["def derive(facts, delta, fresh, kinds, rule):", *start, *body,
+                 "def derive_all(facts, delta, fresh, kinds, rule):", *start, *whole]
         namespace = {name: self.codes.encode(value) for value, name in self.constants.items()} | {"_scan": _scan}
         exec(compile("\n".join(lines), f"<rule {self.rule.id}>", "exec"), namespace)
+        self.derive_all = namespace["derive_all"]
         return namespace["derive"]
 
     def _plan_code(self, plan: list[int]) -> list[str]:
@@ -399,7 +405,8 @@ class Engine:
         started = time.process_time()
         fresh: dict[tuple, tuple] = {}
         for compiled in self.pattern_rules:
-            compiled.derive(self.facts, delta, fresh, self.codes.kinds, compiled.rule)
+            derive = compiled.derive_all if delta is self.facts else compiled.derive
+            derive(self.facts, delta, fresh, self.codes.kinds, compiled.rule)
         self._took("pattern rounds", started)
         return self._add(fresh)
 
@@ -520,9 +527,13 @@ class Engine:
         lines = []
         for triple, (rule, premises) in self.derivations.items():
             lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join(map(statement_ids, premises))}{tail}")
-        self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
         quads = self._rule_descriptions() + self._reified_blank(premises_used)
+        self._took("records", started)
+        started = time.process_time()
+        self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
         self.store.bulk_extend(quads)
+        self._took("record writes", started)
+        started = time.process_time()
         self.report.provenance_quads += len(lines) + len(quads)
         terms = self.codes.terms
         for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in self.derivations.items()).items():
