@@ -11,7 +11,10 @@ data folder (the incremental row: only that document is parsed again). Then each
 inference engine computes the closure of the same asserted graph in a child process of its own:
 the project's engine, owlrl (the oracle of the tests) and `reasonable` (a Rust OWL 2 RL reasoner),
 the last two followed by the project's SPARQL rules (evaluated by Oxigraph, in rounds until nothing
-is new), and their inferred domain facts are compared for equality. Between sizes the table gives
+is new), and their inferred domain facts are compared for equality; the engine of an earlier commit
+(--reference, graph/inference.py as it was there) runs on the same store, and the two whole inferred
+graphs are compared triple for triple; the project's engine prints its CPU seconds per step (read,
+pattern rounds, index, store writes, SPARQL rounds, records). Between sizes the table gives
 the growth exponent log(t2/t1)/log(n2/n1) of each step's CPU time: 1 is linear.
 """
 
@@ -28,7 +31,8 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENGINES = ("swapgraph", "reasonable", "owlrl")
+ENGINES = ("swapgraph", "reference", "reasonable", "owlrl")
+REFERENCE = "feade55"  # the engine the current one must infer exactly the same triples as (--reference)
 STEP_LINE = "step: "  # a child's line for one finished build step
 RESULTS = "build-results.json"  # the parent's build figures per size, kept in --work
 
@@ -185,17 +189,22 @@ def child_engine(engine: str, corpus: Path, out: Path) -> dict:
     reset_peak()
     started, cpu_started = time.perf_counter(), time.process_time()
     extra = {}
-    if engine == "swapgraph":
+    if engine == "swapgraph" or engine.startswith("reference="):
         import pyoxigraph as ox
 
-        from graph.inference import run_inference
         from vocab.terms import to_rdflib
 
+        run_inference = _engine_module(engine).run_inference
         store = _ox_store(((ontology, Graphs.ONTOLOGY), (graphs.entities - graphs.asserted, Graphs.ENTITIES),
                            (graphs.asserted, Graphs.ASSERTED)))
+        cpu_inference = time.process_time()
         report = run_inference(store, rules)
         extra = {"inferred": report.inferred, "derivation_quads": report.provenance_quads,
-                 "inference_seconds": report.seconds}
+                 "inference_seconds": report.seconds, "inference_cpu_seconds": time.process_time() - cpu_inference,
+                 "steps": getattr(report, "steps", {})}
+        # The whole inferred graph (not only the domain facts), for the comparison with the reference engine.
+        inferred = sorted(str(q.triple) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(Graphs.INFERRED))))
+        out.with_suffix(".inferred.nt").write_text("\n".join(inferred), encoding="utf-8")
         closure = {tuple(to_rdflib(t) for t in (q.subject, q.predicate, q.object))
                    for q in store.quads_for_pattern(None, None, None, None)
                    if q.graph_name != ox.NamedNode(str(Graphs.PROVENANCE))}
@@ -227,6 +236,29 @@ def child_engine(engine: str, corpus: Path, out: Path) -> dict:
     facts = domain_facts(map(_same_terms, closure)) - domain_facts(map(_same_terms, base))
     out.write_text("\n".join(sorted(" ".join(t.n3() for t in triple) for triple in facts)), encoding="utf-8")
     return {"seconds": seconds, "cpu_seconds": cpu, "rss_mb": peak_rss_mb(), "inferred_domain_facts": len(facts)} | extra
+
+
+def _engine_module(engine: str):
+    """graph.inference, or for `reference=<file>` the engine module in that file (an earlier commit's)."""
+    if engine == "swapgraph":
+        import graph.inference
+
+        return graph.inference
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reference_inference", engine.split("=", 1)[1])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def reference_engine(work: Path, revision: str) -> str:
+    """The engine argument for graph/inference.py as it was at `revision` (written under `work`)."""
+    path = work / f"reference-inference-{revision}.py"
+    if not path.exists():
+        path.write_text(subprocess.run(["git", "show", f"{revision}:graph/inference.py"], cwd=ROOT, check=True,
+                                       capture_output=True, text=True).stdout, encoding="utf-8")
+    return f"reference={path}"
 
 
 def _same_terms(triple: tuple) -> tuple:
@@ -332,18 +364,19 @@ def print_build_table(results: dict) -> None:
 
 
 def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], timeouts: dict,
-                    gave_up: set | None = None) -> None:
+                    gave_up: set | None = None, reference: str = REFERENCE) -> None:
     """gave_up: engines that did not finish at a smaller size, not run again (they only grow)."""
     gave_up = set() if gave_up is None else gave_up
     print(f"\nInference engines at {size} asserted: seconds (wall, CPU), peak RSS MB, inferred domain facts, "
           f"equal to {engines[0]}; derivation quads per inferred triple")
-    facts = {}
+    facts, inferred = {}, {}
     for engine in engines:
         if engine in gave_up:
             print(f"  {engine:<11} not run: did not finish in {timeouts[engine]:.0f} s at a smaller size")
             continue
         out = work / f"facts-{size}-{engine}.nt"
-        result = run_child(["engine", engine, str(corpus), str(out)], timeouts.get(engine))
+        argument = reference_engine(work, reference) if engine == "reference" else engine
+        result = run_child(["engine", argument, str(corpus), str(out)], timeouts.get(engine))
         if result is None or "partial" in result:
             print(f"  {engine:<11} did not finish in {timeouts[engine]:.0f} s")
             gave_up.add(engine)
@@ -352,16 +385,27 @@ def compare_engines(work: Path, size: int, corpus: Path, engines: list[str], tim
             print(f"  {engine:<11} failed: {result['error']}")
             continue
         facts[engine] = set(out.read_text(encoding="utf-8").splitlines())
-        reference = facts.get(engines[0])
-        if engine == engines[0] or reference is None:
-            same = "-"
-        else:
-            missing, extra = len(reference - facts[engine]), len(facts[engine] - reference)
-            same = "yes" if not missing and not extra else f"NO ({missing} only in {engines[0]}, {extra} only here)"
+        same = _same_as(facts, engine, engines[0])
         quads = (f"   {result['derivation_quads'] / max(1, result['inferred']):.2f} "
-                 f"(run_inference alone: {result['inference_seconds']:.2f} s)") if "inferred" in result else ""
+                 f"(run_inference alone: {result['inference_seconds']:.2f} s, "
+                 f"{result['inference_cpu_seconds']:.2f} s CPU)") if "inferred" in result else ""
         print(f"  {engine:<11} {result['seconds']:9.2f} s {result['cpu_seconds']:9.2f} s CPU {result['rss_mb']:8.0f} MB "
               f"{result['inferred_domain_facts']:>10}   {same}{quads}")
+        if result.get("steps"):
+            print(f"  {'':<11} CPU s per step: " + ", ".join(f"{k} {v:.2f}" for k, v in result["steps"].items()))
+        if "inferred" in result:
+            inferred[engine] = set(out.with_suffix(".inferred.nt").read_text(encoding="utf-8").splitlines())
+    if "reference" in inferred and engines[0] in inferred:
+        print(f"  inferred graph of {engines[0]} equal to the reference engine's ({reference}): "
+              + _same_as(inferred, engines[0], "reference") + f", {len(inferred[engines[0]])} triples")
+
+
+def _same_as(found: dict[str, set], engine: str, reference: str) -> str:
+    """'yes' when the two engines' sets are equal, else how they differ ('-' for the reference itself)."""
+    if engine == reference or reference not in found:
+        return "-"
+    missing, extra = len(found[reference] - found[engine]), len(found[engine] - found[reference])
+    return "yes" if not missing and not extra else f"NO ({missing} only in {reference}, {extra} only in {engine})"
 
 
 def main(argv=None) -> int:
@@ -377,6 +421,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-incremental", action="store_true", help="no second build after one document changed")
     parser.add_argument("--table", action="store_true",
                         help=f"print the build table of the builds last saved in --work/{RESULTS}, and stop")
+    parser.add_argument("--reference", default=REFERENCE, help="the commit whose graph/inference.py is the reference engine")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -400,7 +445,7 @@ def main(argv=None) -> int:
             results[size] = run_child(child, args.timeout) or {"error": f"no build in {args.timeout:.0f} s"}
             print_build_table({size: results[size]})
             (args.work / RESULTS).write_text(json.dumps(results), encoding="utf-8")  # for --table
-        compare_engines(args.work, size, corpus, args.engines, timeouts, gave_up)
+        compare_engines(args.work, size, corpus, args.engines, timeouts, gave_up, args.reference)
     if len(results) > 1:
         print_build_table(results)
     return 0

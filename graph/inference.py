@@ -1,20 +1,26 @@
 """The inference engine: runs the rule files on the store to a fixpoint and records why each fact holds.
 
-Rules given as premise patterns only (the OWL 2 RL rules, and any rule file without a query body)
-are evaluated in memory, semi-naively: each round joins only the facts that are new since the round
-before with the indexed facts, so a round costs what it adds, not the size of the graph. Rules with
-a SPARQL body run as queries on the store once the pattern rules are at their fixpoint; what they
-add starts a new round of the pattern rules. Every inferred triple gets one derivation (the first
-found in a fixed order: the on-disk store's index order, then insertion order, so that two builds of
-the same input record the same), written to the provenance graph in bulk at the end as one quad: the
-rule and the premises by statement id (graph/explain.py reads it).
+Terms are handled as their N-Triples text, read from the store in one dump per graph and coded as
+small integers: the joins hash and compare ints, the statement ids hash the text the store wrote, and
+what the engine writes goes back to the store as N-Quads text in one load per round (no store term
+object per triple either way). Rules given as premise patterns only (the OWL 2 RL rules, and any rule
+file without a query body) are evaluated in memory, semi-naively: each round joins only the facts
+that are new since the round before with the indexed facts, so a round costs what it adds, not the
+size of the graph. Rules with a SPARQL body run as queries on the store once the pattern rules are at
+their fixpoint, each only when facts it reads were inferred since its last run; what they add starts
+a new round of the pattern rules. Every inferred triple gets one derivation (the first found in a
+fixed order: the on-disk store's index order, then insertion order, so that two builds of the same
+input record the same), written to the provenance graph in bulk at the end as one quad: the rule and
+the premises by statement id (graph/explain.py reads it).
 """
 
+import functools
 import gc
 import hashlib
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import islice
 
 import pyoxigraph as ox
 from rdflib import URIRef
@@ -30,12 +36,11 @@ RDFS_COMMENT = ox.NamedNode(str(RDFS.comment))
 # The rules read the domain graphs only: provenance (evidence, statements) is about facts, not a fact.
 SOURCE_GRAPHS = [ox.NamedNode(str(g)) for g in (Graphs.ONTOLOGY, Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED)]
 INFERRED = ox.NamedNode(str(Graphs.INFERRED))
-DERIVATION_RECORD = ox.NamedNode(str(SG.derivationRecord))
 STATEMENT = str(ID) + "statement/"
-BATCH = 200_000  # quads per bulk write
 RECENT_ROUNDS = 4  # a budget error names the rules that added facts in these last rounds
 # owlrl adds `x owl:sameAs x` and `x a owl:Thing` for every individual: true, trivial, not stored.
 TRIVIAL = {(OWL.sameAs, None), (RDF.type, OWL.Thing)}
+LITERAL, IRI, BLANK = 0, 1, 2  # what kind of term a code is: only IRIs are predicates, no literal a subject
 
 
 class InferenceError(Exception):
@@ -52,6 +57,7 @@ class InferenceReport:
     per_predicate_rule: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     provenance_quads: int = 0
+    steps: dict = field(default_factory=dict)  # step (read, pattern rounds, ...) -> CPU seconds, for the benchmark
 
 
 def domain_facts(triples) -> set:
@@ -66,9 +72,12 @@ def domain_facts(triples) -> set:
 def term(token: str, binding: dict):
     if token.startswith("?"):
         return binding.get(token[1:])
-    if token == "a":
-        return RDF_TYPE
-    return ox.NamedNode(expand_iri(token))
+    return _constant_term(token)
+
+
+@functools.cache
+def _constant_term(token: str) -> ox.NamedNode:
+    return RDF_TYPE if token == "a" else ox.NamedNode(expand_iri(token))
 
 
 def instantiate(pattern: Pattern, binding: dict) -> tuple:
@@ -87,49 +96,65 @@ def _valid_triple(triple) -> bool:
             and o is not None)
 
 
+def constant(token: str) -> str:
+    """A rule's constant (`a`, a CURIE or an IRI) in N-Triples."""
+    return f"<{RDF.type}>" if token == "a" else f"<{expand_iri(token)}>"
+
+
+def ox_term(text: str):
+    """A store term from its N-Triples text (for the few quads written as objects: blank nodes)."""
+    if text.startswith("<"):
+        return ox.NamedNode(text[1:-1])
+    if text.startswith("_:"):
+        return ox.BlankNode(text[2:])
+    return next(iter(ox.parse(f"<urn:x:s> <urn:x:p> {text} .", format=ox.RdfFormat.N_TRIPLES))).object
+
+
+def _template(pattern: Pattern, columns: dict[str, int]) -> tuple:
+    """A pattern as a template over a query's rows: a variable as its column (None when the query does
+    not select it), a constant as its N-Triples text."""
+    return tuple(columns.get(t[1:]) if t.startswith("?") else constant(t)
+                 for t in (pattern.subject, pattern.predicate, pattern.object))
+
+
+def kind_of(text: str) -> int:
+    return IRI if text[0] == "<" else BLANK if text[0] == "_" else LITERAL
+
+
 class Codes:
-    """Terms as small integers: the joins hash and compare ints, not store terms (hashed in Rust each time)."""
+    """Terms (N-Triples text) as small integers."""
 
     def __init__(self):
-        self.code: dict = {}
-        self.terms: list = []
-        self.texts: dict[int, str] = {}
-        self.kinds: list[int] = []  # 0 literal, 1 IRI, 2 blank node: what may be a subject or predicate
+        self.code: dict[str, int] = {}
+        self.terms: list[str] = []
+        self.kinds: list[int] = []
 
-    def encode(self, term) -> int:
-        found = self.code.get(term)
+    def encode(self, text: str) -> int:
+        found = self.code.get(text)
         if found is None:
-            found = self.code[term] = len(self.terms)
-            self.terms.append(term)
-            self.kinds.append(1 if isinstance(term, ox.NamedNode) else 2 if isinstance(term, ox.BlankNode) else 0)
+            found = self.code[text] = len(self.terms)
+            self.terms.append(text)
+            self.kinds.append(kind_of(text))
         return found
 
     def triple(self, triple: tuple) -> tuple[int, int, int]:
         return self.encode(triple[0]), self.encode(triple[1]), self.encode(triple[2])
 
-    def decode(self, triple: tuple[int, int, int]) -> tuple:
+    def text(self, triple: tuple[int, int, int]) -> tuple[str, str, str]:
         terms = self.terms
         return terms[triple[0]], terms[triple[1]], terms[triple[2]]
 
-    def nt(self, code: int) -> str:
-        """The term in N-Triples, as statement IRIs hash it; kept, since a term is in many triples."""
-        found = self.texts.get(code)
-        if found is None:
-            found = self.texts[code] = str(self.terms[code])
-        return found
-
     def valid(self, triple: tuple[int, int, int]) -> bool:
-        return self.kinds[triple[0]] != 0 and self.kinds[triple[1]] == 1
+        return self.kinds[triple[0]] != LITERAL and self.kinds[triple[1]] == IRI
 
 
 class Facts:
-    """Triples (of term codes) indexed by predicate, by (subject, predicate) and by (predicate, object); insertion-ordered."""
+    """Triples (of term codes) indexed by predicate, by (subject, predicate) and by (predicate, object);
+    insertion-ordered. The indexes are built when first asked for (a round's new facts need few)."""
 
-    def __init__(self):
-        self.all: dict[tuple, None] = {}
-        self.by_p: dict = defaultdict(dict)
-        self.by_sp: dict = defaultdict(dict)
-        self.by_po: dict = defaultdict(dict)
+    def __init__(self, triples=()):
+        self.all: dict[tuple, None] = dict.fromkeys(triples)
+        self._by_p = self._by_sp = self._by_po = None
 
     def __contains__(self, triple) -> bool:
         return triple in self.all
@@ -137,12 +162,43 @@ class Facts:
     def __len__(self) -> int:
         return len(self.all)
 
-    def add(self, triple: tuple) -> None:
-        s, p, o = triple
-        self.all[triple] = None
-        self.by_p[p][(s, o)] = None
-        self.by_sp[(s, p)][o] = None
-        self.by_po[(p, o)][s] = None
+    @property
+    def by_p(self) -> dict:
+        if self._by_p is None:
+            self._by_p = index = defaultdict(dict)
+            for s, p, o in self.all:
+                index[p][(s, o)] = None
+        return self._by_p
+
+    @property
+    def by_sp(self) -> dict:
+        if self._by_sp is None:
+            self._by_sp = index = defaultdict(dict)
+            for s, p, o in self.all:
+                index[(s, p)][o] = None
+        return self._by_sp
+
+    @property
+    def by_po(self) -> dict:
+        if self._by_po is None:
+            self._by_po = index = defaultdict(dict)
+            for s, p, o in self.all:
+                index[(p, o)][s] = None
+        return self._by_po
+
+    def extend(self, triples) -> None:
+        known, by_p, by_sp, by_po = self.all, self._by_p, self._by_sp, self._by_po
+        for triple in triples:
+            if triple in known:
+                continue
+            known[triple] = None
+            s, p, o = triple
+            if by_p is not None:
+                by_p[p][(s, o)] = None
+            if by_sp is not None:
+                by_sp[(s, p)][o] = None
+            if by_po is not None:
+                by_po[(p, o)][s] = None
 
     def match(self, s, p, o):
         """Triples matching a pattern whose unbound positions are None."""
@@ -167,6 +223,7 @@ class PatternRule:
         self.premises = [(p.subject, p.predicate, p.object) for p in rule.premises]
         self.conclusions = [(c.subject, c.predicate, c.object) for c in rule.conclusions]
         self.constants: dict = {}  # term -> the name it has in the generated code
+        self.indexes: set[str] = set()  # the indexes the generated code reads, fetched once at its start
         self.derive = self._compile()
 
     def _plan(self, first: int) -> list[int]:
@@ -182,16 +239,28 @@ class PatternRule:
     def _name(self, token: str) -> str:
         if token.startswith("?"):
             return "v_" + token[1:].replace("-", "_")
-        return self.constants.setdefault(term(token, {}), f"K{len(self.constants)}")
+        return self.constants.setdefault(constant(token), f"K{len(self.constants)}")
+
+    def _index(self, source: str, kind: str) -> str:
+        name = f"{source[0]}_{kind}"
+        self.indexes.add(f" {name} = {source}.{'all' if kind == 'all' else 'by_' + kind}")
+        return name
 
     def _compile(self):
-        """derive(facts, delta, new, found): calls found(triple, premises) for every conclusion not in
-        facts or new from a match that uses at least one triple of `delta`."""
-        lines = ["def derive(facts, delta, new, found):", " known, fresh = facts.all, new.all"]
+        """derive(facts, delta, fresh, kinds, rule): adds to `fresh` (triple -> (rule, premises)) every
+        valid conclusion not in facts or fresh from a match that uses at least one triple of `delta`;
+        derive_all the same when `delta` is all the facts."""
+        body = []
         for first in range(len(self.premises)):
-            lines += self._plan_code(self._plan(first))
+            body += self._plan_code(self._plan(first))
+        # When every fact is new (the first round), one plan finds every match: the others would again.
+        whole = self._plan_code(self._plan(0))
+        start = [" known = facts.all", *sorted(self.indexes)]
+        lines = ["def derive(facts, delta, fresh, kinds, rule):", *start, *body,
+                 "def derive_all(facts, delta, fresh, kinds, rule):", *start, *whole]
         namespace = {name: self.codes.encode(value) for value, name in self.constants.items()} | {"_scan": _scan}
         exec(compile("\n".join(lines), f"<rule {self.rule.id}>", "exec"), namespace)
+        self.derive_all = namespace["derive_all"]
         return namespace["derive"]
 
     def _plan_code(self, plan: list[int]) -> list[str]:
@@ -207,9 +276,10 @@ class PatternRule:
             bound |= {t for t in self.premises[index] if t.startswith("?")}
         premises = "(" + "".join(f"({', '.join(self._name(t) for t in p)}), " for p in self.premises) + ")"
         for conclusion in self.conclusions:
-            triple = "(" + ", ".join(self._name(t) for t in conclusion) + ")"
-            lines += [" " * depth + f"t = {triple}",
-                      " " * depth + f"if t not in known and t not in fresh: found(t, {premises})"]
+            s, p, o = (self._name(t) for t in conclusion)
+            valid = f"kinds[{s}]" + (f" and kinds[{p}] == {IRI}" if conclusion[1].startswith("?") else "")
+            lines += [" " * depth + f"t = ({s}, {p}, {o})",
+                      " " * depth + f"if t not in known and t not in fresh and {valid}: fresh[t] = (rule, {premises})"]
         return lines
 
     def _lookup(self, pattern: tuple, bound: set, source: str) -> tuple[str, list[str]]:
@@ -230,12 +300,12 @@ class PatternRule:
         s, p, o = names
         if known[1]:
             if known[0] and known[2]:
-                return f"for _ in (() if ({s}, {p}, {o}) not in {source}.all else (None,)):", checks
+                return f"for _ in (() if ({s}, {p}, {o}) not in {self._index(source, 'all')} else (None,)):", checks
             if known[0]:
-                return f"for {o} in {source}.by_sp.get(({s}, {p}), ()):", checks
+                return f"for {o} in {self._index(source, 'sp')}.get(({s}, {p}), ()):", checks
             if known[2]:
-                return f"for {s} in {source}.by_po.get(({p}, {o}), ()):", checks
-            return f"for {s}, {o} in {source}.by_p.get({p}, ()):", checks
+                return f"for {s} in {self._index(source, 'po')}.get(({p}, {o}), ()):", checks
+            return f"for {s}, {o} in {self._index(source, 'p')}.get({p}, ()):", checks
         args = ", ".join(n if k else "None" for n, k in zip(names, known))
         return f"for {s}, {p}, {o} in _scan({source}, {args}):", checks
 
@@ -247,7 +317,7 @@ class PatternRule:
                           for t in self.premises[following])
         if not pattern[0].startswith("?") or not pattern[2].startswith("?") or pattern[0] == pattern[2]:
             return f"for {s}, {p}, {o} in _scan(delta, None, None, None):"
-        return (f"for {s}, {p}, {o} in ((x, q, y) for q, pairs in delta.by_p.items() "
+        return (f"for {s}, {p}, {o} in ((x, q, y) for q, pairs in {self._index('delta', 'p')}.items() "
                 f"if _scan(facts, {probe}) for x, y in pairs):")
 
 
@@ -265,19 +335,44 @@ class Engine:
         self.codes = Codes()
         self.pattern_rules = [PatternRule(r, self.codes) for r in rules if not r.has_body]
         self.sparql_rules = [r for r in rules if r.has_body]
+        self.report = InferenceReport()
+        self.steps = self.report.steps
         self.facts = Facts()
-        encode, add = self.codes.encode, self.facts.add
+        started, wall_started = time.process_time(), time.perf_counter()
         for graph in SOURCE_GRAPHS:
-            for quad in store.quads_for_pattern(None, None, None, graph):
-                add((encode(quad.subject), encode(quad.predicate), encode(quad.object)))
-        self.derivations: dict[tuple, tuple[Rule, list]] = {}  # inferred triple -> (rule, premises)
+            self.facts.extend(self._read(graph))
+        self._took("read", started)
+        self.read_seconds = time.perf_counter() - wall_started
+        self.derivations: dict[tuple, tuple[Rule, tuple]] = {}  # inferred triple -> (rule, premises), in the order found
         self.inferred: list[tuple] = []  # in the order found
         self.evaluated: dict[str, int] = {}  # SPARQL rule -> how many inferred triples its last run saw
-        self.reads = {r.id: None if r.reads() is None else {self.codes.encode(ox.NamedNode(i)) for i in r.reads()}
+        self.reads = {r.id: None if r.reads() is None else {self.codes.encode(f"<{i}>") for i in r.reads()}
                       for r in self.sparql_rules}
-        self.rdf_type = self.codes.encode(RDF_TYPE)
-        self.report = InferenceReport()
+        self.rdf_type = self.codes.encode(constant("a"))
         self.history: list[Counter] = []  # per-rule counts at each round, to name the rules still adding
+
+    def _took(self, step: str, started: float) -> None:
+        """Adds the CPU seconds since `started` (time.process_time) to the step's."""
+        self.steps[step] = self.steps.get(step, 0.0) + time.process_time() - started
+
+    def _read(self, graph: ox.NamedNode) -> list[tuple]:
+        """The graph's triples, coded, in the store's order: one dump, split (a subject and a predicate
+        hold no space; the line ends with ` .`)."""
+        code, terms, kinds = self.codes.code, self.codes.terms, self.codes.kinds
+        triples = []
+        for line in self.store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph).decode("utf-8").split("\n"):
+            if not line:
+                continue
+            coded = []
+            for text in line[:-2].split(" ", 2):
+                found = code.get(text)
+                if found is None:
+                    found = code[text] = len(terms)
+                    terms.append(text)
+                    kinds.append(kind_of(text))
+                coded.append(found)
+            triples.append(tuple(coded))
+        return triples
 
     def run(self, max_rounds: int = 100, max_inferred: int | None = None) -> InferenceReport:
         started = time.perf_counter()
@@ -291,7 +386,7 @@ class Engine:
                 break
             self._guard(max_rounds, max_inferred)
         self._write_provenance()
-        self.report.seconds = time.perf_counter() - started
+        self.report.seconds = time.perf_counter() - started + self.read_seconds
         return self.report
 
     def _guard(self, max_rounds: int, max_inferred: int | None):
@@ -307,42 +402,57 @@ class Engine:
                                  f"{max_inferred} (in the last {RECENT_ROUNDS} rounds: {adding}): a rule may be minting new nodes")
 
     def _pattern_round(self, delta: Facts) -> Facts:
-        new = Facts()
+        started = time.process_time()
+        fresh: dict[tuple, tuple] = {}
         for compiled in self.pattern_rules:
-            def found(triple, premises, rule=compiled.rule):
-                if self.codes.valid(triple):
-                    new.add(triple)
-                    self._derived(rule, triple, list(premises))
-            compiled.derive(self.facts, delta, new, found)
-        for triple in new.all:
-            self.facts.add(triple)
-        self._store_inferred(new)
-        return new
+            derive = compiled.derive_all if delta is self.facts else compiled.derive
+            derive(self.facts, delta, fresh, self.codes.kinds, compiled.rule)
+        self._took("pattern rounds", started)
+        return self._add(fresh)
+
+    def _add(self, fresh: dict) -> Facts:
+        """The round's new facts into the facts, the derivations and the store; they are the next delta."""
+        started = time.process_time()
+        self.derivations.update(fresh)
+        self.inferred += fresh
+        self.report.per_rule.update(rule.id for rule, _ in fresh.values())
+        self.report.inferred += len(fresh)
+        self.facts.extend(fresh)
+        self._took("index", started)
+        started = time.process_time()
+        self._store_inferred(fresh)
+        self._took("store writes", started)
+        return Facts(fresh)
 
     def _sparql_round(self) -> Facts:
-        new, seen = Facts(), len(self.inferred)
+        started = time.process_time()
+        fresh: dict[tuple, tuple] = {}
+        seen = len(self.inferred)
         for rule in self.sparql_rules:
             if not self._may_change(rule):
                 continue
             self.evaluated[rule.id] = seen
+            solutions = self.store.query(rule.query, default_graph=SOURCE_GRAPHS)
+            columns = {v.value: i for i, v in enumerate(solutions.variables)}
+            conclusions = [_template(c, columns) for c in rule.conclusions]
             found: dict[tuple, list] = {}
-            for binding in bindings(self.store.query(rule.query, default_graph=SOURCE_GRAPHS)):
-                for pattern in rule.conclusions:
-                    triple = instantiate(pattern, binding)
-                    if _valid_triple(triple):
-                        found.setdefault(triple, []).append(binding)
-            for triple in sorted(found, key=lambda t: tuple(map(str, t))):  # query order may vary
+            for solution in solutions:
+                row = [None if value is None else str(value) for value in solution]
+                for template in conclusions:
+                    s, p, o = (row[x] if x.__class__ is int else x for x in template)
+                    # a subject that is no literal, an IRI as predicate, an object (see _valid_triple)
+                    if s is not None and s[0] != '"' and p is not None and p[0] == "<" and o is not None:
+                        found.setdefault((s, p, o), []).append(row)
+            premises_of = [_template(p, columns) for p in rule.premises]
+            for triple in sorted(found):  # query order may vary
                 coded = self.codes.triple(triple)
-                if coded in self.facts or coded in new:
+                if coded in self.facts or coded in fresh:
                     continue
                 # Several matches may conclude the same triple; the smallest premises win, every run.
-                premises = min((self._premises(rule, b) for b in found[triple]), key=lambda ps: sorted(map(str, ps)))
-                new.add(coded)
-                self._derived(rule, coded, [self.codes.triple(p) for p in premises])
-        for triple in new.all:
-            self.facts.add(triple)
-        self._store_inferred(new)
-        return new
+                premises = min((self._premises(rule, premises_of, columns, row) for row in found[triple]), key=sorted)
+                fresh[coded] = (rule, tuple(self.codes.triple(p) for p in premises))
+        self._took("sparql rounds", started)
+        return self._add(fresh)
 
     def _may_change(self, rule: Rule) -> bool:
         """Whether facts inferred since the rule's last run could change its answers (see Rule.reads)."""
@@ -350,39 +460,54 @@ class Engine:
             return True
         reads = self.reads[rule.id]
         return any(reads is None or (p in reads and (p != self.rdf_type or o in reads))
-                   for _, p, o in self.inferred[self.evaluated[rule.id]:])
+                   for _, p, o in islice(self.inferred, self.evaluated[rule.id], None))
 
-    def _derived(self, rule: Rule, triple: tuple, premises: list):
-        self.derivations[triple] = (rule, premises)
-        self.inferred.append(triple)
-        self.report.per_rule[rule.id] += 1
-        self.report.inferred += 1
+    def _store_inferred(self, triples) -> None:
+        """The triples into the inferred graph: N-Quads text in one load; those with a blank node as
+        objects (loading text would rename the node)."""
+        self._write(triples, f"<{Graphs.INFERRED}>", INFERRED)
 
-    def _store_inferred(self, new: Facts):
-        terms = self.codes.terms
-        quads = [ox.Quad(terms[s], terms[p], terms[o], INFERRED) for s, p, o in new.all]
-        for start in range(0, len(quads), BATCH):
-            self.store.extend(quads[start:start + BATCH])
+    def _write(self, triples, graph_text: str, graph: ox.NamedNode) -> None:
+        terms, kinds = self.codes.terms, self.codes.kinds
+        lines, blank = [], []
+        for s, p, o in triples:
+            if kinds[s] == BLANK or kinds[o] == BLANK:
+                blank.append(ox.Quad(ox_term(terms[s]), ox_term(terms[p]), ox_term(terms[o]), graph))
+            else:
+                lines.append(f"{terms[s]} {terms[p]} {terms[o]} {graph_text} .\n")
+        if lines:
+            self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+        if blank:
+            self.store.bulk_extend(blank)
 
-    def _premises(self, rule: Rule, binding: dict) -> list[tuple]:
-        patterns = [instantiate(p, binding) for p in rule.premises]
-        if all(None not in t for t in patterns):
-            return patterns
-        # Aggregate rules leave premise variables open: every match of the premise pattern counts.
-        where = " ".join(self._sparql_pattern(p, binding) for p in rule.premises)
-        premises = []
-        for match in bindings(self.store.query(f"SELECT * WHERE {{ {where} }}", default_graph=SOURCE_GRAPHS)):
-            full = dict(binding) | match
-            premises += [t for t in (instantiate(p, full) for p in rule.premises) if t not in premises]
-        return sorted(premises, key=lambda t: tuple(map(str, t)))
+    def _premises(self, rule: Rule, templates: list[tuple], columns: dict, row: list) -> list[tuple]:
+        """The premises (N-Triples triples) of one match of a SPARQL rule: its premise patterns with the
+        match's terms; where an aggregate leaves premise variables open, every match of the patterns."""
+        premises = [tuple(row[x] if x.__class__ is int else x for x in t) for t in templates]
+        if all(None not in t for t in premises):
+            return premises
+        code = self.codes.code
+        coded = {name: code.get(row[i], -1) for name, i in columns.items() if row[i] is not None}
+        matched = {}
+        for full in self._matches(list(rule.premises), coded):
+            for pattern in rule.premises:
+                matched[tuple(full[t[1:]] if t.startswith("?") else code.get(constant(t), -1)
+                              for t in (pattern.subject, pattern.predicate, pattern.object))] = None
+        return sorted(self.codes.text(t) for t in matched)
 
-    @staticmethod
-    def _sparql_pattern(pattern: Pattern, binding: dict) -> str:
-        terms = []
-        for token in (pattern.subject, pattern.predicate, pattern.object):
-            value = term(token, binding)
-            terms.append(str(value) if value is not None else token)
-        return " ".join(terms) + " ."
+    def _matches(self, patterns: list[Pattern], binding: dict):
+        """Every extension of `binding` (variable -> code) matching all `patterns` in the facts."""
+        if not patterns:
+            yield binding
+            return
+        pattern, rest = patterns[0], patterns[1:]
+        tokens = (pattern.subject, pattern.predicate, pattern.object)
+        code = self.codes.code
+        lookup = [binding.get(t[1:]) if t.startswith("?") else code.get(constant(t), -1) for t in tokens]
+        for triple in self.facts.match(*lookup):
+            extended = dict(binding)
+            if all(extended.setdefault(t[1:], value) == value for t, value in zip(tokens, triple) if t.startswith("?")):
+                yield from self._matches(rest, extended)
 
     def _write_provenance(self):
         """One quad per inferred triple, in bulk: on its statement, the rule and the premises' statement ids.
@@ -391,38 +516,43 @@ class Engine:
         triples again by matching the rule's premise patterns and keeping those whose hash is named;
         the few premises with a blank node are reified instead.
         """
-        quads = self._rule_descriptions()
-        ids: dict[tuple, str] = {}  # a premise used by many derivations (an axiom) is hashed once
-        reified: set[tuple] = set()
+        started = time.process_time()
+        premises_used = {p for _, premises in self.derivations.values() for p in premises}
+        ids = self._statement_ids(premises_used.union(self.derivations))  # each triple hashed once
+        statement_ids = ids.__getitem__
+        head = f"<{STATEMENT}"
+        middle = f"> <{SG.derivationRecord}> \""
+        tail = f"\" <{Graphs.PROVENANCE}> .\n"
+        rule_ids = {rule.id: rule.id.replace("\\", "\\\\").replace('"', '\\"') for rule in self.rules}
+        lines = []
         for triple, (rule, premises) in self.derivations.items():
-            self.report.per_predicate_rule[self.codes.terms[triple[1]].value, str(RULE[rule.id])] += 1
-            record = " ".join([rule.id, *(self._statement_id(p, ids) for p in premises)])
-            for premise in premises:
-                if premise not in reified and 2 in (self.codes.kinds[premise[0]], self.codes.kinds[premise[2]]):
-                    # A blank node's label is not kept across queries: such a premise (a property chain's
-                    # list) has its subject, predicate and object on its statement, once, for /explain to
-                    # read back (untyped: a typed rdf:Statement must carry evidence for the shapes).
-                    reified.add(premise)
-                    quads += [q for q in reification(self.codes.decode(premise))[1] if q.predicate != RDF_TYPE]
-            statement = ox.NamedNode(STATEMENT + self._statement_id(triple, ids))
-            quads.append(ox.Quad(statement, DERIVATION_RECORD, ox.Literal(record), PROVENANCE))
-            if len(quads) >= BATCH:
-                self._flush(quads)
-        self._flush(quads)
+            lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join(map(statement_ids, premises))}{tail}")
+        quads = self._rule_descriptions() + self._reified_blank(premises_used)
+        self._took("records", started)
+        started = time.process_time()
+        self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+        self.store.bulk_extend(quads)
+        self._took("record writes", started)
+        started = time.process_time()
+        self.report.provenance_quads += len(lines) + len(quads)
+        terms = self.codes.terms
+        for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in self.derivations.items()).items():
+            self.report.per_predicate_rule[terms[predicate][1:-1], str(RULE[rule])] += n
+        self._took("records", started)
 
-    def _statement_id(self, triple: tuple, ids: dict) -> str:
-        """The hash ending the triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
-        found = ids.get(triple)
-        if found is None:
-            nt = self.codes.nt
-            key = f"{nt(triple[0])} {nt(triple[1])} {nt(triple[2])}".encode("utf-8")
-            found = ids[triple] = hashlib.sha1(key).hexdigest()[:20]
-        return found
+    def _statement_ids(self, triples) -> dict[tuple, str]:
+        """The hash ending each triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
+        terms, sha1 = self.codes.terms, hashlib.sha1
+        return {t: sha1(f"{terms[t[0]]} {terms[t[1]]} {terms[t[2]]}".encode("utf-8")).hexdigest()[:20] for t in triples}
 
-    def _flush(self, quads: list):
-        self.report.provenance_quads += len(quads)
-        self.store.extend(quads)
-        quads.clear()
+    def _reified_blank(self, premises: set) -> list:
+        """A blank node's label is not kept across queries: a premise with one (a property chain's list)
+        has its subject, predicate and object on its statement, once, for /explain to read back
+        (untyped: a typed rdf:Statement must carry evidence for the shapes)."""
+        kinds, terms = self.codes.kinds, self.codes.terms
+        blank = [p for p in premises if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK]
+        return [q for premise in sorted(blank) for q in reification(tuple(ox_term(terms[t]) for t in premise))[1]
+                if q.predicate != RDF_TYPE]
 
     def _rule_descriptions(self) -> list:
         quads = []
