@@ -57,6 +57,7 @@ import resource
 import select
 import signal
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -299,6 +300,26 @@ def _worker_main(conn, source: StoreSource, prefixes: dict | None, memory_limit_
 # --- the parent side ------------------------------------------------------------------------------
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _main_module_hidden():
+    """While a worker is being spawned, the starting program's main module looks like an interactive
+    session's, so that spawn does not run it again in the worker: a worker needs only this module, and
+    re-running `api.run` or the CLI imported FastAPI, pydantic and rdflib into every worker (about 1 s
+    of CPU and 35 MB each, at every start and every replacement)."""
+    main = sys.modules["__main__"]
+    with _MAIN_LOCK:
+        saved = {name: vars(main)[name] for name in ("__spec__", "__file__") if name in vars(main)}
+        main.__spec__ = None
+        vars(main).pop("__file__", None)
+        try:
+            yield
+        finally:
+            vars(main).update(saved)
+
+
 class _Worker:
     def __init__(self, source: StoreSource, prefixes: dict | None, memory_limit_mb: int | None = None,
                  lane: str = HEAVY):
@@ -310,7 +331,8 @@ class _Worker:
             target=_worker_main, args=(child, source, prefixes, memory_limit_mb), daemon=True,
             name="swapgraph-query-worker",
         )
-        self.process.start()
+        with _main_module_hidden():
+            self.process.start()
         child.close()
 
     def send(self, request: dict) -> None:

@@ -1,6 +1,10 @@
 """The executor's interface, as the canned questions and /sparql use it."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +136,28 @@ def test_a_query_past_the_memory_cap_fails_in_its_worker_and_the_pool_recovers()
             executor.run(hungry, result_format=JSON, timeout=60)
         assert (caught.value.status, caught.value.code) == (503, "query_memory_limit")
         assert executor.run("ASK { ?s ?p ?o }", result_format=JSON, timeout=10).kind == "boolean"
+
+
+PROGRAM = """
+import sys
+import fastapi  # what the service's own main module (api.run, the CLI) brings in
+from api.executor import Executor
+
+if __name__ == "__main__":
+    with Executor.from_nquads(b"", workers=1) as executor:
+        worker = next(iter(executor._all))
+        maps = open(f"/proc/{worker.process.pid}/maps").read()
+        print("pydantic_core" in maps, executor.run("ASK {}", result_format=sys.argv[1], timeout=10).kind)
+"""
+
+
+def test_a_worker_does_not_run_the_main_module_of_the_program_that_started_it(tmp_path):
+    """spawn re-runs the parent's main module in each child: a worker imported the whole web app (FastAPI,
+    pydantic, rdflib), about 1 s of CPU and 35 MB at every start and replacement."""
+    program = tmp_path / "service_main.py"
+    program.write_text(PROGRAM, encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(program), JSON], capture_output=True, text=True, timeout=120,
+                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "boolean"]
