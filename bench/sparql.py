@@ -194,10 +194,11 @@ def load_main(args) -> None:
 # --- servers --------------------------------------------------------------------------------------
 
 
-def _wait_up(url: str, process: subprocess.Popen, started: float, timeout: float = 120) -> float:
-    """Seconds from `started` (the process start) to its first answered query (a real lookup)."""
+def _wait_up(url: str, process: subprocess.Popen, started: float | None = None, timeout: float = 120) -> float:
+    """Seconds from `started` (the process start; default: now) to its first answered query (a real lookup)."""
     import httpx
 
+    started = time.monotonic() if started is None else started
     query = SG + "SELECT ?x WHERE { ?x a sg:Exchange } LIMIT 1"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
