@@ -19,6 +19,7 @@ import gc
 import hashlib
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -326,6 +327,42 @@ def _scan(facts: "Facts", s, p, o):
     return facts.match(s, p, o)
 
 
+class StoreWriter:
+    """Store loads on one thread of their own, in the order given: Oxigraph parses and inserts without
+    the interpreter lock, so a round's writes run on the second core while the next pattern round (which
+    reads the in-memory facts, not the store) or the records are computed. `wait()` before anything reads
+    the store. The CPU seconds the loads took are counted per step on the writer thread itself
+    (time.thread_time) and added to the engine's steps at `close()`, so that the steps still add up to
+    the engine's CPU time."""
+
+    def __init__(self, steps: dict):
+        self.steps = steps
+        self.seconds: dict[str, float] = {}  # written by the writer thread only
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference-store-writer")
+        self.pending = []
+
+    def submit(self, step: str, load, *args) -> None:
+        self.pending.append(self.pool.submit(self._timed, step, load, *args))
+
+    def _timed(self, step: str, load, *args) -> None:
+        started = time.thread_time()
+        load(*args)
+        self.seconds[step] = self.seconds.get(step, 0.0) + time.thread_time() - started
+
+    def wait(self) -> None:
+        pending, self.pending = self.pending, []
+        for future in pending:
+            future.result()  # a load's error is raised here, in the engine's thread
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+            for step, seconds in self.seconds.items():
+                self.steps[step] = self.steps.get(step, 0.0) + seconds
+
+
 class Engine:
     """Pattern rules semi-naively in memory to a fixpoint, then the SPARQL rules on the store; until stable."""
 
@@ -337,8 +374,9 @@ class Engine:
         self.sparql_rules = [r for r in rules if r.has_body]
         self.report = InferenceReport()
         self.steps = self.report.steps
+        self.writer = StoreWriter(self.steps)
         self.facts = Facts()
-        started, wall_started = time.process_time(), time.perf_counter()
+        started, wall_started = time.thread_time(), time.perf_counter()
         for graph in SOURCE_GRAPHS:
             self.facts.extend(self._read(graph))
         self._took("read", started)
@@ -352,8 +390,9 @@ class Engine:
         self.history: list[Counter] = []  # per-rule counts at each round, to name the rules still adding
 
     def _took(self, step: str, started: float) -> None:
-        """Adds the CPU seconds since `started` (time.process_time) to the step's."""
-        self.steps[step] = self.steps.get(step, 0.0) + time.process_time() - started
+        """Adds this thread's CPU seconds since `started` (time.thread_time) to the step's (the store
+        writer's are added by StoreWriter)."""
+        self.steps[step] = self.steps.get(step, 0.0) + time.thread_time() - started
 
     def _read(self, graph: ox.NamedNode) -> list[tuple]:
         """The graph's triples, coded, in the store's order: one dump, split (a subject and a predicate
@@ -376,16 +415,20 @@ class Engine:
 
     def run(self, max_rounds: int = 100, max_inferred: int | None = None) -> InferenceReport:
         started = time.perf_counter()
-        delta = self.facts
-        while True:
-            while len(delta):
+        try:
+            delta = self.facts
+            while True:
+                while len(delta):
+                    self._guard(max_rounds, max_inferred)
+                    delta = self._pattern_round(delta)
+                self.writer.wait()  # the SPARQL rules read the store: every inferred triple in it first
+                delta = self._sparql_round()
+                if not len(delta):
+                    break
                 self._guard(max_rounds, max_inferred)
-                delta = self._pattern_round(delta)
-            delta = self._sparql_round()
-            if not len(delta):
-                break
-            self._guard(max_rounds, max_inferred)
-        self._write_provenance()
+            self._write_provenance()
+        finally:
+            self.writer.close()
         self.report.seconds = time.perf_counter() - started + self.read_seconds
         return self.report
 
@@ -402,7 +445,7 @@ class Engine:
                                  f"{max_inferred} (in the last {RECENT_ROUNDS} rounds: {adding}): a rule may be minting new nodes")
 
     def _pattern_round(self, delta: Facts) -> Facts:
-        started = time.process_time()
+        started = time.thread_time()
         fresh: dict[tuple, tuple] = {}
         for compiled in self.pattern_rules:
             derive = compiled.derive_all if delta is self.facts else compiled.derive
@@ -412,20 +455,20 @@ class Engine:
 
     def _add(self, fresh: dict) -> Facts:
         """The round's new facts into the facts, the derivations and the store; they are the next delta."""
-        started = time.process_time()
+        started = time.thread_time()
         self.derivations.update(fresh)
         self.inferred += fresh
         self.report.per_rule.update(rule.id for rule, _ in fresh.values())
         self.report.inferred += len(fresh)
         self.facts.extend(fresh)
         self._took("index", started)
-        started = time.process_time()
+        started = time.thread_time()
         self._store_inferred(fresh)
         self._took("store writes", started)
         return Facts(fresh)
 
     def _sparql_round(self) -> Facts:
-        started = time.process_time()
+        started = time.thread_time()
         fresh: dict[tuple, tuple] = {}
         seen = len(self.inferred)
         for rule in self.sparql_rules:
@@ -463,8 +506,8 @@ class Engine:
                    for _, p, o in islice(self.inferred, self.evaluated[rule.id], None))
 
     def _store_inferred(self, triples) -> None:
-        """The triples into the inferred graph: N-Quads text in one load; those with a blank node as
-        objects (loading text would rename the node)."""
+        """The triples into the inferred graph, by the store writer: N-Quads text in one load; those
+        with a blank node as objects (loading text would rename the node)."""
         self._write(triples, f"<{Graphs.INFERRED}>", INFERRED)
 
     def _write(self, triples, graph_text: str, graph: ox.NamedNode) -> None:
@@ -476,9 +519,12 @@ class Engine:
             else:
                 lines.append(f"{terms[s]} {terms[p]} {terms[o]} {graph_text} .\n")
         if lines:
-            self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+            self.writer.submit("store writes", self._load, "".join(lines).encode("utf-8"))
         if blank:
-            self.store.bulk_extend(blank)
+            self.writer.submit("store writes", self.store.bulk_extend, blank)
+
+    def _load(self, text: bytes) -> None:
+        self.store.bulk_load(text, format=ox.RdfFormat.N_QUADS, lenient=True)
 
     def _premises(self, rule: Rule, templates: list[tuple], columns: dict, row: list) -> list[tuple]:
         """The premises (N-Triples triples) of one match of a SPARQL rule: its premise patterns with the
@@ -516,7 +562,7 @@ class Engine:
         triples again by matching the rule's premise patterns and keeping those whose hash is named;
         the few premises with a blank node are reified instead.
         """
-        started = time.process_time()
+        started = time.thread_time()
         premises_used = {p for _, premises in self.derivations.values() for p in premises}
         ids = self._statement_ids(premises_used.union(self.derivations))  # each triple hashed once
         statement_ids = ids.__getitem__
@@ -528,12 +574,11 @@ class Engine:
         for triple, (rule, premises) in self.derivations.items():
             lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join(map(statement_ids, premises))}{tail}")
         quads = self._rule_descriptions() + self._reified_blank(premises_used)
+        text = "".join(lines).encode("utf-8")
         self._took("records", started)
-        started = time.process_time()
-        self.store.bulk_load("".join(lines).encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
-        self.store.bulk_extend(quads)
-        self._took("record writes", started)
-        started = time.process_time()
+        self.writer.submit("record writes", self._load, text)
+        self.writer.submit("record writes", self.store.bulk_extend, quads)
+        started = time.thread_time()
         self.report.provenance_quads += len(lines) + len(quads)
         terms = self.codes.terms
         for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in self.derivations.items()).items():
