@@ -381,7 +381,12 @@ class Engine:
             self.facts.extend(self._read(graph))
         self._took("read", started)
         self.read_seconds = time.perf_counter() - wall_started
-        self.derivations: dict[tuple, tuple[Rule, tuple]] = {}  # inferred triple -> (rule, premises), in the order found
+        self.ids: dict[tuple, str] = {}  # triple -> its statement id, each triple hashed once
+        self.blank_premises: set[tuple] = set()  # premises with a blank node: reified at the end
+        self.blank_inferred: set[tuple] = set()  # inferred triples with a blank node (a premise later, maybe)
+        self.record_head, self.record_tail = f"<{STATEMENT}", f"\" <{Graphs.PROVENANCE}> .\n"
+        self.record_middle = f"> <{SG.derivationRecord}> \""
+        self.rule_ids = {rule.id: rule.id.replace("\\", "\\\\").replace('"', '\\"') for rule in rules}
         self.inferred: list[tuple] = []  # in the order found
         self.evaluated: dict[str, int] = {}  # SPARQL rule -> how many inferred triples its last run saw
         self.reads = {r.id: None if r.reads() is None else {self.codes.encode(f"<{i}>") for i in r.reads()}
@@ -454,9 +459,9 @@ class Engine:
         return self._add(fresh)
 
     def _add(self, fresh: dict) -> Facts:
-        """The round's new facts into the facts, the derivations and the store; they are the next delta."""
+        """The round's new facts into the facts, the store and their derivation records (a triple's
+        derivation is final once found: it is never derived again); they are the next delta."""
         started = time.thread_time()
-        self.derivations.update(fresh)
         self.inferred += fresh
         self.report.per_rule.update(rule.id for rule, _ in fresh.values())
         self.report.inferred += len(fresh)
@@ -465,6 +470,9 @@ class Engine:
         started = time.thread_time()
         self._store_inferred(fresh)
         self._took("store writes", started)
+        started = time.thread_time()
+        self._write_records(fresh)
+        self._took("records", started)
         return Facts(fresh)
 
     def _sparql_round(self) -> Facts:
@@ -555,34 +563,36 @@ class Engine:
             if all(extended.setdefault(t[1:], value) == value for t, value in zip(tokens, triple) if t.startswith("?")):
                 yield from self._matches(rest, extended)
 
-    def _write_provenance(self):
-        """One quad per inferred triple, in bulk: on its statement, the rule and the premises' statement ids.
+    def _write_records(self, fresh: dict) -> None:
+        """One quad per inferred triple, by the store writer: on its statement, the rule and the
+        premises' statement ids.
 
         Premises are named by statement id only (the hash of the triple): /explain finds the premise
         triples again by matching the rule's premise patterns and keeping those whose hash is named;
-        the few premises with a blank node are reified instead.
+        the few premises with a blank node are reified instead (at the end, _write_provenance).
         """
-        started = time.thread_time()
-        premises_used = {p for _, premises in self.derivations.values() for p in premises}
-        ids = self._statement_ids(premises_used.union(self.derivations))  # each triple hashed once
-        statement_ids = ids.__getitem__
-        head = f"<{STATEMENT}"
-        middle = f"> <{SG.derivationRecord}> \""
-        tail = f"\" <{Graphs.PROVENANCE}> .\n"
-        rule_ids = {rule.id: rule.id.replace("\\", "\\\\").replace('"', '\\"') for rule in self.rules}
-        lines = []
-        for triple, (rule, premises) in self.derivations.items():
-            lines.append(f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join(map(statement_ids, premises))}{tail}")
-        quads = self._rule_descriptions() + self._reified_blank(premises_used)
-        text = "".join(lines).encode("utf-8")
-        self._took("records", started)
+        ids, kinds = self.ids, self.codes.kinds
+        if self.blank_inferred:
+            self.blank_premises.update(p for _, used in fresh.values() for p in used if p in self.blank_inferred)
+        premises = {p for _, used in fresh.values() for p in used if p not in ids}
+        self.blank_premises.update(p for p in premises if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK)
+        self.blank_inferred.update(t for t in fresh if kinds[t[0]] == BLANK or kinds[t[2]] == BLANK)
+        ids.update(self._statement_ids(premises.union(fresh)))
+        head, middle, tail, rule_ids = self.record_head, self.record_middle, self.record_tail, self.rule_ids
+        text = "".join([f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join([ids[p] for p in used])}{tail}"
+                        for triple, (rule, used) in fresh.items()]).encode("utf-8")
         self.writer.submit("record writes", self._load, text)
-        self.writer.submit("record writes", self.store.bulk_extend, quads)
+        self.report.provenance_quads += len(fresh)
+        terms, per_predicate_rule = self.codes.terms, self.report.per_predicate_rule
+        for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in fresh.items()).items():
+            per_predicate_rule[terms[predicate][1:-1], str(RULE[rule])] += n
+
+    def _write_provenance(self):
+        """The rules' descriptions and the reified premises with a blank node, once, by the store writer."""
         started = time.thread_time()
-        self.report.provenance_quads += len(lines) + len(quads)
-        terms = self.codes.terms
-        for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in self.derivations.items()).items():
-            self.report.per_predicate_rule[terms[predicate][1:-1], str(RULE[rule])] += n
+        quads = self._rule_descriptions() + self._reified_blank(self.blank_premises)
+        self.writer.submit("record writes", self.store.bulk_extend, quads)
+        self.report.provenance_quads += len(quads)
         self._took("records", started)
 
     def _statement_ids(self, triples) -> dict[tuple, str]:
@@ -594,9 +604,8 @@ class Engine:
         """A blank node's label is not kept across queries: a premise with one (a property chain's list)
         has its subject, predicate and object on its statement, once, for /explain to read back
         (untyped: a typed rdf:Statement must carry evidence for the shapes)."""
-        kinds, terms = self.codes.kinds, self.codes.terms
-        blank = [p for p in premises if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK]
-        return [q for premise in sorted(blank) for q in reification(tuple(ox_term(terms[t]) for t in premise))[1]
+        terms = self.codes.terms
+        return [q for premise in sorted(premises) for q in reification(tuple(ox_term(terms[t]) for t in premise))[1]
                 if q.predicate != RDF_TYPE]
 
     def _rule_descriptions(self) -> list:
