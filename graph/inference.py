@@ -97,8 +97,10 @@ def _valid_triple(triple) -> bool:
             and o is not None)
 
 
+@functools.cache
 def constant(token: str) -> str:
-    """A rule's constant (`a`, a CURIE or an IRI) in N-Triples."""
+    """A rule's constant (`a`, a CURIE or an IRI) in N-Triples (cached: the SPARQL rules' premises
+    are written out for every match)."""
     return f"<{RDF.type}>" if token == "a" else f"<{expand_iri(token)}>"
 
 

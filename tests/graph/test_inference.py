@@ -312,3 +312,40 @@ def test_derivations_are_the_same_on_every_run():
                            env=os.environ | {"PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(runs) == 1, runs
     assert int(next(iter(runs)).split()[0]) > 0
+
+
+def test_store_writer_loads_in_order_and_raises_a_load_error_in_the_engine_thread():
+    """The engine's store loads run on a thread of their own; what they write is there after wait(),
+    and a load that fails raises there, not silently on the writer thread."""
+    from graph.inference import StoreWriter
+
+    store, steps = ox.Store(), {}
+    writer = StoreWriter(steps)
+
+    def load(text: str):
+        store.load(text.encode(), format=ox.RdfFormat.N_QUADS)
+
+    writer.submit("store writes", load, "<urn:x:a> <urn:x:p> <urn:x:b> <urn:x:g> .\n")
+    writer.submit("store writes", store.remove, ox.Quad(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:p"),
+                                                        ox.NamedNode("urn:x:b"), ox.NamedNode("urn:x:g")))
+    writer.submit("store writes", load, "<urn:x:c> <urn:x:p> <urn:x:d> <urn:x:g> .\n")
+    writer.wait()
+    assert [str(q.subject) for q in store] == ["<urn:x:c>"]  # in the order submitted: the remove after the first load
+    writer.submit("record writes", load, "<urn:x:e> <urn:x:p> not a term .\n")
+    with pytest.raises(SyntaxError):
+        writer.close()
+    assert steps["store writes"] > 0  # the writer's CPU seconds, added to the engine's steps
+
+
+def test_every_inferred_triple_has_one_derivation_record_after_the_writer_is_done():
+    """Records are written round by round on the writer thread: when run_inference returns, every
+    inferred triple of every round has its record in the store."""
+    from graph.build import build_store
+
+    store = ox.Store()
+    report = build_store(store)
+    inferred = [q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(Graphs.INFERRED)))]
+    records = {q.subject for q in store.quads_for_pattern(None, ox.NamedNode(str(SG.derivationRecord)), None,
+                                                            ox.NamedNode(str(Graphs.PROVENANCE)))}
+    assert len(inferred) == report.inference.inferred > 0
+    assert {statement_iri(*t) for t in inferred} == records
