@@ -10,8 +10,11 @@ size of the graph. Rules with a SPARQL body run as queries on the store once the
 their fixpoint, each only when facts it reads were inferred since its last run; what they add starts
 a new round of the pattern rules. Every inferred triple gets one derivation (the first found in a
 fixed order: the on-disk store's index order, then insertion order, so that two builds of the same
-input record the same), written to the provenance graph in bulk at the end as one quad: the rule and
-the premises by statement id (graph/explain.py reads it).
+input record the same), written to the provenance graph as one quad: the rule and the premises by
+statement id (graph/explain.py reads it). A derivation is final once found, so each round's records
+are written with that round's triples; the store loads run on a writer thread of their own (Oxigraph
+loads without the interpreter lock), beside the next round's joins, and are waited for before the
+SPARQL rules read the store and before the engine returns.
 """
 
 import functools
