@@ -53,7 +53,8 @@ class Check:
     With `target` (a group pattern binding ?this to the shape's focus nodes), the query ignores the
     targets and its rows are violations only for the focus nodes among them. With `value_is_focus`,
     each violation is reported on its value (the nested shape of sh:node). With `proof`, a query of
-    one row (?a ?b) of counts: when they are equal the check has no violation and `query` is not run."""
+    one row (?a ?b) of counts: when they are equal the check has no violation and `query` is not run.
+    `focus` is the shape's focus nodes as a group pattern: when it matches nothing, the check is not run."""
 
     shape: Node  # the shape that holds the constraint (a property shape may be a blank node)
     path: Node | None
@@ -62,6 +63,7 @@ class Check:
     target: str | None = None
     value_is_focus: bool = False
     proof: str | None = None
+    focus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ class Compiler:
 
         def add(query: str, filtered: bool = True, proof: str | None = None):
             checks.append(Check(shape, report_path, SPARQL_PREFIXES + query, message, target if filtered else None,
-                                proof=SPARQL_PREFIXES + proof if proof else None))
+                                proof=SPARQL_PREFIXES + proof if proof else None, focus=targets.lookup))
 
         for predicate, obj in sorted(self.shapes.predicate_objects(shape), key=lambda po: (str(po[0]), str(po[1]))):
             if predicate in IGNORED:
@@ -172,7 +174,7 @@ class Compiler:
                 add(query)
                 checks.append(Check(obj, None, SPARQL_PREFIXES + query,
                                     " ".join(sorted(str(m) for m in self.shapes.objects(obj, SH.message))) or None,
-                                    target, value_is_focus=True))
+                                    target, value_is_focus=True, focus=targets.lookup))
             elif predicate == SH["class"]:
                 # MINUS reads all the class's instances even when there is no value to test: prove that first.
                 add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} MINUS {self.instances(obj)} }} }}",
@@ -264,7 +266,7 @@ class Compiler:
         if "$" in query:
             raise Unsupported("SHACL-SPARQL with pre-bound variables other than $this")
         return Check(shape, path, SPARQL_PREFIXES + self._declared_prefixes(constraint) + query, own or message,
-                     target=targets.lookup)
+                     target=targets.lookup, focus=targets.lookup)
 
     def _declared_prefixes(self, constraint: Node) -> str:
         lines = []

@@ -142,6 +142,7 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
     checks = compile_shapes(shapes)
     names = {check.shape: _named_shape(shapes, check.shape) for check in checks}  # rdflib read in one thread
     with ThreadPoolExecutor(QUERY_THREADS) as pool:
+        checks = _with_focus_nodes(store, data, checks, pool)
         unsupported = pool.submit(lambda: list(rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)))
         violations = [v for found in pool.map(lambda check: _violations(rows, check, *names[check.shape]), checks)
                       for v in found]
@@ -157,6 +158,14 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
                   for _, v in sorted(unique.items(), key=lambda kv: tuple(map(str, kv[0])))]
     return ValidationReport(conforms=not violations, violations=violations,
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
+
+
+def _with_focus_nodes(store, data, checks, pool) -> list:
+    """The checks whose shape has a focus node: a shape that targets nothing has no violation
+    (shapes for kinds of record a corpus does not hold: rankings, positions, ...), one ASK per target."""
+    patterns = sorted({check.focus for check in checks if check.focus is not None})
+    found = dict(zip(patterns, pool.map(lambda p: bool(store.query(f"ASK {{ {p} }}", default_graph=data)), patterns)))
+    return [check for check in checks if check.focus is None or found[check.focus]]
 
 
 def _violations(rows, check, shape: Node, shape_name: str | None) -> list[Violation]:

@@ -35,6 +35,7 @@ PLANTED_PROVENANCE = f"""
 <https://w3id.org/swapgraph/id/statement/bare> a rdf:Statement ; rdf:subject release:empty ; rdf:predicate rdf:type .
 <https://w3id.org/swapgraph/id/statement/literal> a rdf:Statement ; rdf:subject release:empty ; rdf:predicate "type" ;
     rdf:object sg:Release .
+<https://w3id.org/swapgraph/id/statement/badrecord> sg:derivationRecord "no-such-rule st:1" , "prp-symp 000000000000000000b4" .
 """
 
 
