@@ -360,16 +360,6 @@ def test_DerivationRecordShape():
     caught(report, "DerivationRecordShape", "st:i5")
 
 
-def test_DerivationRecordRuleShape():
-    report = check(remove="rule:prp-symp a sg:Rule .")
-    violation = caught(report, "DerivationRecordRuleShape", "st:i5")
-    assert "prp-symp" in violation.message
-    assert shapes_of(report) == {"DerivationRecordRuleShape"}
-    report = check(remove='st:i5 sg:derivationRecord "prp-symp 000000000000000000b4" .',
-                   add='st:i5 sg:derivationRecord "prp-unknown 000000000000000000b4" .')
-    caught(report, "DerivationRecordRuleShape", "st:i5")
-
-
 def test_AssertedFactEvidenceShape():
     report = check(add_asserted="exchange:2030-03 sg:announcedBy state:XC .")
     violation = caught(report, "AssertedFactEvidenceShape", "exchange:2030-03", Q1)
