@@ -19,7 +19,10 @@ How the queries are written, from profiles of Oxigraph at 100k asserted triples 
   are then kept for the nodes the shape targets (`Check.target`, a lookup per candidate). Only
   minimum counts and node shapes read the targets;
 - sh:class and a qualified shape of one sh:class (or its sh:not) are a hash join or MINUS against the
-  class's instances, not an EXISTS per value.
+  class's instances, not an EXISTS per value;
+- most checks carry a `Proof` (counts showing there is nothing to find); the proofs of all the
+  shapes with the same targets are one query that reads each pattern once (`proof_query`), and a
+  check's own query runs only when its proof fails.
 """
 
 import itertools
