@@ -143,6 +143,7 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
     names = {check.shape: _named_shape(shapes, check.shape) for check in checks}  # rdflib read in one thread
     with ThreadPoolExecutor(QUERY_THREADS) as pool:
         unsupported = pool.submit(lambda: list(rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)))
+        checks = _unproved(rows, _with_focus_nodes(store, data, checks, pool), pool)
         violations = [v for found in pool.map(lambda check: _violations(rows, check, *names[check.shape]), checks)
                       for v in found]
         unsupported = unsupported.result()
@@ -159,10 +160,34 @@ def validate_store(store, shapes: Graph | None = None) -> ValidationReport:
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
 
 
+def _with_focus_nodes(store, data, checks, pool) -> list:
+    """The checks whose shape has a focus node: a shape that targets nothing has no violation
+    (shapes for kinds of record a corpus does not hold: rankings, positions, ...), one ASK per target."""
+    patterns = sorted({check.focus for check in checks if check.focus is not None})
+    found = dict(zip(patterns, pool.map(lambda p: bool(store.query(f"ASK {{ {p} }}", default_graph=data)), patterns)))
+    return [check for check in checks if check.focus is None or found[check.focus]]
+
+
+def _unproved(rows, checks, pool) -> list:
+    """The checks whose proof (graph.shacl.Proof) does not hold: one query per shape's targets."""
+    from graph.shacl import proof_query
+
+    groups = {}
+    for check in checks:
+        if check.proof is not None:
+            groups.setdefault(check.focus, []).append(check)
+
+    def proved(group) -> list:
+        query, holds = proof_query([check.proof for check in group])
+        row = {name: int(value) for name, value in next(rows(query)).items()}
+        return [check for check, ok in zip(group, holds(row)) if ok]
+
+    done = {id(check) for found in pool.map(proved, groups.values()) for check in found}
+    return [check for check in checks if id(check) not in done]
+
+
 def _violations(rows, check, shape: Node, shape_name: str | None) -> list[Violation]:
-    """The violations of one compiled check (graph.shacl.Check), none when its proof holds."""
-    if check.proof is not None and len({int(n) for n in next(rows(check.proof)).values()}) == 1:
-        return []  # the counts prove that the check has no violation
+    """The violations of one compiled check (graph.shacl.Check)."""
     found = list(rows(check.query))
     if check.target is not None and found:
         focus = _focus_nodes(rows, check.target, {row["this"] for row in found})

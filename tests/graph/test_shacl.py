@@ -35,6 +35,7 @@ PLANTED_PROVENANCE = f"""
 <https://w3id.org/swapgraph/id/statement/bare> a rdf:Statement ; rdf:subject release:empty ; rdf:predicate rdf:type .
 <https://w3id.org/swapgraph/id/statement/literal> a rdf:Statement ; rdf:subject release:empty ; rdf:predicate "type" ;
     rdf:object sg:Release .
+<https://w3id.org/swapgraph/id/statement/badrecord> sg:derivationRecord "no-such-rule st:1" , "prp-symp 000000000000000000b4" .
 """
 
 
@@ -132,3 +133,48 @@ def test_a_pattern_takes_the_flags_of_its_own_shape():
                              format="turtle")
     queries = {str(check.shape): check.query for check in compile_shapes(shapes)}
     assert '"^x", "i")' in queries["urn:a"] and '"^y"))' in queries["urn:b"]
+
+
+def _store(turtle: str) -> ox.Store:
+    store = ox.Store()
+    load(store, turtle, Graphs.ASSERTED)
+    return store
+
+
+def _proofs_hold(store: ox.Store, proofs) -> list[bool]:
+    from graph.shacl import proof_query
+
+    query, holds = proof_query(proofs)
+    solutions = store.query(query, default_graph=[ox.NamedNode(str(g)) for g in DATA_GRAPHS])
+    names = [variable.value for variable in solutions.variables]
+    solution = next(iter(solutions))
+    return holds({name: int(solution[name].value) for name in names})
+
+
+def test_the_proofs_of_one_query_hold_only_when_their_check_finds_nothing():
+    from graph.shacl import Proof
+
+    targets = "{ ?this a sg:Release }"
+    states = "{ SELECT ?this ?value WHERE { ?this sg:releasingState ?value } }"
+    people = "{ SELECT ?this ?value WHERE { ?this sg:releasedPerson ?value } }"
+    literal = f"{{ {people} FILTER (isLiteral(?value)) }}"
+    proofs = [Proof("covered", states, targets), Proof("single", states), Proof("covered", people, targets),
+              Proof("single", people), Proof("empty", literal)]
+    good = "release:a a sg:Release ; sg:releasingState state:US ; sg:releasedPerson person:a ."
+    assert _proofs_hold(_store(good), proofs) == [True] * 5
+    found = _proofs_hold(_store(good + ' release:b a sg:Release ; sg:releasedPerson person:b , "Bob" .'), proofs)
+    assert found == [False, True, True, False, False]
+
+
+def test_shapes_that_target_nothing_are_not_checked():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from graph.validation import _with_focus_nodes
+
+    store = _store("release:a a sg:Release ; sg:releasingState state:US .")
+    checks = compile_shapes(read_turtle(PATHS.shapes))
+    with ThreadPoolExecutor(1) as pool:
+        kept = _with_focus_nodes(store, [ox.NamedNode(str(g)) for g in DATA_GRAPHS], checks, pool)
+    shapes = {str(check.shape).rpartition("#")[2] for check in kept}
+    assert "ReleaseReleasingStateShape" in shapes and "RankingEventShape" not in shapes
+    assert "RankingEventShape" in {str(check.shape).rpartition("#")[2] for check in checks}

@@ -19,7 +19,6 @@ FIXTURE = ROOT / "tests/fixtures/validation/valid.trig"
 EXTRA_PREFIXES = {
     "ev": PREFIXES["id"] + "evidence/synthetic/",
     "st": PREFIXES["id"] + "statement/synthetic-",
-    "d": PREFIXES["id"] + "derivation/synthetic-",
     "sgsh": str(SGSH),
 }
 HEADER = "".join(f"@prefix {k}: <{v}> .\n" for k, v in (PREFIXES | EXTRA_PREFIXES).items())
@@ -293,11 +292,11 @@ def test_StatementSupportShape():
     assert violation.path == iri("sg:releasingState") and violation.value == iri("state:XA")
 
 
-def test_StatementSupportShape_accepts_reference_premises():
-    # st:o1 (an ontology axiom) has neither evidence nor derivation but is a premise: fine.
-    assert check().conforms
-    report = check(remove="d:3 sg:premise st:o1 .")
-    caught(report, "StatementSupportShape", "st:o1")
+def test_StatementSupportShape_is_not_met_by_a_derivation_record():
+    # Inferred triples are never typed rdf:Statement; one that is typed needs evidence all the same.
+    report = check(add="st:i1 a rdf:Statement ; rdf:subject release:2030-03-01-ann ; rdf:predicate sg:inExchange ; "
+                       "rdf:object exchange:2030-03 .")
+    caught(report, "StatementSupportShape", "st:i1")
 
 
 def test_StatementSubjectShape():
@@ -346,16 +345,19 @@ def test_EvidenceOffsetOrderShape():
     assert shapes_of(report) == {"EvidenceOffsetOrderShape"}
 
 
-def test_DerivationRuleShape():
-    report = check(remove="d:1 sg:rule rule:prp-spo2 .")
-    caught(report, "DerivationRuleShape", "d:1")
-
-
-def test_DerivationPremiseShape():
-    report = check(remove="d:5 sg:premise st:i4 .")
-    caught(report, "DerivationPremiseShape", "d:5")
-    report = check(add="d:5 sg:premise ev:q1 .")
-    caught(report, "DerivationPremiseShape", "d:5")
+def test_DerivationRecordShape():
+    report = check(remove='st:i5 sg:derivationRecord "prp-symp 000000000000000000b4" .',
+                   add='st:i5 sg:derivationRecord "prp-symp" .')  # no premise
+    caught(report, "DerivationRecordShape", "st:i5")
+    assert shapes_of(report) == {"DerivationRecordShape"}
+    report = check(add='st:i5 sg:derivationRecord "prp-spo2 00000000000000000039 00000000000000000031" .')  # two
+    caught(report, "DerivationRecordShape", "st:i5")
+    report = check(remove='st:i5 sg:derivationRecord "prp-symp 000000000000000000b4" .',
+                   add='st:i5 sg:derivationRecord "prp-symp st:i4" .')  # a premise that is no statement id
+    caught(report, "DerivationRecordShape", "st:i5")
+    report = check(remove='st:i5 sg:derivationRecord "prp-symp 000000000000000000b4" .',
+                   add='st:i5 sg:derivationRecord rule:prp-symp .')  # not a literal
+    caught(report, "DerivationRecordShape", "st:i5")
 
 
 def test_AssertedFactEvidenceShape():
