@@ -171,3 +171,20 @@ def test_the_reification_text_is_each_asserted_triple_reified():
         statement, quads = reification(triple)
         expected |= set(quads) | {ox.Quad(statement, evidence, span, PROVENANCE) for span in spans}
     assert expected and set(store) == expected
+
+
+def test_a_summary_failing_while_the_disk_store_fills_keeps_the_previous_build(built, monkeypatch):
+    """The disk load runs beside the summary: the build waits for it, then removes the half-made folder."""
+    layout, _ = built
+    before = layout.current_build()
+    builds_before = set(layout.builds.iterdir())
+
+    def failing(store, report):
+        raise RuntimeError("summary failed")
+
+    monkeypatch.setattr("graph.build.summarize", failing)
+    with pytest.raises(RuntimeError, match="summary failed"):
+        build(layout, PATHS)
+    assert layout.current_build() == before
+    assert set(layout.builds.iterdir()) == builds_before
+    assert asserted_count(open_current(layout)) > 0
