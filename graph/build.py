@@ -1,22 +1,25 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
+import hashlib
 import re
+import threading
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Callable
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph
+from rdflib import RDF, Dataset, Graph
 from rdflib.compare import to_canonical_graph
 
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
 from graph.summary import DUMP_NAME, SUMMARY_NAME, summarize, write_summary  # noqa: F401 (names of a build's files)
-from vocab.terms import PROVENANCE, reification, to_ox, to_rdflib
-from vocab import SG, Graphs
+from vocab.terms import PROVENANCE, STATEMENT_HASH_LENGTH, to_ox, to_rdflib
+from vocab import ID, SG, Graphs
 from loaders.candidates import load_candidates
 from loaders.corpus import MAX_LITERAL_BYTES, CorpusGraphs, load_corpus
 from loaders.errors import LoadError, LoadIssue
@@ -127,18 +130,30 @@ def load_table(store: ox.Store, triples, name) -> None:
     store.bulk_extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
 
 
-def reification_quads(corpus: CorpusGraphs):
-    """A statement node per asserted triple, linked to each evidence span that states it."""
-    evidence_link = to_ox(SG.evidence)
-    for triple, evidence in corpus.evidence.items():
-        statement, statement_quads = reification(triple)
-        yield from statement_quads
-        for ev in evidence:
-            yield ox.Quad(statement, evidence_link, ev, PROVENANCE)
+REIFY_BATCH = 100_000  # asserted triples per N-Quads text loaded at once (bounded text, few loads)
+
+
+def reification_lines(corpus: CorpusGraphs):
+    """N-Quads text, one string per asserted triple: its statement node (vocab.terms.reification, the
+    same IRI and quads) and a link to each evidence span that states it. Text that Oxigraph parses is
+    about half the cost of making five Quad objects per triple (the store step's largest part)."""
+    graph = f" {PROVENANCE} .\n"
+    head = f"<{ID}statement/"
+    stated = f" <{RDF.type}> <{RDF.Statement}>{graph}"
+    subject, predicate, obj = (f" <{term}> " for term in (RDF.subject, RDF.predicate, RDF.object))
+    evidence_link = f" <{SG.evidence}> "
+    sha1 = hashlib.sha1
+    for (s, p, o), evidence in corpus.evidence.items():
+        s, p, o = str(s), str(p), str(o)
+        node = head + sha1(f"{s} {p} {o}".encode("utf-8")).hexdigest()[:STATEMENT_HASH_LENGTH] + ">"
+        yield (f"{node}{stated}{node}{subject}{s}{graph}{node}{predicate}{p}{graph}{node}{obj}{o}{graph}"
+               + "".join(f"{node}{evidence_link}{span}{graph}" for span in evidence))
 
 
 def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
-    store.bulk_extend(reification_quads(corpus))
+    lines = reification_lines(corpus)
+    while batch := "".join(islice(lines, REIFY_BATCH)):
+        store.load(batch.encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
 
 
 def to_rdflib_dataset(store: ox.Store) -> Dataset:
@@ -245,20 +260,62 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     return report
 
 
-def fill_disk_store(memory: ox.Store, build_dir: Path) -> None:
-    """The build folder's dump (N-Quads), then its on-disk store bulk-loaded from that file. The memory
-    store is emptied between the two, so the build never holds both stores (the peak RSS of a 1M build).
-    The file is read by `ox.parse`, which keeps blank node labels (Store.bulk_load renames them, and
-    derivations name the ontology's blank nodes by their canonical labels); the bulk loader writes
-    sorted files the store reads as they are (no optimize() after it). The dump was written by
-    Oxigraph itself, so its IRIs need no checking again (lenient)."""
+DUMP_CHUNK = 64 << 20  # bytes of the dump handed to the bulk loader at a time
+
+
+def fill_disk_store(memory: ox.Store, build_dir: Path, dumped: threading.Event | None = None) -> None:
+    """The build folder's dump (N-Quads, written by Oxigraph), then its on-disk store bulk-loaded from
+    that file by Oxigraph's own parser, a chunk at a time. The bulk loader renames blank nodes, and
+    derivations name the ontology's blank nodes by their canonical labels: the few lines with a blank
+    node (or "_:" in a literal) are parsed apart and inserted as terms, which keeps their labels. The
+    dump was written by Oxigraph itself, so its IRIs need no checking again (lenient). `dumped` is set
+    once the memory store has been read and may be emptied."""
     dump = build_dir / DUMP_NAME
     memory.dump(output=str(dump), format=ox.RdfFormat.N_QUADS)
-    memory.clear()
+    if dumped is not None:
+        dumped.set()
     store = ox.Store(str(build_dir))
-    store.bulk_extend(ox.parse(path=str(dump), format=ox.RdfFormat.N_QUADS, lenient=True))
+    blank: list[bytes] = []
+    with dump.open("rb") as lines:
+        while chunk := lines.read(DUMP_CHUNK):
+            chunk += lines.readline()  # to the end of the chunk's last line
+            if b"_:" in chunk:
+                plain = []
+                for line in chunk.splitlines(keepends=True):
+                    (blank if b"_:" in line else plain).append(line)
+                chunk = b"".join(plain)
+            store.bulk_load(chunk, format=ox.RdfFormat.N_QUADS, lenient=True)
+    if blank:
+        store.bulk_extend(ox.parse(b"".join(blank), format=ox.RdfFormat.N_QUADS, lenient=True))
     store.flush()
     del store
+
+
+class _Background(threading.Thread):
+    """fill_disk_store in a thread (Oxigraph's dump and bulk loader run without Python's lock), so that
+    the summary's queries and the disk load share the two cores; its error is raised by result()."""
+
+    def __init__(self, memory: ox.Store, build_dir: Path):
+        super().__init__(name="fill-disk-store")
+        self.memory, self.build_dir, self.dumped = memory, build_dir, threading.Event()
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            fill_disk_store(self.memory, self.build_dir, self.dumped)
+        except BaseException as exc:  # handed to the building thread, which decides
+            self.error = exc
+        finally:
+            self.dumped.set()
+            self.memory = None
+            self.seconds = time.perf_counter() - started
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlier builds
@@ -266,24 +323,32 @@ PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlie
 
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
           budget: Budget = Budget()) -> BuildReport:
-    """Build in memory, write the build's folder (the dump, then the store bulk-loaded from it), and
-    switch `current` to it only if everything succeeded."""
+    """Build in memory; write the build's folder (the dump, then the store bulk-loaded from it) while
+    the summary is computed; switch `current` to it only if everything succeeded."""
     build_dir = layout.new_build_dir()
+    filling = None
     try:
         memory = ox.Store()
         report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE)
+        filling = _Background(memory, build_dir)
+        filling.start()
         progress("summary")
         started = time.perf_counter()
         summary = summarize(memory, report)
         report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
-        fill_disk_store(memory, build_dir)
+        filling.dumped.wait()
+        memory.clear()  # dumped: the disk store is loaded from the file, never holding both for long
         del memory
+        filling.result()
         gc.collect()  # the write lock must be gone before readers open the build
         write_summary(build_dir, summary)
-        report.step_seconds["switch"] = time.perf_counter() - started
+        report.step_seconds["switch"] = time.perf_counter() - started  # what the summary did not hide
+        report.step_seconds["disk store (beside the summary)"] = filling.seconds
     except BaseException:
+        if filling is not None:
+            filling.join()  # its bulk loader writes into build_dir until it ends
         gc.collect()
         layout.discard(build_dir)
         raise

@@ -43,10 +43,13 @@ def to_rdflib(term) -> URIRef | BNode | Literal:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+STATEMENT_HASH_LENGTH = 20  # hex digits of the SHA-1 of the triple's N-Triples form
+
+
 def statement_iri(s: ox.NamedNode, p: ox.NamedNode, o) -> ox.NamedNode:
     """One IRI per triple, the same whether the triple was asserted, inferred or used as a premise."""
     key = f"{s} {p} {o}".encode("utf-8")
-    return ox.NamedNode(str(ID) + "statement/" + hashlib.sha1(key).hexdigest()[:20])
+    return ox.NamedNode(str(ID) + "statement/" + hashlib.sha1(key).hexdigest()[:STATEMENT_HASH_LENGTH])
 
 
 def reification(triple: tuple) -> tuple[ox.NamedNode, list[ox.Quad]]:

@@ -8,9 +8,14 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from graph.build import DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, graph_sizes
+from rdflib import RDF, RDFS
+
+from graph.build import (DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, fill_disk_store,
+                         graph_sizes, reify_asserted)
 from graph.store import StoreLayout, open_current
-from vocab import Graphs
+from vocab import SG, Graphs
+from vocab.terms import PROVENANCE, reification
+from loaders.corpus import load_corpus
 from loaders.errors import LoadError
 
 PATHS = SourcePaths()
@@ -137,3 +142,49 @@ def test_the_build_writes_its_dump(built):
     dump = layout.current_build() / DUMP_NAME
     quads = sum(1 for line in dump.read_text(encoding="utf-8").splitlines() if line.strip())
     assert quads == sum(1 for _ in open_current(layout).quads_for_pattern(None, None, None, None))
+
+
+def test_the_disk_store_holds_the_memory_store_with_its_blank_node_labels(tmp_path):
+    """The bulk loader renames blank nodes; derivations name the ontology's by label (fill_disk_store)."""
+    graph = ox.NamedNode(str(Graphs.ONTOLOGY))
+    memory = ox.Store()
+    memory.extend([
+        ox.Quad(ox.BlankNode("cb0a1"), ox.NamedNode(f"{RDF.first}"), ox.NamedNode("https://example.org/a"), graph),
+        ox.Quad(ox.NamedNode("https://example.org/b"), ox.NamedNode(f"{RDFS.label}"), ox.Literal("not a node: _:x"), graph),
+        *(ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), ox.NamedNode(f"{RDFS.label}"), ox.Literal(str(i)),
+                  ox.NamedNode(str(Graphs.ASSERTED))) for i in range(1000)),
+    ])
+    expected = set(memory)
+    fill_disk_store(memory, tmp_path)
+    store = ox.Store(str(tmp_path))
+    assert set(store) == expected
+    assert set(ox.parse(path=str(tmp_path / DUMP_NAME), format=ox.RdfFormat.N_QUADS)) == expected
+
+
+def test_the_reification_text_is_each_asserted_triple_reified():
+    corpus = load_corpus(PATHS.documents, PATHS.annotations, PATHS.registry)
+    store = ox.Store()
+    reify_asserted(store, corpus)
+    evidence = ox.NamedNode(str(SG.evidence))
+    expected = set()
+    for triple, spans in corpus.evidence.items():
+        statement, quads = reification(triple)
+        expected |= set(quads) | {ox.Quad(statement, evidence, span, PROVENANCE) for span in spans}
+    assert expected and set(store) == expected
+
+
+def test_a_summary_failing_while_the_disk_store_fills_keeps_the_previous_build(built, monkeypatch):
+    """The disk load runs beside the summary: the build waits for it, then removes the half-made folder."""
+    layout, _ = built
+    before = layout.current_build()
+    builds_before = set(layout.builds.iterdir())
+
+    def failing(store, report):
+        raise RuntimeError("summary failed")
+
+    monkeypatch.setattr("graph.build.summarize", failing)
+    with pytest.raises(RuntimeError, match="summary failed"):
+        build(layout, PATHS)
+    assert layout.current_build() == before
+    assert set(layout.builds.iterdir()) == builds_before
+    assert asserted_count(open_current(layout)) > 0
