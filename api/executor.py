@@ -615,15 +615,19 @@ class Executor:
     def _spawn(self, lane: str) -> _Worker:
         return _Worker(self.source, self.prefixes, self.memory_limit_mb, lane)
 
-    def start(self) -> "Executor":
+    def start(self, ready: int | None = None) -> "Executor":
+        """Start the workers; return once `ready` of them (None: all) have opened the store, the others
+        joining the pool as they come up (a start-up that fails raises, and stops them all; one that
+        fails later is retried as a replacement is). The first ones up serve /sparql (the heavy lane)."""
         self._closed = False
         self._stopping.clear()
-        lanes = [LIGHT] * self.light_workers + [HEAVY] * (self.size - self.light_workers)
+        lanes = [HEAVY] * (self.size - self.light_workers) + [LIGHT] * self.light_workers
         started = [self._spawn(lane) for lane in lanes]
+        awaited = started[:ready] if ready else started
         try:
             if self.inline_budget_us:  # while the workers start
                 self._local = Evaluator(self.source.open(), self.prefixes)
-            for worker in started:
+            for worker in awaited:
                 worker.wait_ready(self.start_timeout)
         except Exception:
             for worker in started:
@@ -631,9 +635,21 @@ class Executor:
             self._closed = True
             self._local = None
             raise
-        for worker in started:
+        for worker in awaited:
             self._adopt(worker)
+        for worker in started[len(awaited):]:
+            threading.Thread(target=self._join, args=(worker,), daemon=True, name="swapgraph-join").start()
         return self
+
+    def _join(self, worker: "_Worker") -> None:
+        """Adopt a worker started with the pool once it is ready (or start another in its place)."""
+        try:
+            worker.wait_ready(self.start_timeout)
+        except Exception as exc:
+            log.error("a query worker failed to start (%s); starting another", exc)
+            self._start_until_adopted(worker.lane)
+            return
+        self._adopt(worker)
 
     def close(self) -> None:
         self._closed = True
@@ -690,10 +706,13 @@ class Executor:
         pool is closed (a build folder may be unreadable for a while)."""
         dead.kill()
         self.replaced += 1
+        self._start_until_adopted(dead.lane)
+
+    def _start_until_adopted(self, lane: str) -> None:
         delay, longest = REPLACE_BACKOFF
         while not self._closed:
             try:
-                fresh = self._spawn(dead.lane)
+                fresh = self._spawn(lane)
                 fresh.wait_ready(self.start_timeout)
             except Exception as exc:
                 self.failed_starts += 1
