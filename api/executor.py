@@ -616,18 +616,19 @@ class Executor:
         return _Worker(self.source, self.prefixes, self.memory_limit_mb, lane)
 
     def start(self, ready: int | None = None) -> "Executor":
-        """Start the workers; return once `ready` of them (None: all) have opened the store, the others
-        joining the pool as they come up (a start-up that fails raises, and stops them all; one that
-        fails later is retried as a replacement is). The first ones up serve /sparql (the heavy lane)."""
+        """Start the workers; return once `ready` of them (None: all) have opened the store. The others
+        are started after those, in the background, and join the pool as they come up: the first ones
+        do not share the cores with them (a start-up that fails raises and stops the workers started;
+        one of the later ones that fails is retried as a replacement is). The first ones up serve
+        /sparql (the heavy lane)."""
         self._closed = False
         self._stopping.clear()
         lanes = [HEAVY] * (self.size - self.light_workers) + [LIGHT] * self.light_workers
-        started = [self._spawn(lane) for lane in lanes]
-        awaited = started[:ready] if ready else started
+        started = [self._spawn(lane) for lane in lanes[:ready or len(lanes)]]
         try:
             if self.inline_budget_us:  # while the workers start
                 self._local = Evaluator(self.source.open(), self.prefixes)
-            for worker in awaited:
+            for worker in started:
                 worker.wait_ready(self.start_timeout)
         except Exception:
             for worker in started:
@@ -635,21 +636,12 @@ class Executor:
             self._closed = True
             self._local = None
             raise
-        for worker in awaited:
+        for worker in started:
             self._adopt(worker)
-        for worker in started[len(awaited):]:
-            threading.Thread(target=self._join, args=(worker,), daemon=True, name="swapgraph-join").start()
+        for lane in lanes[len(started):]:
+            threading.Thread(target=self._start_until_adopted, args=(lane,), daemon=True,
+                             name="swapgraph-start").start()
         return self
-
-    def _join(self, worker: "_Worker") -> None:
-        """Adopt a worker started with the pool once it is ready (or start another in its place)."""
-        try:
-            worker.wait_ready(self.start_timeout)
-        except Exception as exc:
-            log.error("a query worker failed to start (%s); starting another", exc)
-            self._start_until_adopted(worker.lane)
-            return
-        self._adopt(worker)
 
     def close(self) -> None:
         self._closed = True
@@ -716,7 +708,7 @@ class Executor:
                 fresh.wait_ready(self.start_timeout)
             except Exception as exc:
                 self.failed_starts += 1
-                log.error("could not replace a query worker (%s live of %d): %s; retrying in %.2g s",
+                log.error("could not start a query worker (%s live of %d): %s; retrying in %.2g s",
                           self.live, self.size, exc, delay)
                 if self._stopping.wait(delay):
                     return

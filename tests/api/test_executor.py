@@ -217,3 +217,15 @@ def test_no_inline_budget_means_every_query_goes_to_a_worker():
         for _ in range(3):
             executor.run("ASK {}", result_format=JSON, timeout=5)
         assert executor.inlined == 0
+
+
+def test_start_can_return_with_the_first_worker_and_the_others_join():
+    from tests.api.conftest import wait_for
+
+    executor = Executor.from_nquads(b"", workers=3, light_workers=1).start(ready=1)
+    try:
+        assert executor.live >= 1 and executor.run("ASK {}", result_format=JSON, timeout=10).kind == "boolean"
+        assert wait_for(lambda: executor.live == 3, 60)
+        assert sorted(worker.lane for worker in executor._all) == ["heavy", "heavy", "light"]
+    finally:
+        executor.close()
