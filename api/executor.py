@@ -707,6 +707,8 @@ class Executor:
                 fresh = self._spawn(lane)
                 fresh.wait_ready(self.start_timeout)
             except Exception as exc:
+                if self._closed:  # stopped with the pool, not a failure
+                    return
                 self.failed_starts += 1
                 log.error("could not start a query worker (%s live of %d): %s; retrying in %.2g s",
                           self.live, self.size, exc, delay)
