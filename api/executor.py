@@ -41,7 +41,8 @@ reports the CPU time each query took, and a request (query text, format, binding
 that a worker answered within the budget is answered the next time in the calling process, from the
 store opened read-only there. On a read-only build the same request does the same work, so nothing
 needs stopping: a query never seen to finish within the budget (a runaway, one stopped at the limit,
-an error) always goes to a worker; an in-process run that held its caller far past the budget
+an error), and one whose work may differ between runs (RAND(), NOW(), UUID() ...: `api.screening`)
+always goes to a worker; an in-process run that held its caller far past the budget
 (`INLINE_SLACK` times) sends that request back to the workers. Light lookups then cost one process
 instead of two wake-ups and a pipe each way (figures: README, "Serving at scale").
 
@@ -810,8 +811,9 @@ class Executor:
     # queries answered in this process
 
     def _inline_key(self, request: dict) -> tuple | None:
-        """What makes two requests the same query on this store (None: never answered inline)."""
-        if not self.inline_budget_us or len(request["query"]) > INLINE_QUERY_LENGTH:
+        """What makes two requests the same query on this store (None: never answered inline: one whose
+        work may change from run to run, with RAND() or NOW(), is never known to be cheap)."""
+        if not self.inline_budget_us or request["volatile"] or len(request["query"]) > INLINE_QUERY_LENGTH:
             return None
         substitutions = request["substitutions"]
         return (request["query"], request["result_format"],
@@ -951,6 +953,7 @@ class Executor:
             "union_default_graph": union_default_graph and not screening.has_dataset_clause,
             "max_rows": max_rows,
             "base_iri": base_iri,
+            "volatile": screening.volatile,
         }
 
     def _death(self, worker: _Worker, exc: Exception) -> Exception:
