@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.monotonic()
         servers["oxigraph"], urls["oxigraph"] = start_oxigraph(store)
         cold["oxigraph"] = _wait_up(urls["oxigraph"], servers["oxigraph"], started)
+        cold_cpu = {"oxigraph": cpu_seconds(servers["oxigraph"].pid)}
         checkouts = {"before": args.compare.resolve()} if args.compare else {}
         checkouts["swapgraph"] = ROOT
         for name, checkout in checkouts.items():  # one after the other: each start has the cores it can get
@@ -384,8 +385,11 @@ def main(argv: list[str] | None = None) -> None:
             servers[name], urls[name], data_dir = start_swapgraph(store, workers, checkout)
             data_dirs.append(data_dir)
             cold[name] = _wait_up(urls[name], servers[name], started)
+            cold_cpu[name] = cpu_seconds(servers[name].pid)
         print("cold start (process start to first answered lookup, one after the other): "
-              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in cold.items()))
+              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in cold.items())
+              + "; CPU used by then (server and children): "
+              + ", ".join(f"{name} {cold_cpu[name]:.2f} s" for name in cold))
         print("memory after start:\n" + "\n".join(_memory_line(name, p.pid) for name, p in servers.items()), flush=True)
         for kind, concurrency, round_ in itertools.product(args.workload, args.concurrency, range(args.rounds)):
             order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
