@@ -90,7 +90,8 @@ _CONTEXT = multiprocessing.get_context("spawn")
 KINDS = ("boolean", "solutions", "graph")
 # The pipe to a worker carries frames, each a fixed header and a payload written with one writev. A
 # request is its payload size and a pickled dict. An answer is its payload size, status, kind,
-# truncation flag and the CPU microseconds the query took, and the payload itself: the serialised result (status "ok") or a message (others):
+# truncation flag and the CPU microseconds the query took, and the payload itself: the serialised
+# result (status "ok") or a message (others):
 # the result bytes are never pickled, and are read in exact sizes, without blocking the event loop.
 _REQUEST = struct.Struct("!Q")
 _ANSWER = struct.Struct("!QBB?I")
