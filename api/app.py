@@ -80,7 +80,8 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         try:
             # The map's gazetteer loads while the workers start, before /health answers: loaded by the
             # first burst of pages instead, it held the GIL for seconds (/health p99 350 ms, first round).
-            await asyncio.gather(run_in_threadpool(own.start) if started_here else asyncio.sleep(0),
+            # The first worker up is enough to answer (cold start): the others join the pool as they come.
+            await asyncio.gather(run_in_threadpool(own.start, 1) if started_here else asyncio.sleep(0),
                                  run_in_threadpool(map_svg.warm))
             app.state.executor = own
             app.state.dataset = await run_in_threadpool(read_dataset_info, own, build)

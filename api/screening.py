@@ -19,6 +19,9 @@ from graph.backends.sparqltext import QUERY_FORMS, TOKEN as _TOKEN  # the gramma
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH", "USING"}
 )
+# Functions whose value differs from one run of a query to the next (so may its work: a FILTER on
+# RAND() or NOW() can end a scan early one time and not the next).
+VOLATILE_FUNCTIONS = frozenset({"RAND", "NOW", "UUID", "STRUUID", "BNODE"})
 OPENERS = frozenset("{([")
 CACHED_QUERY_LENGTH = 4096  # longer queries are screened each time: 512 of them would hold 50 MB
 CLOSERS = frozenset("})]")
@@ -33,6 +36,7 @@ class Screening:
     form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
     has_dataset_clause: bool  # FROM or FROM NAMED present
     depth: int  # deepest nesting of { ( [
+    volatile: bool = False  # calls one of VOLATILE_FUNCTIONS
 
     @property
     def kind(self) -> str:
@@ -58,6 +62,7 @@ def screen(query: str, *, max_depth: int | None = None, max_terms: int | None = 
     text = unescape_codepoints(query)
     form = None
     has_from = False
+    volatile = False
     depth = max_seen = terms = 0
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
@@ -76,6 +81,8 @@ def screen(query: str, *, max_depth: int | None = None, max_terms: int | None = 
                 raise update_refused(f"this endpoint is read-only: {word} is an update and is refused")
             if word == "FROM":
                 has_from = True
+            elif word in VOLATILE_FUNCTIONS:
+                volatile = True
             elif form is None and word in QUERY_FORMS:
                 form = word
         elif kind == "other":
@@ -92,7 +99,7 @@ def screen(query: str, *, max_depth: int | None = None, max_terms: int | None = 
                 depth -= 1
     if form is None:
         raise QuerySyntaxError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
-    return Screening(form=form, has_dataset_clause=has_from, depth=max_seen)
+    return Screening(form=form, has_dataset_clause=has_from, depth=max_seen, volatile=volatile)
 
 
 @lru_cache(maxsize=512)

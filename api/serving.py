@@ -47,6 +47,7 @@ def executor_for(build: Version, settings, prefixes: dict) -> Executor:
         max_depth=settings.max_nesting_depth,
         prefixes=prefixes,
         memory_limit_mb=settings.worker_memory_mb or None,
+        inline_budget_ms=settings.inline_query_ms,
     )
 
 

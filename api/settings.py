@@ -28,6 +28,7 @@ class Settings:
     queue_wait: float = 2.0  # seconds a query waits for a free worker when its client has another in flight (429)
     overload_wait: float = 30.0  # seconds a client's only query, a page or a canned question waits (503 after)
     worker_memory_mb: int = 2048  # address space a query worker may use (0: no cap); past it a 503
+    inline_query_ms: float = 2.0  # a query a worker answered within this CPU time is answered in the HTTP process next time (0: never)
     client_max_queries: int = 2  # queries one client may run at once (0: no cap); beyond, 429
     client_query_seconds: float = 60.0  # query-seconds one client may spend in a burst (0: no cap); then 429
     client_window: float = 60.0  # seconds over which a client's query-seconds come back in full

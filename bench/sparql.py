@@ -2,10 +2,14 @@
 
     python -m bench.sparql                    # builds the graph into a temporary directory
     python -m bench.sparql --store data/current --concurrency 1 4 16 --count 2000 --seconds 10
+    python -m bench.sparql --store data/current --compare /work/main   # also another checkout's service
 
 Both servers bind 127.0.0.1 only. The load comes from a second process (`--load`, an asyncio
 HTTP/1.1 keep-alive client), which fires the same queries in turn at each concurrency level, bounded
-by a request count and a time budget, and reports requests per second and p50/p99 latency.
+by a request count and a time budget, and reports requests per second, p50/p99 latency and the CPU
+time each server (with its child processes) spent per request: on a shared machine req/s swing with
+the other jobs, CPU per request much less. `--compare DIR` serves the same store a third time
+through the Swapgraph checkout in DIR (its own .venv), as "before", in the same rounds.
 Aims (issue 3): Swapgraph at least 0.7x Oxigraph's throughput and at most 1.5x its p99.
 """
 
@@ -194,7 +198,7 @@ def load_main(args) -> None:
 # --- servers --------------------------------------------------------------------------------------
 
 
-def _wait_up(url: str, process: subprocess.Popen, started: float | None = None, timeout: float = 120) -> float:
+def _wait_up(url: str, process: subprocess.Popen, started: float | None = None, timeout: float = 600) -> float:
     """Seconds from `started` (the process start; default: now) to its first answered query (a real lookup)."""
     import httpx
 
@@ -213,6 +217,32 @@ def _wait_up(url: str, process: subprocess.Popen, started: float | None = None, 
     raise RuntimeError(f"{url} did not come up")
 
 
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return children
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process, its live children and the children it has reaped."""
+    def read(one: int, reaped: bool) -> float:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    total = read(pid, True)
+    for child in _children(pid):
+        try:
+            total += read(child, False)
+        except OSError:  # a worker replaced meanwhile
+            continue
+    return total
+
+
 def memory(pid: int) -> dict:
     """RSS and PSS (shared pages divided among the processes sharing them) of a process and of each of
     its children, in MB, from /proc."""
@@ -225,12 +255,9 @@ def memory(pid: int) -> dict:
                     fields[parts[0]] = int(parts[1]) / 1024
         return fields["Rss:"], fields["Pss:"]
 
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
     own = read(pid)
     kids = []
-    for child in children:
+    for child in _children(pid):
         try:
             kids.append(read(child))
         except OSError:  # a worker replaced meanwhile (killed past its time limit)
@@ -246,8 +273,9 @@ def _memory_line(name: str, pid: int) -> str:
             + (f"; {len(m['children_rss'])} child processes (workers, resource tracker) RSS/PSS {workers}" if m["children_rss"] else "") + ")")
 
 
-def start_swapgraph(store: Path, workers: int) -> tuple[subprocess.Popen, str, Path]:
-    """`python -m api.run` on a temporary data directory whose `current` points at the store."""
+def start_swapgraph(store: Path, workers: int, checkout: Path = ROOT) -> tuple[subprocess.Popen, str, Path]:
+    """`python -m api.run` of a checkout (this one, or another with its own .venv) on a temporary data
+    directory whose `current` points at the store."""
     data_dir = Path(tempfile.mkdtemp(prefix="swapgraph-bench-"))
     (data_dir / "current").symlink_to(store.resolve())
     port = free_port()
@@ -255,7 +283,11 @@ def start_swapgraph(store: Path, workers: int) -> tuple[subprocess.Popen, str, P
            "SWAPGRAPH_PORT": str(port), "SWAPGRAPH_WORKERS": str(workers), "SWAPGRAPH_QUEUE_WAIT": "10",
            # one load generator stands for many clients: no per-client share (else 429s, not speed)
            "SWAPGRAPH_CLIENT_MAX_QUERIES": "0", "SWAPGRAPH_CLIENT_QUERY_SECONDS": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "api.run"], cwd=ROOT, env=env,
+    python = sys.executable
+    if checkout != ROOT:
+        python = str(checkout / ".venv" / "bin" / "python")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # another checkout is only read
+    process = subprocess.Popen([python, "-m", "api.run"], cwd=checkout, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return process, f"http://127.0.0.1:{port}", data_dir
 
@@ -312,6 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs per server and level, alternating servers")
     parser.add_argument("--workers", type=int, default=None, help="Swapgraph query workers (default: settings)")
     parser.add_argument("--workload", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also serve the store through this Swapgraph checkout (its .venv), named 'before'")
     parser.add_argument("--questions", action="store_true",
                         help="also time each canned question at /queries/<name>?<example> (Swapgraph only)")
     parser.add_argument("--pages", nargs="*", default=[], metavar="PATH",
@@ -322,8 +356,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.load:
         return load_main(args)
 
-    from statistics import median
-
     from api.settings import Settings
 
     workers = args.workers or Settings().workers
@@ -333,61 +365,95 @@ def main(argv: list[str] | None = None) -> None:
         names = [name for name, _, _ in workload(kind)]
         print(f"workload {kind}: {len(names)} queries in turn: {', '.join(names)}")
     print(f"store {store}\nper run at most {args.count} requests or {args.seconds:g} s; {args.rounds} rounds alternating the "
-          f"servers; Swapgraph workers: {workers}; cores: {os.cpu_count()}")
-    started = time.monotonic()
-    oxigraph, oxigraph_url = start_oxigraph(store)
-    cold = {"oxigraph": _wait_up(oxigraph_url, oxigraph, started)}
-    started = time.monotonic()
-    swapgraph, swapgraph_url, data_dir = start_swapgraph(store, workers)
-    urls = {"oxigraph": oxigraph_url, "swapgraph": swapgraph_url}
+          f"servers; Swapgraph workers: {workers}; cores: {os.cpu_count()}; load average {_load_average()}"
+          + (f"; before: {args.compare.resolve()}" if args.compare else ""), flush=True)
+    servers: dict[str, subprocess.Popen] = {}
+    urls: dict[str, str] = {}
+    data_dirs: list[Path] = []
+    cold: dict[str, float] = {}
     runs: dict[tuple[str, str, int], list[dict]] = {}
+    per_path: dict[str, dict] = {}
     try:
-        cold["swapgraph"] = _wait_up(swapgraph_url, swapgraph, started)
+        started = time.monotonic()
+        servers["oxigraph"], urls["oxigraph"] = start_oxigraph(store)
+        cold["oxigraph"] = _wait_up(urls["oxigraph"], servers["oxigraph"], started)
+        cold_cpu = {"oxigraph": cpu_seconds(servers["oxigraph"].pid)}
+        checkouts = {"before": args.compare.resolve()} if args.compare else {}
+        checkouts["swapgraph"] = ROOT
+        for name, checkout in checkouts.items():  # one after the other: each start has the cores it can get
+            started = time.monotonic()
+            servers[name], urls[name], data_dir = start_swapgraph(store, workers, checkout)
+            data_dirs.append(data_dir)
+            cold[name] = _wait_up(urls[name], servers[name], started)
+            cold_cpu[name] = cpu_seconds(servers[name].pid)
         print("cold start (process start to first answered lookup, one after the other): "
-              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in cold.items()))
-        print("memory after start:\n" + _memory_line("oxigraph", oxigraph.pid) + "\n" + _memory_line("swapgraph", swapgraph.pid))
+              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in cold.items())
+              + "; CPU used by then (server and children): "
+              + ", ".join(f"{name} {cold_cpu[name]:.2f} s" for name in cold))
+        print("memory after start:\n" + "\n".join(_memory_line(name, p.pid) for name, p in servers.items()), flush=True)
         for kind, concurrency, round_ in itertools.product(args.workload, args.concurrency, range(args.rounds)):
-            order = ("oxigraph", "swapgraph") if round_ % 2 == 0 else ("swapgraph", "oxigraph")
+            order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
             for name in order:
+                cpu = cpu_seconds(servers[name].pid)
                 result = run_load(urls[name], concurrency, args.count, args.seconds, kind)
+                result["cpu_us"] = (cpu_seconds(servers[name].pid) - cpu) / max(1, result["requests"]) * 1e6
                 runs.setdefault((kind, name, concurrency), []).append(result)
                 print(f"{kind:>6} {name:>9} c={concurrency:<3} {result['requests']:>6} req in {result['seconds']:.2f} s: "
-                      f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms"
-                      + (f"  NON-200: {result['failures']} {result['statuses']}" if result["failures"] else ""))
-        print("memory after the load:\n" + _memory_line("oxigraph", oxigraph.pid) + "\n"
-              + _memory_line("swapgraph", swapgraph.pid))
+                      f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:7.2f} ms  "
+                      f"CPU {result['cpu_us']:6.0f} us/req  load {_load_average()}"
+                      + (f"  NON-200: {result['failures']} {result['statuses']}" if result["failures"] else ""),
+                      flush=True)
+        print("memory after the load:\n" + "\n".join(_memory_line(name, p.pid) for name, p in servers.items()))
+        swapgraph_url = urls["swapgraph"]
         timed = [(name, answerable(swapgraph_url, path)) for name, path in questions()] if args.questions else []
         timed += [(path, path) for path in args.pages]
-        per_path = {}
         for name, path in timed:  # printed as measured: a slow question at scale takes its whole budget
             per_path[name] = r = run_load(swapgraph_url, 1, 50, min(args.seconds, 3.0), path)
             print(f"  {name}: {r['requests']} requests, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms"
                   + (f", non-200 {r['failures']} {r['statuses']}" if r["failures"] else "") + f"  ({path})", flush=True)
         if timed:
-            print("memory after the questions and pages:\n" + _memory_line("swapgraph", swapgraph.pid))
+            print("memory after the questions and pages:\n" + _memory_line("swapgraph", servers["swapgraph"].pid))
     finally:
-        stop(oxigraph)
-        stop(swapgraph)
-        shutil.rmtree(data_dir, ignore_errors=True)
+        for process in servers.values():
+            stop(process)
+        for data_dir in data_dirs:
+            shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
+    _print_medians(runs, args.workload, args.concurrency, [name for name in servers if name != "oxigraph"])
+    _print_paths(per_path, args.seconds)
 
-    print("\nmedians over rounds")
-    print(f"{'workload':>8} {'c':>3} {'oxigraph req/s':>15} {'swapgraph req/s':>16} {'ratio (>=0.7)':>14} "
-          f"{'oxigraph p50/p99 ms':>20} {'swapgraph p50/p99 ms':>21} {'p99 ratio (<=1.5)':>18}")
-    for kind, concurrency in itertools.product(args.workload, args.concurrency):
-        ox = {k: median(r[k] for r in runs[kind, "oxigraph", concurrency]) for k in ("rps", "p50_ms", "p99_ms")}
-        sg = {k: median(r[k] for r in runs[kind, "swapgraph", concurrency]) for k in ("rps", "p50_ms", "p99_ms")}
-        print(f"{kind:>8} {concurrency:>3} {ox['rps']:>15.1f} {sg['rps']:>16.1f} {sg['rps'] / ox['rps']:>14.2f} "
-              f"{ox['p50_ms']:>9.2f}/{ox['p99_ms']:<10.2f} {sg['p50_ms']:>10.2f}/{sg['p99_ms']:<10.2f} "
-              f"{sg['p99_ms'] / ox['p99_ms']:>18.2f}")
 
-    if per_path:
-        print(f"\nSwapgraph alone, one request at a time (at most 50 or {min(args.seconds, 3.0):g} s each; the "
-              "few warm-up requests before them not counted)")
-        print(f"{'question or page':>28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'non-200':>8}")
-        for name, r in per_path.items():
-            print(f"{name:>28} {r['requests']:>8} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} "
-                  f"{r['failures']:>8}{' ' + str(r['statuses']) if r['failures'] else ''}")
+def _load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _print_medians(runs: dict, workloads: list[str], levels: list[int], swapgraphs: list[str]) -> None:
+    """Per workload and level, the medians over rounds of each server, and each Swapgraph's ratios to
+    Oxigraph: throughput (aim >= 0.7), p99 (aim <= 1.5) and CPU per request."""
+    from statistics import median
+
+    print("\nmedians over rounds (ratios: to oxigraph; CPU: the server and its child processes, per request)")
+    print(f"{'workload':>8} {'c':>3} {'server':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10} "
+          f"{'req/s ratio (>=0.7)':>19} {'p99 ratio (<=1.5)':>17} {'CPU ratio':>9}")
+    for kind, concurrency in itertools.product(workloads, levels):
+        ox = {k: median(r[k] for r in runs[kind, "oxigraph", concurrency]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
+        for name in ["oxigraph", *swapgraphs]:
+            m = {k: median(r[k] for r in runs[kind, name, concurrency]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
+            ratios = "" if name == "oxigraph" else (
+                f" {m['rps'] / ox['rps']:>19.2f} {m['p99_ms'] / ox['p99_ms']:>17.2f} {m['cpu_us'] / ox['cpu_us']:>9.2f}")
+            print(f"{kind:>8} {concurrency:>3} {name:>9} {m['rps']:>8.1f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f} "
+                  f"{m['cpu_us']:>10.0f}{ratios}")
+
+
+def _print_paths(per_path: dict, seconds: float) -> None:
+    if not per_path:
+        return
+    print(f"\nSwapgraph alone, one request at a time (at most 50 or {min(seconds, 3.0):g} s each; the "
+          "few warm-up requests before them not counted)")
+    print(f"{'question or page':>28} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'non-200':>8}")
+    for name, r in per_path.items():
+        print(f"{name:>28} {r['requests']:>8} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} "
+              f"{r['failures']:>8}{' ' + str(r['statuses']) if r['failures'] else ''}")
 
 
 if __name__ == "__main__":

@@ -161,3 +161,80 @@ def test_a_worker_does_not_run_the_main_module_of_the_program_that_started_it(tm
                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "boolean"]
+
+
+def test_a_query_a_worker_answered_cheaply_is_answered_in_process_next_time():
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(100)).encode()
+    with Executor.from_nquads(data, workers=1, inline_budget_ms=50) as executor:
+        query = "SELECT ?o WHERE { <urn:s7> <urn:p> ?o }"
+        first = executor.run(query, result_format=JSON, timeout=5)
+        assert executor.inlined == 0
+        again = executor.run(query, result_format=JSON, timeout=5)
+        assert executor.inlined == 1
+        assert again == first and bindings(again) == [{"o": {"type": "uri", "value": "urn:o7"}}]
+        # another format, dataset or binding is another query: a worker answers it first
+        executor.run(query, result_format="text/csv", timeout=5)
+        executor.run(query, result_format=JSON, default_graph=["urn:g"], timeout=5)
+        assert executor.inlined == 1
+
+
+def test_the_async_path_answers_cheap_queries_in_process_too():
+    import asyncio
+
+    with Executor.from_nquads(b"<urn:s> <urn:p> <urn:o> <urn:g> .\n", workers=1, inline_budget_ms=50) as executor:
+        async def twice():
+            return [await executor.arun("ASK { ?s ?p ?o }", result_format=JSON, timeout=5) for _ in range(2)]
+
+        first, second = asyncio.run(twice())
+        assert first == second and json.loads(second.body)["boolean"] is True
+        assert executor.inlined == 1
+
+
+def test_queries_over_the_budget_and_runaways_always_go_to_a_worker():
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(1000)).encode()
+    with Executor.from_nquads(data, workers=1, queue_wait=30, inline_budget_ms=0.001) as executor:
+        for _ in range(3):
+            executor.run("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f }", result_format=JSON, timeout=30)
+        assert executor.inlined == 0
+    with Executor.from_nquads(data, workers=1, queue_wait=30, inline_budget_ms=50) as executor:
+        runaway = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+        for _ in range(2):  # stopped at the limit each time: it never ran to the end, so never in-process
+            with pytest.raises(QueryTimeout):
+                executor.run(runaway, result_format=JSON, timeout=0.5)
+        assert executor.inlined == 0
+
+
+def test_errors_are_not_answered_in_process():
+    with Executor.from_nquads(b"", workers=1, inline_budget_ms=50) as executor:
+        for _ in range(2):
+            with pytest.raises(QuerySyntaxError):
+                executor.run("SELECT * WHERE {", result_format=JSON, timeout=5)
+        assert executor.inlined == 0
+
+
+def test_no_inline_budget_means_every_query_goes_to_a_worker():
+    with Executor.from_nquads(b"", workers=1) as executor:
+        for _ in range(3):
+            executor.run("ASK {}", result_format=JSON, timeout=5)
+        assert executor.inlined == 0
+
+
+def test_start_can_return_with_the_first_worker_and_the_others_join():
+    from tests.api.conftest import wait_for
+
+    executor = Executor.from_nquads(b"", workers=3, light_workers=1).start(ready=1)
+    try:
+        assert executor.live >= 1 and executor.run("ASK {}", result_format=JSON, timeout=10).kind == "boolean"
+        assert wait_for(lambda: executor.live == 3, 60)
+        assert sorted(worker.lane for worker in executor._all) == ["heavy", "heavy", "light"]
+    finally:
+        executor.close()
+
+
+@pytest.mark.parametrize("call", ["RAND()", "NOW()", "STRUUID()", "UUID()", "BNODE()"])
+def test_a_query_whose_work_may_change_between_runs_is_never_answered_in_process(call):
+    # cheap the first time is no promise: FILTER(IF(RAND() < 0.5, true, <a long scan>)) runs long every other time
+    with Executor.from_nquads(b"<urn:s> <urn:p> <urn:o> <urn:g> .\n", workers=1, inline_budget_ms=50) as executor:
+        for _ in range(3):
+            executor.run(f"SELECT ?x WHERE {{ BIND({call} AS ?x) }}", result_format=JSON, timeout=5)
+        assert executor.inlined == 0

@@ -75,3 +75,11 @@ def test_depth_counts_brackets_outside_strings():
     assert screen('SELECT * { FILTER(("((((")) }').depth == 3
     with pytest.raises(ApiError):
         screen("ASK {{{{ }}}}", max_depth=3)
+
+
+def test_volatile_functions_are_seen_as_words_only():
+    from api.screening import screen
+
+    assert screen("SELECT * WHERE { ?s ?p ?o FILTER(rand() < 0.5) }").volatile
+    assert screen("SELECT (NOW() AS ?t) {}").volatile
+    assert not screen('SELECT * WHERE { ?s <urn:rand> "NOW()" } # UUID()').volatile

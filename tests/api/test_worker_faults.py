@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 
 from api.errors import ApiError, QueryTooLarge
-from api.executor import QUERY_HEADROOM_MB, STATUSES, Executor, _AnswerReader, _outcome_of, _send_answer, _worker_main
+from api.executor import QUERY_HEADROOM_MB, STATUSES, Evaluator, Executor, _AnswerReader, _outcome_of, _send_answer
 from tests.api.conftest import make_settings, wait_for
 
 JSON = "application/sparql-results+json"
@@ -23,7 +23,7 @@ HUNGRY = ('SELECT ?s WHERE { BIND("' + "x" * 1000 + '" AS ?a0) '
 
 
 
-SENT = sorted(set(re.findall(r'answer = \("(\w+)"', inspect.getsource(_worker_main))))  # what the worker answers
+SENT = sorted(set(re.findall(r'answer = \("(\w+)"', inspect.getsource(Evaluator.answer))))  # what a worker answers
 
 
 @pytest.mark.parametrize("status", SENT)
