@@ -137,9 +137,6 @@ DEVIATIONS = {
         "test_releases_all_and_filtered": (
             "Virtuoso 7.2 drops OPTIONAL { { A } UNION { B } } when B joins variables bound outside it "
             "(the releases question's receiving state comes back unbound for every row)"),
-        "test_the_detainee_profile_has_employer_and_groups": (
-            "Virtuoso 7.2 drops OPTIONAL { { A } UNION { B } } when B joins variables bound outside it "
-            "(the detainee question's receiving state of a group member comes back empty)"),
         "test_each_question_answers_on_the_real_graph[virtuoso-releases-by-citizenship]": CITIZENSHIP,
         "test_the_new_questions_answer[virtuoso-releases-by-citizenship-params6]": CITIZENSHIP,
         "test_releases_by_citizenship_counts_each_person_once": CITIZENSHIP,
