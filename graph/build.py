@@ -274,14 +274,14 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE)
         progress("summary")
         started = time.perf_counter()
-        summary = summarize(memory, report)
+        # written before the store: the summary's parts are not held while the store is filled
+        write_summary(build_dir, summarize(memory, report))
         report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
         fill_disk_store(memory, build_dir)
         del memory
         gc.collect()  # the write lock must be gone before readers open the build
-        write_summary(build_dir, summary)
         report.step_seconds["switch"] = time.perf_counter() - started
     except BaseException:
         gc.collect()

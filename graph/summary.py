@@ -1,4 +1,4 @@
-"""What a build says about itself, computed once at build time (summary.json) and read by the service."""
+"""What a build says about itself, computed once at build time (summary.json and its parts) and read by the service."""
 
 import json
 from collections import Counter
@@ -11,6 +11,12 @@ from vocab import ID, SG, SPARQL_PREFIXES, Graphs
 
 SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID, /ontology), not per request
 DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
+# The summary's large parts, each in a file of its own beside summary.json, read by the service only when a
+# page needs them: summary.json stays a few kilobytes however large the graph (the service holds it).
+PART_NAMES = {"timeline": "timeline.json", "allowed": "allowed.json", "labels": "labels.json"}
+INDEX_NAME = "index-{kind}.jsonl"  # the /id/{kind}/ index: one JSON line per IRI, by label
+INDEX_PAGE = 2000  # entries on one /id/{kind}/ page; the summary holds where each page starts in the file
+HOME_DOCUMENTS = 100  # documents the home page lists (the rest on /id/document/)
 
 # The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
 CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
@@ -19,7 +25,8 @@ TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUN
           "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
 DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
 SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
-GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+LABELS = "SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"
 DOCUMENTS = ("SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } "
              "ORDER BY ?f")
 
@@ -35,16 +42,16 @@ HOME_QUERIES = {
           OPTIONAL {{ ?class rdfs:label ?classLabel }}
           BIND(NOT EXISTS {{ GRAPH ?g {{ ?any a ?class }} FILTER(?g != {Graphs.PROVENANCE.n3()}) }} AS ?record)
         }} ORDER BY ?record DESC(?n) ?class""",
-    "graphs": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
-    "documents": """
+    "graphs": GRAPHS,
+    "documents": f"""
         SELECT ?doc (SAMPLE(?t) AS ?title) (SAMPLE(?k) AS ?kind) (SAMPLE(?pub) AS ?publisher)
                (SAMPLE(?a) AS ?author) (SAMPLE(?d) AS ?date) (SAMPLE(?f) AS ?file) (COUNT(DISTINCT ?ev) AS ?quotes)
-        WHERE {
+        WHERE {{
           ?doc a sg:Document .
-          OPTIONAL { ?doc sg:title ?t } OPTIONAL { ?doc sg:documentKind ?k } OPTIONAL { ?doc sg:publisher ?pub }
-          OPTIONAL { ?doc sg:author ?a } OPTIONAL { ?doc sg:publicationDate ?d } OPTIONAL { ?doc sg:fileName ?f }
-          OPTIONAL { ?ev sg:document ?doc }
-        } GROUP BY ?doc ORDER BY ?file""",
+          OPTIONAL {{ ?doc sg:title ?t }} OPTIONAL {{ ?doc sg:documentKind ?k }} OPTIONAL {{ ?doc sg:publisher ?pub }}
+          OPTIONAL {{ ?doc sg:author ?a }} OPTIONAL {{ ?doc sg:publicationDate ?d }} OPTIONAL {{ ?doc sg:fileName ?f }}
+          OPTIONAL {{ ?ev sg:document ?doc }}
+        }} GROUP BY ?doc ORDER BY ?file LIMIT {HOME_DOCUMENTS}""",
 }
 
 
@@ -145,16 +152,59 @@ def allowed_lists(store: ox.Store, catalog: Catalog) -> dict[str, list]:
 
 
 def entity_kinds(store: ox.Store) -> Counter:
-    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has; one
-    pass over the distinct subjects, where string functions in SPARQL would run once per triple."""
-    kinds: Counter = Counter()
+    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has."""
+    return Counter({kind: len(iris) for kind, iris in _entity_iris(store).items()})
+
+
+def _entity_iris(store: ox.Store) -> dict[str | None, list[str]]:
+    """The subjects under id/ by kind (None: not under a kind's folder); one pass over the distinct
+    subjects, where string functions in SPARQL would run once per triple."""
+    kinds: dict[str | None, list[str]] = {}
     base = str(ID)
     for row in store.query(SUBJECTS):
         iri = row[0].value
         if iri.startswith(base):
             kind, slash, _ = iri[len(base):].partition("/")
-            kinds[kind if slash and kind else None] += 1
+            kinds.setdefault(kind if slash and kind else None, []).append(iri)
     return kinds
+
+
+def labels(store: ox.Store) -> dict[str, str]:
+    """rdfs:label of every IRI, English first (what the pages name each IRI by)."""
+    found: dict[str, str] = {}
+    for row in _solutions(store, LABELS):
+        key, label = row["x"].value, row["l"]
+        if key not in found or label.language == "en":
+            found[key] = label.value
+    return found
+
+
+def sg_types(store: ox.Store, classes) -> dict[str, list[str]]:
+    """The sg classes of every typed IRI, as local names: one lookup per class (the POS index), not a
+    string test per type triple."""
+    types: dict[str, list[str]] = {}
+    ns = str(SG._NS)
+    for klass in sorted(c for c in classes if c.startswith(ns)):
+        query = f"SELECT ?s WHERE {{ ?s a <{klass}> FILTER(isIRI(?s)) }}"
+        name = klass[len(ns):]
+        for row in _solutions(store, query):
+            types.setdefault(row[0].value, []).append(name)
+    return types
+
+
+def entity_index(iris: dict[str | None, list[str]], names: dict[str, str],
+                 types: dict[str, list[str]]) -> dict[str, list[list]]:
+    """For each kind, its IRIs as [local part, label or None, sg types] by label (the local part for
+    an IRI without a label): the /id/{kind}/ pages, in page order."""
+    index = {}
+    for kind, members in iris.items():
+        if kind is None:
+            continue
+        cut = len(str(ID)) + len(kind) + 1
+        rows = [[iri[cut:], names.get(iri), types.get(iri, [])] for iri in members]
+        rows.sort(key=lambda row: ((row[1] or row[0]).casefold(), row[0]))
+        index[kind] = rows
+    return index
 
 
 def derived_counts(inference) -> dict[str, dict[str, int]]:
@@ -165,16 +215,17 @@ def derived_counts(inference) -> dict[str, dict[str, int]]:
     return derived
 
 
-def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | None = None) -> dict:
+def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | None = None,
+                 classes: dict | None = None, graphs: list[dict] | None = None) -> dict:
     """Instances per class, uses per property, derivations per rule and predicate, totals, documents:
     the same figures, under the same keys, as the service's Site.counts computes over its store."""
     kinds = kinds if kinds is not None else entity_kinds(store)
     totals = _rows(store, TOTALS)[0]
     return {
-        "classes": {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)},
+        "classes": classes if classes is not None else class_instances(store),
         "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
         "derived": derived or {},
-        "graphs": {row["g"]: int(row["n"]) for row in _rows(store, GRAPHS)},
+        "graphs": {row["g"]: int(row["n"]) for row in (graphs if graphs is not None else _rows(store, GRAPHS))},
         "quads": int(totals["triples"]), "triples": int(_rows(store, DISTINCT)[0]["n"]),
         "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
         "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
@@ -182,37 +233,114 @@ def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | 
     }
 
 
+def class_instances(store: ox.Store) -> dict[str, int]:
+    return {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)}
+
+
+def table(rows: list[dict]) -> dict:
+    """Rows of {variable: value} as one list of variables and lists of values (None: unbound): the
+    variable names are not repeated on every row of the file."""
+    names = sorted({name for row in rows for name in row})
+    return {"vars": names, "rows": [[row.get(name) for name in names] for row in rows]}
+
+
+def untable(saved: dict) -> list[dict]:
+    names = saved["vars"]
+    return [{name: value for name, value in zip(names, row) if value is not None} for row in saved["rows"]]
+
+
 def summarize(store: ox.Store, report) -> dict:
-    """The summary of a finished build: the report's figures and the counts the pages show."""
+    """The summary of a finished build: the report's figures and the counts the pages show; its large
+    parts (timeline rows, allowed values, labels, the /id/ indexes) under "parts", for write_summary."""
     inference = report.inference
-    kinds = entity_kinds(store)
-    counts = store_counts(store, kinds, derived_counts(inference))
+    iris = _entity_iris(store)
+    kinds = Counter({kind: len(members) for kind, members in iris.items()})
+    classes = class_instances(store)
+    graphs = _rows(store, GRAPHS)
+    counts = store_counts(store, kinds, derived_counts(inference), classes, graphs)
+    names = labels(store)
+    home = {name: graphs if query is GRAPHS else _rows(store, query) for name, query in HOME_QUERIES.items()}
     return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
             "classes": report.class_counts,
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
-            "graph_triples": counts["graphs"], "counts": counts,
-            "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()},
-            "timeline": {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items()},
-            "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
+            "graph_triples": counts["graphs"], "counts": counts, "home": home,
             "datatypes": datatypes(_rows(store, DATATYPES)),
             "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
-            "dump": DUMP_NAME}
+            "dump": DUMP_NAME,
+            "parts": {"timeline": {name: table(_rows(store, query)) for name, query in TIMELINE_QUERIES.items()},
+                      "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
+                      "labels": names},
+            "index": entity_index(iris, names, sg_types(store, classes))}
+
+
+def _compact(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def write_summary(build_dir: Path, summary: dict) -> None:
+    """summary.json, its parts' files, and one index file per kind (with where each page starts)."""
+    summary = dict(summary)
+    for name, value in summary.pop("parts", {}).items():
+        (build_dir / PART_NAMES[name]).write_bytes(_compact(value))
+    pages = {}
+    for kind, rows in summary.pop("index", {}).items():
+        starts, offset = [], 0
+        with (build_dir / INDEX_NAME.format(kind=kind)).open("wb") as out:
+            for number, row in enumerate(rows):
+                if number % INDEX_PAGE == 0:
+                    starts.append(offset)
+                line = _compact(row) + b"\n"
+                out.write(line)
+                offset += len(line)
+        pages[kind] = starts + [offset]  # the end of the last page closes it
+    summary["index_pages"] = pages
     (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 def read_summary(build_dir: Path | None) -> dict:
-    """A build's summary; empty for no build folder or a build made before summaries held counts."""
+    """A build's summary; empty for no build folder or a build made before summaries held counts. Its
+    "folder" names the build folder, where its parts are read from (read_part, read_index_page)."""
     if build_dir is None:
         return {}
     try:
         summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return summary if "counts" in summary else {}
+    return {**summary, "folder": str(build_dir)} if "counts" in summary else {}
+
+
+def read_part(summary: dict, name: str):
+    """One of the summary's parts (PART_NAMES), None when the build has not got it (an older build, a
+    summary read from a remote engine): the pages then ask the store."""
+    folder = summary.get("folder")
+    if folder is None:
+        return None
+    try:
+        return json.loads((Path(folder) / PART_NAMES[name]).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def index_pages(summary: dict, kind: str) -> int | None:
+    """How many pages the /id/{kind}/ index has, None when the build has no index of it."""
+    starts = (summary.get("index_pages") or {}).get(kind)
+    return len(starts) - 1 if starts is not None and summary.get("folder") else None
+
+
+def read_index_page(summary: dict, kind: str, page: int) -> list[list] | None:
+    """Page `page` (from 0) of the /id/{kind}/ index: INDEX_PAGE rows [local part, label, types], read
+    from the file where that page starts (bounded memory); None without an index."""
+    starts = (summary.get("index_pages") or {}).get(kind)
+    if starts is None or summary.get("folder") is None or not 0 <= page < len(starts) - 1:
+        return None
+    try:
+        with (Path(summary["folder"]) / INDEX_NAME.format(kind=kind)).open("rb") as source:
+            source.seek(starts[page])
+            text = source.read(starts[page + 1] - starts[page])
+    except OSError:
+        return None
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def dump_path(build_dir: Path | None) -> Path | None:

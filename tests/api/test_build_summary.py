@@ -15,7 +15,11 @@ from api.settings import Settings
 from graph.build import SourcePaths, build
 from graph.catalog import Catalog
 from graph.store import StoreLayout, open_current
-from graph.summary import SUMMARY_NAME, store_counts
+from graph.summary import PART_NAMES, SUMMARY_NAME, store_counts, table, untable
+
+
+def read_part(build_dir, name):
+    return json.loads((build_dir / PART_NAMES[name]).read_text(encoding="utf-8"))
 from tests.api.conftest import ThreadedServer
 from vocab import BASE
 
@@ -129,9 +133,12 @@ def unsummarised(tmp_path_factory, data_dir):
     shutil.copytree(data_dir, copy, symlinks=True)
     build_dir = StoreLayout(copy).current_build()
     summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
-    assert summary["timeline"] and summary["allowed"] and summary["datatypes"]
-    del summary["timeline"], summary["allowed"], summary["datatypes"]
+    assert summary["datatypes"]
+    del summary["datatypes"]
     (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    for name in ("timeline", "allowed"):
+        assert read_part(build_dir, name)
+        (build_dir / PART_NAMES[name]).unlink()
     with ThreadedServer(create_app(Settings(data_dir=copy, workers=2))) as server:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             yield http
@@ -180,15 +187,18 @@ def test_the_pages_read_the_timeline_and_allowed_values_from_the_summary(tmp_pat
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy, symlinks=True)
     build_dir = StoreLayout(copy).current_build()
-    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
-    row = next(r for r in summary["timeline"]["exchanges"] if r.get("xLabel") and not r.get("whole"))
-    for other in summary["timeline"]["exchanges"]:
+    timeline, allowed = read_part(build_dir, "timeline"), read_part(build_dir, "allowed")
+    exchanges = untable(timeline["exchanges"])
+    row = next(r for r in exchanges if r.get("xLabel") and not r.get("whole"))
+    for other in exchanges:
         if other["x"] == row["x"]:
             other["xLabel"] = "Label only the summary has"
+    timeline["exchanges"] = table(exchanges)
     name, param = graph_allowed_params()[0]
     query = Catalog.load().get(name).param(param)
-    summary["allowed"][query.allowed_query] = [["<https://example.org/only-in-the-summary>", "Only in the summary", []]]
-    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    allowed[query.allowed_query] = [["<https://example.org/only-in-the-summary>", "Only in the summary", []]]
+    (build_dir / PART_NAMES["timeline"]).write_text(json.dumps(timeline), encoding="utf-8")
+    (build_dir / PART_NAMES["allowed"]).write_text(json.dumps(allowed), encoding="utf-8")
     with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
         timeline = httpx.get(server.url + "/exchanges", timeout=60)
         refused = httpx.get(server.url + f"/queries/{name}", params={param: "nothing"}, timeout=60)
