@@ -21,9 +21,10 @@ HOME_DOCUMENTS = 100  # documents the home page lists (the rest on /id/document/
 # The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
 CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
 PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
+# Over the distinct triples (a triple in two graphs once): their number and the distinct subjects,
+# properties and objects, in one pass; the quads are the graphs' counts added up.
 TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
-          "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
-DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+          "(COUNT(DISTINCT ?o) AS ?objects) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")
 SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
 GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 LABELS = "SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"
@@ -104,6 +105,18 @@ TIMELINE_QUERIES = {
 # coercions, api/linked_data.py build_context): one pass over every triple, so made at build time.
 DATATYPES = (f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
              'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
+
+
+def property_kinds(store: ox.Store, properties) -> list[dict]:
+    """The rows of DATATYPES, one lookup per sg property (the PSO index) instead of a string test on
+    the property of every triple."""
+    rows = []
+    ns = str(SG._NS)
+    for prop in sorted(p for p in properties if p.startswith(ns)):
+        query = (f'SELECT DISTINCT ?k WHERE {{ ?s <{prop}> ?o '
+                 'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
+        rows += [{"p": prop, "k": row["k"]} for row in _rows(store, query)]
+    return rows
 
 
 def datatypes(rows) -> dict[str, list[str]]:
@@ -221,12 +234,13 @@ def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | 
     the same figures, under the same keys, as the service's Site.counts computes over its store."""
     kinds = kinds if kinds is not None else entity_kinds(store)
     totals = _rows(store, TOTALS)[0]
+    per_graph = {row["g"]: int(row["n"]) for row in (graphs if graphs is not None else _rows(store, GRAPHS))}
     return {
         "classes": classes if classes is not None else class_instances(store),
         "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
         "derived": derived or {},
-        "graphs": {row["g"]: int(row["n"]) for row in (graphs if graphs is not None else _rows(store, GRAPHS))},
-        "quads": int(totals["triples"]), "triples": int(_rows(store, DISTINCT)[0]["n"]),
+        "graphs": per_graph,
+        "quads": sum(per_graph.values()), "triples": int(totals["triples"]),
         "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
         "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
         "documents": [(row["d"], row.get("t"), row.get("f")) for row in _rows(store, DOCUMENTS)],
@@ -265,7 +279,7 @@ def summarize(store: ox.Store, report) -> dict:
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
             "graph_triples": counts["graphs"], "counts": counts, "home": home,
-            "datatypes": datatypes(_rows(store, DATATYPES)),
+            "datatypes": datatypes(property_kinds(store, counts["properties"])),
             "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
             "dump": DUMP_NAME,
             "parts": {"timeline": {name: table(_rows(store, query)) for name, query in TIMELINE_QUERIES.items()},

@@ -223,3 +223,93 @@ def test_a_long_list_of_allowed_values_is_a_text_field(served, monkeypatch):
     monkeypatch.setattr(api.queries, "MAX_OPTIONS", 0)
     page = served.get(f"/queries/{name}", params={"format": "html"}).text
     assert f'<select id="param-{param}"' not in page and f'<input id="param-{param}"' in page
+
+
+# --- the summary's size, labels and the /id/ indexes, from the build's files -------------------------
+
+
+def test_the_summary_file_holds_no_per_entity_lists(data_dir):
+    """Timeline rows, allowed values, labels and indexes are parts in files of their own: summary.json,
+    which the service holds, names no exchange, person or statement."""
+    build_dir = StoreLayout(data_dir).current_build()
+    text = (build_dir / SUMMARY_NAME).read_text(encoding="utf-8")
+    assert not {"timeline", "allowed", "labels", "parts", "index"} & set(json.loads(text))
+    exchanges = untable(read_part(build_dir, "timeline")["exchanges"])
+    assert exchanges and not any(row["x"] in text for row in exchanges)
+    assert all(iri not in text for iri in read_part(build_dir, "labels") if "/id/person/" in iri)
+
+
+def index_entries(http, kind) -> list[dict]:
+    """Every entry of /id/{kind}/, page by page."""
+    first = http.get(f"/id/{kind}/", params={"format": "json"}).json()
+    entries = first["entities"]
+    for page in range(2, first["pages"] + 1):
+        entries += http.get(f"/id/{kind}/", params={"format": "json", "page": page}).json()["entities"]
+    return entries
+
+
+def test_each_index_lists_every_iri_of_its_kind_by_label_a_page_at_a_time(served, data_dir, monkeypatch):
+    """Across its pages an index lists each IRI of the kind once, by label, with its sg types; a
+    kind with more IRIs than a page (the recorded statements) has pages linked to each other."""
+    store = open_current(StoreLayout(data_dir))
+    kinds = {k["kind"]: k["count"] for k in served.get("/id/", headers={"Accept": "application/json"}).json()["kinds"]}
+    from graph.summary import INDEX_PAGE
+
+    longest = max(kinds, key=kinds.get)
+    assert kinds[longest] > INDEX_PAGE  # else this test would not see a second page
+    for kind in ("exchange", "person", longest):
+        entries = index_entries(served, kind)
+        prefix = f"https://w3id.org/swapgraph/id/{kind}/"
+        subjects = {row[0].value for row in store.query(
+            f'SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), "{prefix}")) }}')}
+        assert sorted(e["iri"] for e in entries) == sorted(subjects) and len(entries) == kinds[kind]
+        assert [e["label"].casefold() for e in entries] == sorted(e["label"].casefold() for e in entries)
+    people = index_entries(served, "person")
+    typed = {row[0].value for row in store.query("SELECT ?s WHERE { ?s a <https://w3id.org/swapgraph/ontology#Person> }",
+                                                  use_default_graph_as_union=True)}
+    assert people and all("Person" in e["types"] for e in people if e["iri"] in typed)
+    page = served.get(f"/id/{longest}/", params={"page": 2})
+    assert page.status_code == 200 and 'rel="prev"' in page.text and "page 2 of" in page.text
+    assert served.get(f"/id/{longest}/", params={"page": 10**6}).status_code == 404
+    assert served.get(f"/id/{longest}/", params={"page": "two"}).status_code == 422
+
+
+def test_the_labels_and_the_indexes_come_from_the_build_files_not_the_store(tmp_path, data_dir):
+    """A label only the build's labels file has, and an index entry only its index file has, are what
+    the pages show: nothing reads every label or every IRI of a kind from the store."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    names = read_part(build_dir, "labels")
+    person = next(iri for iri in names if "/id/person/" in iri)
+    names[person] = "Name only the labels file has"
+    (build_dir / PART_NAMES["labels"]).write_text(json.dumps(names), encoding="utf-8")
+    index = build_dir / "index-exchange.jsonl"
+    lines = index.read_text(encoding="utf-8").splitlines()
+    lines[0] = json.dumps(["made-up", "Entry only the index file has", ["Exchange"]])
+    text = "\n".join(lines) + "\n"
+    index.write_text(text, encoding="utf-8")
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    summary["index_pages"]["exchange"] = [0, len(text.encode("utf-8"))]
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        page = httpx.get(server.url + "/id/" + person.split("/id/", 1)[1], headers={"Accept": "text/html"}, timeout=60)
+        exchanges = httpx.get(server.url + "/id/exchange/", timeout=60)
+    assert page.status_code == 200 and "Name only the labels file has" in page.text
+    assert exchanges.status_code == 200 and "Entry only the index file has" in exchanges.text
+
+
+def test_the_home_page_lists_the_first_documents_and_links_to_all(tmp_path, data_dir):
+    """With more documents than the home page lists, it says how many there are and links to the index."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    document = "https://w3id.org/swapgraph/ontology#Document"
+    listed = len(summary["home"]["documents"])
+    summary["counts"]["classes"][document] = listed + 5000
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        home = httpx.get(server.url + "/", timeout=60)
+    assert home.status_code == 200
+    assert f"{listed + 5000:,} documents" in home.text and 'href="/id/document/"' in home.text
