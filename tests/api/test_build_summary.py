@@ -313,3 +313,22 @@ def test_the_home_page_lists_the_first_documents_and_links_to_all(tmp_path, data
         home = httpx.get(server.url + "/", timeout=60)
     assert home.status_code == 200
     assert f"{listed + 5000:,} documents" in home.text and 'href="/id/document/"' in home.text
+
+
+def test_a_refusal_lists_at_most_the_first_allowed_values_with_their_number(served, monkeypatch):
+    """A 422 for a parameter with many allowed values lists the first MAX_LISTED of them and says how many
+    there are, instead of every one of a large graph's thousands."""
+    import api.queries
+
+    def refusal(name, param) -> dict:
+        response = served.get(f"/queries/{name}", params={param: "no such thing at all"})
+        assert response.status_code == 422
+        return response.json()
+
+    monkeypatch.setattr(api.queries, "MAX_LISTED", 10**9)
+    name, param = max(graph_allowed_params(), key=lambda np: len(refusal(*np).get("allowed", [])))
+    whole = refusal(name, param)
+    assert len(whole["allowed"]) > 2 and "allowed_count" not in whole
+    monkeypatch.setattr(api.queries, "MAX_LISTED", 2)
+    cut = refusal(name, param)
+    assert cut["allowed"] == whole["allowed"][:2] and cut["allowed_count"] == len(whole["allowed"])
