@@ -213,7 +213,11 @@ class Site:
         return self.once(("body", graph, media_type, main, capped), render)
 
     def graph_classes(self, graph: str) -> list[dict]:
-        """The classes most used in a named graph, with their node counts (its HTML summary)."""
+        """The classes most used in a named graph, with their node counts (its HTML summary): counted at
+        build time (graph.summary), else asked of the store once."""
+        saved = self.summary.get("graph_classes")
+        if saved is not None:
+            return [{"c": URIRef(c), "n": n} for c, n in saved.get(graph, [])]
         return self.once(("classes", graph), lambda: self.source.select(
             f"SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?x a ?c }} }} "
             "GROUP BY ?c ORDER BY DESC(?n) LIMIT 30"))

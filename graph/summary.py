@@ -28,6 +28,8 @@ TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUN
 SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
 GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 LABELS = "SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"
+GRAPH_CLASSES = "SELECT ?g ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?c } } GROUP BY ?g ?c"
+GRAPH_CLASSES_SHOWN = 30  # classes a named graph's page lists, most used first
 DOCUMENTS = ("SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } "
              "ORDER BY ?f")
 
@@ -251,6 +253,14 @@ def class_instances(store: ox.Store) -> dict[str, int]:
     return {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)}
 
 
+def graph_classes(store: ox.Store) -> dict[str, list]:
+    """For each named graph, its GRAPH_CLASSES_SHOWN most used classes as [class, nodes], most first."""
+    found: dict[str, list] = {}
+    for row in _rows(store, GRAPH_CLASSES):
+        found.setdefault(row["g"], []).append([row["c"], int(row["n"])])
+    return {g: sorted(rows, key=lambda r: (-r[1], r[0]))[:GRAPH_CLASSES_SHOWN] for g, rows in sorted(found.items())}
+
+
 def table(rows: list[dict]) -> dict:
     """Rows of {variable: value} as one list of variables and lists of values (None: unbound): the
     variable names are not repeated on every row of the file."""
@@ -281,6 +291,7 @@ def summarize(store: ox.Store, report) -> dict:
             "graph_triples": counts["graphs"], "counts": counts, "home": home,
             "datatypes": datatypes(property_kinds(store, counts["properties"])),
             "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
+            "graph_classes": graph_classes(store),
             "dump": DUMP_NAME,
             "parts": {"timeline": {name: table(_rows(store, query)) for name, query in TIMELINE_QUERIES.items()},
                       "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
