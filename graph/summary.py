@@ -14,17 +14,18 @@ DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build tim
 # The summary's large parts, each in a file of its own beside summary.json, read by the service only when a
 # page needs them: summary.json stays a few kilobytes however large the graph (the service holds it).
 PART_NAMES = {"timeline": "timeline.json", "allowed": "allowed.json", "labels": "labels.json"}
-INDEX_NAME = "index-{kind}.jsonl"  # the /id/{kind}/ index: one JSON line per IRI, by label
+INDEX_NAME = "index-{kind}.jsonl"  # the /id/{kind}/ index, by label: one JSON line per page
 INDEX_PAGE = 2000  # entries on one /id/{kind}/ page; the summary holds where each page starts in the file
 HOME_DOCUMENTS = 100  # documents the home page lists (the rest on /id/document/)
 
 # The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
 CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
 PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
-# Over the distinct triples (a triple in two graphs once): their number and the distinct subjects,
-# properties and objects, in one pass; the quads are the graphs' counts added up.
 TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
-          "(COUNT(DISTINCT ?o) AS ?objects) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }")
+          "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
+# The triples of a graph that no graph before it holds (the graphs by size, largest first): added up, the
+# distinct triples, with index lookups for all but the largest graph instead of a hash of every triple.
+NEW_IN_GRAPH = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ VALUES ?h {{ {earlier} }} GRAPH ?h {{ ?s ?p ?o }} }} }}"
 SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
 GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 LABELS = "SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"
@@ -216,9 +217,12 @@ def entity_index(iris: dict[str | None, list[str]], names: dict[str, str],
         if kind is None:
             continue
         cut = len(str(ID)) + len(kind) + 1
-        rows = [[iri[cut:], names.get(iri), types.get(iri, [])] for iri in members]
-        rows.sort(key=lambda row: ((row[1] or row[0]).casefold(), row[0]))
-        index[kind] = rows
+        keyed = []
+        for iri in members:
+            local, label = iri[cut:], names.get(iri)
+            keyed.append(((label or local).casefold(), local, label, types.get(iri, ())))
+        keyed.sort()
+        index[kind] = [[local, label, types] for _, local, label, types in keyed]
     return index
 
 
@@ -242,11 +246,21 @@ def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | 
         "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
         "derived": derived or {},
         "graphs": per_graph,
-        "quads": sum(per_graph.values()), "triples": int(totals["triples"]),
+        "quads": int(totals["triples"]), "triples": distinct_triples(store, per_graph),
         "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
         "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
         "documents": [(row["d"], row.get("t"), row.get("f")) for row in _rows(store, DOCUMENTS)],
     }
+
+
+def distinct_triples(store: ox.Store, per_graph: dict[str, int]) -> int:
+    """How many distinct triples the named graphs hold (a triple in two graphs counted once)."""
+    order = sorted(per_graph, key=lambda g: (-per_graph[g], g))
+    total = per_graph[order[0]] if order else 0
+    for number, graph in enumerate(order[1:], 1):
+        query = NEW_IN_GRAPH.format(graph=f"<{graph}>", earlier=" ".join(f"<{g}>" for g in order[:number]))
+        total += int(next(iter(store.query(query)))["n"].value)
+    return total
 
 
 def class_instances(store: ox.Store) -> dict[str, int]:
@@ -312,10 +326,9 @@ def write_summary(build_dir: Path, summary: dict) -> None:
     for kind, rows in summary.pop("index", {}).items():
         starts, offset = [], 0
         with (build_dir / INDEX_NAME.format(kind=kind)).open("wb") as out:
-            for number, row in enumerate(rows):
-                if number % INDEX_PAGE == 0:
-                    starts.append(offset)
-                line = _compact(row) + b"\n"
+            for first in range(0, len(rows), INDEX_PAGE):  # a page a line: one JSON list of its rows
+                line = _compact(rows[first:first + INDEX_PAGE]) + b"\n"
+                starts.append(offset)
                 out.write(line)
                 offset += len(line)
         pages[kind] = starts + [offset]  # the end of the last page closes it
@@ -365,7 +378,7 @@ def read_index_page(summary: dict, kind: str, page: int) -> list[list] | None:
             text = source.read(starts[page + 1] - starts[page])
     except OSError:
         return None
-    return [json.loads(line) for line in text.splitlines()]
+    return json.loads(text)
 
 
 def dump_path(build_dir: Path | None) -> Path | None:

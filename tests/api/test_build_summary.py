@@ -285,9 +285,9 @@ def test_the_labels_and_the_indexes_come_from_the_build_files_not_the_store(tmp_
     names[person] = "Name only the labels file has"
     (build_dir / PART_NAMES["labels"]).write_text(json.dumps(names), encoding="utf-8")
     index = build_dir / "index-exchange.jsonl"
-    lines = index.read_text(encoding="utf-8").splitlines()
-    lines[0] = json.dumps(["made-up", "Entry only the index file has", ["Exchange"]])
-    text = "\n".join(lines) + "\n"
+    first_page = json.loads(index.read_text(encoding="utf-8").splitlines()[0])
+    first_page[0] = ["made-up", "Entry only the index file has", ["Exchange"]]
+    text = json.dumps(first_page) + "\n"
     index.write_text(text, encoding="utf-8")
     summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
     summary["index_pages"]["exchange"] = [0, len(text.encode("utf-8"))]
