@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from graph.catalog import QUERIES_DIR, Catalog
+from graph.catalog import QUERIES_DIR, Catalog, allowed_query
 from vocab import ID, SG, SPARQL_PREFIXES, Graphs
 
 SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID, /ontology), not per request
@@ -212,13 +212,38 @@ def _rows(store: ox.Store, query: str) -> list[dict]:
     return [{name: row[name].value for name in names if row[name] is not None} for row in solutions]
 
 
-def allowed_lists(store: ox.Store, catalog: Catalog) -> dict[str, list]:
+ALIASES = "SELECT ?x ?alias WHERE { ?x skos:altLabel|sg:isoCode ?alias FILTER(isIRI(?x)) }"
+
+
+def allowed_lists(store: ox.Store, catalog: Catalog, every_label: dict[str, list] | None = None) -> dict[str, list]:
     """The values each canned-question parameter may take (graph.catalog `allowed: …` headers), by the
-    text of its allowed-values query: [value as N-Triples, label, aliases] (Catalog.saved_values)."""
+    text of its allowed-values query: [value as N-Triples, label, aliases] (Catalog.saved_values).
+
+    A query made by graph.catalog.allowed_query runs as its inner SELECT only, DISTINCT, the labels and
+    aliases joined here from one pass each: with its two OPTIONALs, Oxigraph took 1.0 s at 100k and
+    34.8 s at 1M for the 24 lists."""
+    every_label = every_label if every_label is not None else all_labels(store)
+    aliases: dict[str, list] = {}
+    for row in _solutions(store, ALIASES):
+        aliases.setdefault(row["x"].value, []).append(row["alias"])
+
     def run(query: str) -> list[dict]:
-        solutions = store.query(query, **_served_dataset(store))
-        names = [v.value for v in solutions.variables]
-        return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
+        inner = _inner_select(query)
+        if inner is None:  # not made by allowed_query: run as it is
+            solutions = store.query(query, **_served_dataset(store))
+            names = [v.value for v in solutions.variables]
+            return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
+        rows = []
+        for row in store.query(SPARQL_PREFIXES + f"SELECT DISTINCT ?value WHERE {{ {{ {inner} }} }}",
+                               **_served_dataset(store)):
+            value = row["value"]
+            if value is None:
+                continue
+            rows.append({"value": value})
+            if isinstance(value, ox.NamedNode):
+                rows += [{"value": value, "label": label} for label in every_label.get(value.value, ())]
+                rows += [{"value": value, "alias": alias} for alias in aliases.get(value.value, ())]
+        return rows
 
     lists = {}
     for query in catalog:
@@ -227,6 +252,16 @@ def allowed_lists(store: ox.Store, catalog: Catalog) -> dict[str, list]:
                 lists[param.allowed_query] = [[str(v.term), v.label, list(v.aliases)]
                                               for v in catalog.graph_values(param, run)]
     return lists
+
+
+_ALLOWED_HEAD, _ALLOWED_TAIL = allowed_query("\0").split("\0")
+
+
+def _inner_select(query: str) -> str | None:
+    """The `SELECT ?value WHERE {…}` that graph.catalog.allowed_query wrapped, None for another query."""
+    if query.startswith(_ALLOWED_HEAD) and query.endswith(_ALLOWED_TAIL):
+        return query[len(_ALLOWED_HEAD):len(query) - len(_ALLOWED_TAIL)]
+    return None
 
 
 def entity_kinds(store: ox.Store) -> Counter:
@@ -381,7 +416,7 @@ def summarize(store: ox.Store, report) -> dict:
             "dump": DUMP_NAME,
             "parts": {"timeline": {name: table(rows) for name, rows in timeline(store, {
                           iri: sorted({label.value for label in literals}) for iri, literals in every_label.items()}).items()},
-                      "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
+                      "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR), every_label),
                       "labels": names},
             "index": entity_index(iris, names, sg_types(store, classes))}
 
