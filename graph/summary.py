@@ -404,6 +404,7 @@ def summarize(store: ox.Store, report) -> dict:
     counts = store_counts(store, kinds, derived_counts(inference), classes, graphs)
     every_label = all_labels(store)
     names = labels(every_label)
+    label_texts = {iri: sorted({label.value for label in literals}) for iri, literals in every_label.items()}
     home = {name: graphs if query is GRAPHS else _rows(store, query) for name, query in HOME_QUERIES.items()}
     return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
             "classes": report.class_counts,
@@ -414,8 +415,7 @@ def summarize(store: ox.Store, report) -> dict:
             "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
             "graph_classes": graph_classes(store),
             "dump": DUMP_NAME,
-            "parts": {"timeline": {name: table(rows) for name, rows in timeline(store, {
-                          iri: sorted({label.value for label in literals}) for iri, literals in every_label.items()}).items()},
+            "parts": {"timeline": {name: table(rows) for name, rows in timeline(store, label_texts).items()},
                       "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR), every_label),
                       "labels": names},
             "index": entity_index(iris, names, sg_types(store, classes))}
