@@ -113,7 +113,9 @@ def _site(request: Request):
 def timeline_rows(request: Request, name: str) -> list[dict[str, str]]:
     """The rows of one of graph.summary's TIMELINE_QUERIES: from the build's summary, else asked now."""
     saved = _site(request).summary.get("timeline") or {}
-    return untable(saved[name]) if name in saved else _select(request, TIMELINE_QUERIES[name])
+    if name not in saved:
+        return _select(request, TIMELINE_QUERIES[name])
+    return saved[name] if isinstance(saved[name], list) else untable(saved[name])  # a list: a build before parts
 
 
 def load_exchanges(request: Request) -> dict[str, Exchange]:

@@ -332,3 +332,26 @@ def test_a_refusal_lists_at_most_the_first_allowed_values_with_their_number(serv
     monkeypatch.setattr(api.queries, "MAX_LISTED", 2)
     cut = refusal(name, param)
     assert cut["allowed"] == whole["allowed"][:2] and cut["allowed_count"] == len(whole["allowed"])
+
+
+def test_a_build_summarised_before_the_parts_is_served_as_it_was(tmp_path, data_dir):
+    """A build whose summary.json still holds the timeline rows and allowed values itself (made before
+    they had files of their own) is served from them: the same timeline page."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    timeline = read_part(build_dir, "timeline")
+    summary["timeline"] = {name: untable(rows) for name, rows in timeline.items()}
+    summary["allowed"] = read_part(build_dir, "allowed")
+    del summary["index_pages"]
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    for name in ("timeline", "allowed", "labels"):
+        (build_dir / PART_NAMES[name]).unlink()
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        old = httpx.get(server.url + "/exchanges", timeout=60)
+        people = httpx.get(server.url + "/id/person/", timeout=60)
+    with ThreadedServer(create_app(Settings(data_dir=data_dir, workers=1))) as server:
+        new = httpx.get(server.url + "/exchanges", timeout=60)
+    assert old.status_code == new.status_code == 200 and old.text == new.text
+    assert people.status_code == 200
