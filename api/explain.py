@@ -1,6 +1,7 @@
 """/explain: whether a triple holds and why, as a JSON tree or nested HTML lists with the quotes."""
 
 import json
+from collections import ChainMap
 from html import escape
 from typing import Annotated
 from urllib.parse import quote
@@ -140,7 +141,7 @@ def explain_triple(request: Request, s: Term = None, p: Term = None, o: Obj = No
     except Unresolved as exc:
         return _unresolved(request, media_type, exc, s, p, o)
     node = explain(source, subject, predicate, obj, max_depth=depth)
-    names = {**current.labels, **labels(source, node.terms())}
+    names = ChainMap(labels(source, node.terms()), current.labels)  # not a copy of every label per request
     if not node.holds:
         triple = {"subject": term_json(subject, names), "predicate": term_json(predicate, names),
                   "object": term_json(obj, names)}

@@ -5,7 +5,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from graph.explain import (
     writable_iri,
 )
 from graph.rules import load_rules
-from graph.summary import DATATYPES, datatypes
+from graph.summary import DATATYPES, INDEX_PAGE, LABELS, PART_NAMES, datatypes, index_pages, read_index_page, read_part
 from vocab import BASE, GRAPH, ID, ONTOLOGY_IRI, RULE, SG, SPARQL_PREFIXES, Graphs, expand_iri
 
 # `https://w3id.org/swapgraph/X` is served at `/X` (api.layout.local_path), by content negotiation:
@@ -170,9 +170,10 @@ class Site:
             return self._computed[key]
 
     @property
-    def summary(self) -> dict:
-        """The served build's summary (graph.summary), {} for a dataset without one."""
-        return getattr(self.dataset, "summary", None) or {}
+    def summary(self) -> Mapping:
+        """The served build's summary (graph.summary), empty for a dataset without one; its large parts
+        (timeline, allowed, labels) are read from their files the first time a page asks for them."""
+        return self.once("summary", lambda: BuildSummary(getattr(self.dataset, "summary", None) or {}, self.once))
 
     # descriptions
 
@@ -212,7 +213,11 @@ class Site:
         return self.once(("body", graph, media_type, main, capped), render)
 
     def graph_classes(self, graph: str) -> list[dict]:
-        """The classes most used in a named graph, with their node counts (its HTML summary)."""
+        """The classes most used in a named graph, with their node counts (its HTML summary): counted at
+        build time (graph.summary), else asked of the store once."""
+        saved = self.summary.get("graph_classes")
+        if saved is not None:
+            return [{"c": URIRef(c), "n": n} for c, n in saved.get(graph, [])]
         return self.once(("classes", graph), lambda: self.source.select(
             f"SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE {{ GRAPH {nt(URIRef(graph))} {{ ?x a ?c }} }} "
             "GROUP BY ?c ORDER BY DESC(?n) LIMIT 30"))
@@ -230,20 +235,32 @@ class Site:
         """The kinds of IRI under id/ (exchange, person, ...) with how many of each, read once."""
         return self.once("kinds", lambda: _kinds(self))
 
-    def index(self, kind: str) -> list[dict]:
-        """Every IRI under id/{kind}/ with its label and sg types, by label (at most INDEX_LIMIT), read once."""
+    def index_pages(self, kind: str) -> int:
+        """How many pages /id/{kind}/ has (INDEX_PAGE entries each); 1 without a build-time index."""
+        pages = index_pages(self.summary, kind)
+        return pages if pages is not None else 1
+
+    def index(self, kind: str, page: int = 0) -> list[dict]:
+        """Page `page` (from 0) of the IRIs under id/{kind}/ with their labels and sg types, by label:
+        read from the build's index file (one page, never the whole list), else asked of the store
+        once (the first INDEX_PAGE only)."""
+        prefix = f"{ID}{kind}/"  # kind is one of `kinds`, read from IRIs (which cannot hold a quote)
+        saved = read_index_page(self.summary, kind, page)
+        if saved is not None:
+            return [{"iri": prefix + local, "href": local_path(prefix + local), "label": label or local,
+                     "types": sorted(types)} for local, label, types in saved]
+
         def read() -> list[dict]:
-            prefix = f"{ID}{kind}/"  # kind is one of `kinds`, read from IRIs (which cannot hold a quote)
             rows = self.source.select(
                 f'SELECT ?s (SAMPLE(?l) AS ?label) (GROUP_CONCAT(DISTINCT ?t; separator=" ") AS ?types) WHERE {{ '
                 f'?s ?p ?o FILTER(STRSTARTS(STR(?s), "{prefix}")) OPTIONAL {{ ?s rdfs:label ?l }} '
-                f'OPTIONAL {{ ?s a ?t FILTER(STRSTARTS(STR(?t), STR(sg:))) }} }} GROUP BY ?s LIMIT {INDEX_LIMIT}')
+                f'OPTIONAL {{ ?s a ?t FILTER(STRSTARTS(STR(?t), STR(sg:))) }} }} GROUP BY ?s LIMIT {INDEX_PAGE}')
             entries = [{"iri": str(r["s"]), "href": local_path(str(r["s"])),
                         "label": str(r["label"]) if "label" in r else str(r["s"])[len(prefix):],
                         "types": sorted(t[len(str(SG._NS)):] for t in str(r.get("types", "")).split() if t)}
                        for r in rows]
             return sorted(entries, key=lambda e: e["label"].casefold())
-        return self.once(("index", kind), read)
+        return self.once(("index", kind), read) if page == 0 else []
 
     # labels and the ontology
 
@@ -253,11 +270,13 @@ class Site:
         return self.once("labels", self._labels)
 
     def _labels(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for row in self.source.select("SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"):
-            key = str(row["x"])
-            if key not in found or getattr(row["l"], "language", None) == "en":
-                found[key] = str(row["l"])
+        found: dict[str, str] = self.summary.get("labels")  # collected at build time (graph.summary)
+        if found is None:
+            found = {}
+            for row in self.source.select(LABELS):
+                key = str(row["x"])
+                if key not in found or getattr(row["l"], "language", None) == "en":
+                    found[key] = str(row["l"])
         for prefix_iri, name in ((str(RDF.type), "type"), (str(RDFS.label), "label"),
                                  (str(SKOS.altLabel), "alternative label")):
             found.setdefault(prefix_iri, name)
@@ -355,6 +374,28 @@ class Site:
         else:
             body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
         return gzip.compress(body, mtime=0)
+
+
+class BuildSummary(Mapping):
+    """A build's summary (graph.summary.read_summary) whose parts (PART_NAMES) are read from their files
+    on first use, each once (`once`), so that a page that needs none of them never loads them."""
+
+    def __init__(self, saved: dict, once: Callable[[Hashable, Callable[[], Any]], Any]):
+        self._saved, self._once = saved, once
+
+    def __getitem__(self, key: str):
+        if key in self._saved or key not in PART_NAMES or not self._saved:
+            return self._saved[key]
+        found = self._once(("part", key), lambda: read_part(self._saved, key))
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self):
+        return iter(self._saved)
+
+    def __len__(self) -> int:
+        return len(self._saved)
 
 
 def warm(app: FastAPI) -> None:
@@ -902,7 +943,6 @@ KIND_NAMES = {
     "group": "Groups of detainees", "claim": "Claims", "role": "Roles", "document": "Documents",
     "evidence": "Evidence spans (quotes)", "statement": "Recorded statements", "derivation": "Derivations",
 }
-INDEX_LIMIT = 2000  # entries on one index page
 
 
 def _kinds(current: "Site") -> list[dict]:
@@ -935,19 +975,23 @@ def kinds_index(request: Request):
     return respond(request, render("kinds.html", title="Everything, by kind", kinds=kinds), HTML)
 
 
-@router.get("/id/{kind}/", response_class=Response, summary="Every entity of one kind (HTML, JSON).")
-def kind_index(kind: str, request: Request):
-    """Every IRI under id/{kind}/, with its label and types, sorted by label."""
+@router.get("/id/{kind}/", response_class=Response, summary="Every entity of one kind, a page at a time (HTML, JSON).")
+def kind_index(kind: str, request: Request, page: int = 1):
+    """The IRIs under id/{kind}/, with their labels and types, sorted by label: page `page` (from 1)."""
     current = site(request)
     known = {k["kind"]: k for k in current.kinds}
     media_type = _index_format(request)
     if kind not in known:
         return not_found(request, media_type, f"{ID}{kind}/", "kind of entity")
-    entries = current.index(kind)
+    pages = current.index_pages(kind)
+    if not 1 <= page <= pages:
+        raise ApiError(404, "no_such_page", f"/id/{kind}/ has pages 1 to {pages}")
+    entries = current.index(kind, page - 1)
     if media_type == JSON:
-        return respond(request, json.dumps({"kind": kind, "entities": entries}, ensure_ascii=False), JSON)
+        body = {"kind": kind, "count": known[kind]["count"], "page": page, "pages": pages, "entities": entries}
+        return respond(request, json.dumps(body, ensure_ascii=False), JSON)
     return respond(request, render("index.html", title=known[kind]["name"], kind=known[kind], entries=entries,
-                                   limit=INDEX_LIMIT), HTML)
+                                   page=page, pages=pages, first=(page - 1) * INDEX_PAGE + 1), HTML)
 
 
 @router.api_route("/id/{path:path}", methods=GET_HEAD, response_class=Response, responses=RDF_RESPONSES)

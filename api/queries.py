@@ -37,6 +37,7 @@ NUMERIC = {str(XSD[t]) for t in ("integer", "int", "long", "short", "nonNegative
 DECIMAL = {str(XSD.decimal), str(XSD.double), str(XSD.float)}
 # ?evidence=true looks up the rows' facts in one query; beyond these the later rows get none (and say so).
 MAX_EVIDENCE_ROWS = 200
+MAX_LISTED = 100  # allowed values a 422 body lists (with how many there are)
 MAX_OPTIONS = 1000  # allowed values a question's form lists as choices; a large graph's thousands would not read
 MAX_EVIDENCE_TERMS = 500  # distinct subjects and objects in the query's VALUES blocks
 EVIDENCE_QUERY = SPARQL_PREFIXES + """SELECT DISTINCT ?subject ?object ?document ?documentLabel ?quote ?start
@@ -63,8 +64,12 @@ class ParameterProblem(ApiError):
     def body(self) -> dict:
         out = super().body()
         out["parameter"] = self.param
-        if self.allowed is not None:
-            out["allowed"] = self.allowed
+        if self.allowed is not None:  # a large graph's thousands would make every refusal megabytes
+            out["allowed"] = self.allowed[:MAX_LISTED]
+            if len(self.allowed) > MAX_LISTED:
+                out["allowed_count"] = len(self.allowed)
+                out["allowed_note"] = (f"the first {MAX_LISTED} of {len(self.allowed)} allowed values, by label; "
+                                       "any other's label, alias or IRI is accepted too")
         return out
 
 

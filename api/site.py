@@ -15,7 +15,7 @@ from api.flow_svg import Entity
 from api.layout import human_date, local_path, render
 from api.results import SPARQL_JSON
 from graph.catalog import Catalog
-from graph.summary import HOME_QUERIES, TIMELINE_QUERIES
+from graph.summary import HOME_QUERIES, TIMELINE_QUERIES, untable
 from vocab import BASE, PREFIXES, SG, SPARQL_PREFIXES, Graphs
 
 router = APIRouter(tags=["Pages"])
@@ -113,7 +113,9 @@ def _site(request: Request):
 def timeline_rows(request: Request, name: str) -> list[dict[str, str]]:
     """The rows of one of graph.summary's TIMELINE_QUERIES: from the build's summary, else asked now."""
     saved = _site(request).summary.get("timeline") or {}
-    return saved[name] if name in saved else _select(request, TIMELINE_QUERIES[name])
+    if name not in saved:
+        return _select(request, TIMELINE_QUERIES[name])
+    return saved[name] if isinstance(saved[name], list) else untable(saved[name])  # a list: a build before parts
 
 
 def load_exchanges(request: Request) -> dict[str, Exchange]:
@@ -409,8 +411,10 @@ def home(request: Request) -> HTMLResponse:
             "date": d.get("date"), "quotes": int(d.get("quotes", 0)),
             "untitled_file": d.get("file") if not d.get("title") else None,
         })
+    counted = (_site(request).summary.get("counts") or {}).get("classes", {}).get(str(SG.Document))
     return _html(
         "home.html", title="Home", classes=class_rows, documents=sources, dumps=DUMPS,
+        document_count=counted if counted is not None else len(sources),
         graphs=[{"iri": r["g"], "name": _local(r["g"]), "n": int(r["n"])} for r in graphs],
         questions=list(request.app.state.catalog),
     )

@@ -334,7 +334,8 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         filling.start()
         progress("summary")
         started = time.perf_counter()
-        summary = summarize(memory, report)
+        # written before the store: the summary's parts are not held while the store is filled
+        write_summary(build_dir, summarize(memory, report))
         report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
@@ -343,7 +344,6 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         del memory
         filling.result()
         gc.collect()  # the write lock must be gone before readers open the build
-        write_summary(build_dir, summary)
         report.step_seconds["switch"] = time.perf_counter() - started  # what the summary did not hide
         report.step_seconds["disk store (beside the summary)"] = filling.seconds
     except BaseException:

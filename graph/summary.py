@@ -1,4 +1,4 @@
-"""What a build says about itself, computed once at build time (summary.json) and read by the service."""
+"""What a build says about itself, computed once at build time (summary.json and its parts) and read by the service."""
 
 import json
 from collections import Counter
@@ -6,20 +6,31 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from graph.catalog import QUERIES_DIR, Catalog
+from graph.catalog import QUERIES_DIR, Catalog, allowed_query
 from vocab import ID, SG, SPARQL_PREFIXES, Graphs
 
 SUMMARY_NAME = "summary.json"  # counts computed once at build time (home page, VoID, /ontology), not per request
 DUMP_NAME = "swapgraph.nq"  # every quad of the build, written once at build time for /dumps to stream
+# The summary's large parts, each in a file of its own beside summary.json, read by the service only when a
+# page needs them: summary.json stays a few kilobytes however large the graph (the service holds it).
+PART_NAMES = {"timeline": "timeline.json", "allowed": "allowed.json", "labels": "labels.json"}
+INDEX_NAME = "index-{kind}.jsonl"  # the /id/{kind}/ index, by label: one JSON line per page
+INDEX_PAGE = 2000  # entries on one /id/{kind}/ page; the summary holds where each page starts in the file
+HOME_DOCUMENTS = 100  # documents the home page lists (the rest on /id/document/)
 
 # The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
 CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
 PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
 TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
           "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
-DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } }"
+# The triples of a graph that no graph before it holds (the graphs by size, largest first): added up, the
+# distinct triples, with index lookups for all but the largest graph instead of a hash of every triple.
+NEW_IN_GRAPH = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ VALUES ?h {{ {earlier} }} GRAPH ?h {{ ?s ?p ?o }} }} }}"
 SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
-GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+LABELS = "SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"
+GRAPH_CLASSES = "SELECT ?g ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?c } } GROUP BY ?g ?c"
+GRAPH_CLASSES_SHOWN = 30  # classes a named graph's page lists, most used first
 DOCUMENTS = ("SELECT ?d ?t ?f WHERE { ?d a sg:Document . OPTIONAL { ?d sg:title ?t } OPTIONAL { ?d sg:fileName ?f } } "
              "ORDER BY ?f")
 
@@ -35,16 +46,16 @@ HOME_QUERIES = {
           OPTIONAL {{ ?class rdfs:label ?classLabel }}
           BIND(NOT EXISTS {{ GRAPH ?g {{ ?any a ?class }} FILTER(?g != {Graphs.PROVENANCE.n3()}) }} AS ?record)
         }} ORDER BY ?record DESC(?n) ?class""",
-    "graphs": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
-    "documents": """
+    "graphs": GRAPHS,
+    "documents": f"""
         SELECT ?doc (SAMPLE(?t) AS ?title) (SAMPLE(?k) AS ?kind) (SAMPLE(?pub) AS ?publisher)
                (SAMPLE(?a) AS ?author) (SAMPLE(?d) AS ?date) (SAMPLE(?f) AS ?file) (COUNT(DISTINCT ?ev) AS ?quotes)
-        WHERE {
+        WHERE {{
           ?doc a sg:Document .
-          OPTIONAL { ?doc sg:title ?t } OPTIONAL { ?doc sg:documentKind ?k } OPTIONAL { ?doc sg:publisher ?pub }
-          OPTIONAL { ?doc sg:author ?a } OPTIONAL { ?doc sg:publicationDate ?d } OPTIONAL { ?doc sg:fileName ?f }
-          OPTIONAL { ?ev sg:document ?doc }
-        } GROUP BY ?doc ORDER BY ?file""",
+          OPTIONAL {{ ?doc sg:title ?t }} OPTIONAL {{ ?doc sg:documentKind ?k }} OPTIONAL {{ ?doc sg:publisher ?pub }}
+          OPTIONAL {{ ?doc sg:author ?a }} OPTIONAL {{ ?doc sg:publicationDate ?d }} OPTIONAL {{ ?doc sg:fileName ?f }}
+          OPTIONAL {{ ?ev sg:document ?doc }}
+        }} GROUP BY ?doc ORDER BY ?file LIMIT {HOME_DOCUMENTS}""",
 }
 
 
@@ -93,10 +104,29 @@ TIMELINE_QUERIES = {
 }
 
 
+# The rows of TIMELINE_QUERIES["roles"] and ["releases"], joined here from one lookup per property: as
+# SPARQL (a zero-or-one path, nested OPTIONALs) they took 0.2-0.3 s at 100k and 11.5-12.2 s at 1M.
+EXCHANGES = "SELECT ?x WHERE { ?x a sg:Exchange }"
+PAIRS = "SELECT ?s ?o WHERE {{ ?s {p} ?o }}"
+DONE = "SELECT ?r ?leg WHERE { ?r sg:status sg:done ; sg:inExchange ?leg }"
+
+
 # For each sg property, the kinds of object it has: "iri" or a datatype IRI (the JSON-LD context's
 # coercions, api/linked_data.py build_context): one pass over every triple, so made at build time.
 DATATYPES = (f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), "{SG._NS}")) '
              'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
+
+
+def property_kinds(store: ox.Store, properties) -> list[dict]:
+    """The rows of DATATYPES, one lookup per sg property (the PSO index) instead of a string test on
+    the property of every triple."""
+    rows = []
+    ns = str(SG._NS)
+    for prop in sorted(p for p in properties if p.startswith(ns)):
+        query = (f'SELECT DISTINCT ?k WHERE {{ ?s <{prop}> ?o '
+                 'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
+        rows += [{"p": prop, "k": row["k"]} for row in _rows(store, query)]
+    return rows
 
 
 def datatypes(rows) -> dict[str, list[str]]:
@@ -105,6 +135,61 @@ def datatypes(rows) -> dict[str, list[str]]:
     for row in rows:
         kinds.setdefault(str(row["p"]), set()).add(str(row["k"]))
     return {p: sorted(k) for p, k in sorted(kinds.items())}
+
+
+def _pairs(store: ox.Store, curie: str) -> dict[str, list[str]]:
+    """{subject: [objects]} of one property, as lexical values."""
+    found: dict[str, list[str]] = {}
+    for row in _solutions(store, PAIRS.format(p=curie)):
+        found.setdefault(row["s"].value, []).append(row["o"].value)
+    return found
+
+
+def _labelled(iri: str | None, names: dict[str, list[str]]) -> list[tuple]:
+    """(iri, label) for each label of the IRI ((iri, None) without one): an OPTIONAL label's rows."""
+    return [(iri, label) for label in names.get(iri, [None])] if iri is not None else [(None, None)]
+
+
+def _row(pairs) -> dict:
+    return {name: value for name, value in pairs if value is not None}
+
+
+def timeline(store: ox.Store, names: dict[str, list[str]]) -> dict[str, list[dict]]:
+    """The rows of every TIMELINE_QUERIES query (the same rows, sorted); `names`: every label of each IRI."""
+    rows = {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items() if name not in ("roles", "releases")}
+    exchanges = {row["x"].value for row in _solutions(store, EXCHANGES)}
+    roles = set()
+    for curie, iri in (("sg:party", str(SG.party)), ("sg:mediatedBy", str(SG.mediatedBy))):
+        for x, objects in _pairs(store, curie).items():
+            if x in exchanges:
+                roles |= {(x, iri, o, label) for o in objects for _, label in _labelled(o, names)}
+    rows["roles"] = [_row(zip(("x", "p", "o", "oLabel"), r)) for r in sorted(roles, key=_sort_key)]
+    rows["releases"] = _releases(store, exchanges, names)
+    return rows
+
+
+def _sort_key(values: tuple) -> tuple:
+    return tuple((v is not None, v or "") for v in values)
+
+
+def _releases(store: ox.Store, exchanges: set[str], names: dict[str, list[str]]) -> list[dict]:
+    """TIMELINE_QUERIES["releases"]: each done release in an exchange or one of its legs, with each of
+    its people, groups (and their counts), releasing and receiving states, and their labels."""
+    part_of = _pairs(store, "sg:partOf")
+    person, group, by, to, count = (_pairs(store, curie) for curie in (
+        "sg:releasedPerson", "sg:releasedGroup", "sg:releasingState", "sg:receivingState", "sg:count"))
+    found = set()
+    for row in _solutions(store, DONE):
+        r, leg = row["r"].value, row["leg"].value
+        for x in {leg, *part_of.get(leg, ())} & exchanges:
+            people = [pl for p in person.get(r, [None]) for pl in _labelled(p, names)]
+            groups = [(g, gl, c) for g in group.get(r, [None]) for _, gl in _labelled(g, names)
+                      for c in (count.get(g, [None]) if g is not None else [None])]
+            bys = [bl for b in by.get(r, [None]) for bl in _labelled(b, names)]
+            tos = [tl for t in to.get(r, [None]) for tl in _labelled(t, names)]
+            found |= {(x, r, *p, *g, *b, *t) for p in people for g in groups for b in bys for t in tos}
+    names_of = ("x", "r", "person", "personLabel", "group", "groupLabel", "count", "by", "byLabel", "to", "toLabel")
+    return [_row(zip(names_of, values)) for values in sorted(found, key=_sort_key)]
 
 
 def _served_dataset(store: ox.Store) -> dict:
@@ -127,13 +212,38 @@ def _rows(store: ox.Store, query: str) -> list[dict]:
     return [{name: row[name].value for name in names if row[name] is not None} for row in solutions]
 
 
-def allowed_lists(store: ox.Store, catalog: Catalog) -> dict[str, list]:
+ALIASES = "SELECT ?x ?alias WHERE { ?x skos:altLabel|sg:isoCode ?alias FILTER(isIRI(?x)) }"
+
+
+def allowed_lists(store: ox.Store, catalog: Catalog, every_label: dict[str, list] | None = None) -> dict[str, list]:
     """The values each canned-question parameter may take (graph.catalog `allowed: …` headers), by the
-    text of its allowed-values query: [value as N-Triples, label, aliases] (Catalog.saved_values)."""
+    text of its allowed-values query: [value as N-Triples, label, aliases] (Catalog.saved_values).
+
+    A query made by graph.catalog.allowed_query runs as its inner SELECT only, DISTINCT, the labels and
+    aliases joined here from one pass each: with its two OPTIONALs, Oxigraph took 1.0 s at 100k and
+    34.8 s at 1M for the 24 lists."""
+    every_label = every_label if every_label is not None else all_labels(store)
+    aliases: dict[str, list] = {}
+    for row in _solutions(store, ALIASES):
+        aliases.setdefault(row["x"].value, []).append(row["alias"])
+
     def run(query: str) -> list[dict]:
-        solutions = store.query(query, **_served_dataset(store))
-        names = [v.value for v in solutions.variables]
-        return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
+        inner = _inner_select(query)
+        if inner is None:  # not made by allowed_query: run as it is
+            solutions = store.query(query, **_served_dataset(store))
+            names = [v.value for v in solutions.variables]
+            return [{name: row[name] for name in names if row[name] is not None} for row in solutions]
+        rows = []
+        for row in store.query(SPARQL_PREFIXES + f"SELECT DISTINCT ?value WHERE {{ {{ {inner} }} }}",
+                               **_served_dataset(store)):
+            value = row["value"]
+            if value is None:
+                continue
+            rows.append({"value": value})
+            if isinstance(value, ox.NamedNode):
+                rows += [{"value": value, "label": label} for label in every_label.get(value.value, ())]
+                rows += [{"value": value, "alias": alias} for alias in aliases.get(value.value, ())]
+        return rows
 
     lists = {}
     for query in catalog:
@@ -144,17 +254,82 @@ def allowed_lists(store: ox.Store, catalog: Catalog) -> dict[str, list]:
     return lists
 
 
+_ALLOWED_HEAD, _ALLOWED_TAIL = allowed_query("\0").split("\0")
+
+
+def _inner_select(query: str) -> str | None:
+    """The `SELECT ?value WHERE {…}` that graph.catalog.allowed_query wrapped, None for another query."""
+    if query.startswith(_ALLOWED_HEAD) and query.endswith(_ALLOWED_TAIL):
+        return query[len(_ALLOWED_HEAD):len(query) - len(_ALLOWED_TAIL)]
+    return None
+
+
 def entity_kinds(store: ox.Store) -> Counter:
-    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has; one
-    pass over the distinct subjects, where string functions in SPARQL would run once per triple."""
-    kinds: Counter = Counter()
+    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has."""
+    return Counter({kind: len(iris) for kind, iris in _entity_iris(store).items()})
+
+
+def _entity_iris(store: ox.Store) -> dict[str | None, list[str]]:
+    """The subjects under id/ by kind (None: not under a kind's folder); one pass over the distinct
+    subjects, where string functions in SPARQL would run once per triple."""
+    kinds: dict[str | None, list[str]] = {}
     base = str(ID)
     for row in store.query(SUBJECTS):
         iri = row[0].value
         if iri.startswith(base):
             kind, slash, _ = iri[len(base):].partition("/")
-            kinds[kind if slash and kind else None] += 1
+            kinds.setdefault(kind if slash and kind else None, []).append(iri)
     return kinds
+
+
+def all_labels(store: ox.Store) -> dict[str, list]:
+    """Every rdfs:label of every IRI (pyoxigraph literals), in the store's order."""
+    found: dict[str, list] = {}
+    for row in _solutions(store, LABELS):
+        found.setdefault(row["x"].value, []).append(row["l"])
+    return found
+
+
+def labels(every: dict[str, list]) -> dict[str, str]:
+    """One rdfs:label for each IRI, English first (what the pages name each IRI by)."""
+    found: dict[str, str] = {}
+    for key, literals in every.items():  # the first label, unless an English one (the last of them)
+        found[key] = literals[0].value
+        for label in literals:
+            if label.language == "en":
+                found[key] = label.value
+    return found
+
+
+def sg_types(store: ox.Store, classes) -> dict[str, list[str]]:
+    """The sg classes of every typed IRI, as local names: one lookup per class (the POS index), not a
+    string test per type triple."""
+    types: dict[str, list[str]] = {}
+    ns = str(SG._NS)
+    for klass in sorted(c for c in classes if c.startswith(ns)):
+        query = f"SELECT ?s WHERE {{ ?s a <{klass}> FILTER(isIRI(?s)) }}"
+        name = klass[len(ns):]
+        for row in _solutions(store, query):
+            types.setdefault(row[0].value, []).append(name)
+    return types
+
+
+def entity_index(iris: dict[str | None, list[str]], names: dict[str, str],
+                 types: dict[str, list[str]]) -> dict[str, list[list]]:
+    """For each kind, its IRIs as [local part, label or None, sg types] by label (the local part for
+    an IRI without a label): the /id/{kind}/ pages, in page order."""
+    index = {}
+    for kind, members in iris.items():
+        if kind is None:
+            continue
+        cut = len(str(ID)) + len(kind) + 1
+        keyed = []
+        for iri in members:
+            local, label = iri[cut:], names.get(iri)
+            keyed.append(((label or local).casefold(), local, label, types.get(iri, ())))
+        keyed.sort()
+        index[kind] = [[local, label, types] for _, local, label, types in keyed]
+    return index
 
 
 def derived_counts(inference) -> dict[str, dict[str, int]]:
@@ -165,54 +340,153 @@ def derived_counts(inference) -> dict[str, dict[str, int]]:
     return derived
 
 
-def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | None = None) -> dict:
+def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | None = None,
+                 classes: dict | None = None, graphs: list[dict] | None = None) -> dict:
     """Instances per class, uses per property, derivations per rule and predicate, totals, documents:
     the same figures, under the same keys, as the service's Site.counts computes over its store."""
     kinds = kinds if kinds is not None else entity_kinds(store)
     totals = _rows(store, TOTALS)[0]
+    per_graph = {row["g"]: int(row["n"]) for row in (graphs if graphs is not None else _rows(store, GRAPHS))}
     return {
-        "classes": {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)},
+        "classes": classes if classes is not None else class_instances(store),
         "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
         "derived": derived or {},
-        "graphs": {row["g"]: int(row["n"]) for row in _rows(store, GRAPHS)},
-        "quads": int(totals["triples"]), "triples": int(_rows(store, DISTINCT)[0]["n"]),
+        "graphs": per_graph,
+        "quads": int(totals["triples"]), "triples": distinct_triples(store, per_graph),
         "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
         "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
         "documents": [(row["d"], row.get("t"), row.get("f")) for row in _rows(store, DOCUMENTS)],
     }
 
 
+def distinct_triples(store: ox.Store, per_graph: dict[str, int]) -> int:
+    """How many distinct triples the named graphs hold (a triple in two graphs counted once)."""
+    order = sorted(per_graph, key=lambda g: (-per_graph[g], g))
+    total = per_graph[order[0]] if order else 0
+    for number, graph in enumerate(order[1:], 1):
+        query = NEW_IN_GRAPH.format(graph=f"<{graph}>", earlier=" ".join(f"<{g}>" for g in order[:number]))
+        total += int(next(iter(store.query(query)))["n"].value)
+    return total
+
+
+def class_instances(store: ox.Store) -> dict[str, int]:
+    return {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)}
+
+
+def graph_classes(store: ox.Store) -> dict[str, list]:
+    """For each named graph, its GRAPH_CLASSES_SHOWN most used classes as [class, nodes], most first."""
+    found: dict[str, list] = {}
+    for row in _rows(store, GRAPH_CLASSES):
+        found.setdefault(row["g"], []).append([row["c"], int(row["n"])])
+    return {g: sorted(rows, key=lambda r: (-r[1], r[0]))[:GRAPH_CLASSES_SHOWN] for g, rows in sorted(found.items())}
+
+
+def table(rows: list[dict]) -> dict:
+    """Rows of {variable: value} as one list of variables and lists of values (None: unbound): the
+    variable names are not repeated on every row of the file."""
+    names = sorted({name for row in rows for name in row})
+    return {"vars": names, "rows": [[row.get(name) for name in names] for row in rows]}
+
+
+def untable(saved: dict) -> list[dict]:
+    names = saved["vars"]
+    return [{name: value for name, value in zip(names, row) if value is not None} for row in saved["rows"]]
+
+
 def summarize(store: ox.Store, report) -> dict:
-    """The summary of a finished build: the report's figures and the counts the pages show."""
+    """The summary of a finished build: the report's figures and the counts the pages show; its large
+    parts (timeline rows, allowed values, labels, the /id/ indexes) under "parts", for write_summary."""
     inference = report.inference
-    kinds = entity_kinds(store)
-    counts = store_counts(store, kinds, derived_counts(inference))
+    iris = _entity_iris(store)
+    kinds = Counter({kind: len(members) for kind, members in iris.items()})
+    classes = class_instances(store)
+    graphs = _rows(store, GRAPHS)
+    counts = store_counts(store, kinds, derived_counts(inference), classes, graphs)
+    every_label = all_labels(store)
+    names = labels(every_label)
+    label_texts = {iri: sorted({label.value for label in literals}) for iri, literals in every_label.items()}
+    home = {name: graphs if query is GRAPHS else _rows(store, query) for name, query in HOME_QUERIES.items()}
     return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
             "classes": report.class_counts,
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
-            "graph_triples": counts["graphs"], "counts": counts,
-            "home": {name: _rows(store, query) for name, query in HOME_QUERIES.items()},
-            "timeline": {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items()},
-            "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR)),
-            "datatypes": datatypes(_rows(store, DATATYPES)),
+            "graph_triples": counts["graphs"], "counts": counts, "home": home,
+            "datatypes": datatypes(property_kinds(store, counts["properties"])),
             "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
-            "dump": DUMP_NAME}
+            "graph_classes": graph_classes(store),
+            "dump": DUMP_NAME,
+            "parts": {"timeline": {name: table(rows) for name, rows in timeline(store, label_texts).items()},
+                      "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR), every_label),
+                      "labels": names},
+            "index": entity_index(iris, names, sg_types(store, classes))}
+
+
+def _compact(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def write_summary(build_dir: Path, summary: dict) -> None:
+    """summary.json, its parts' files, and one index file per kind (with where each page starts)."""
+    summary = dict(summary)
+    for name, value in summary.pop("parts", {}).items():
+        (build_dir / PART_NAMES[name]).write_bytes(_compact(value))
+    pages = {}
+    for kind, rows in summary.pop("index", {}).items():
+        starts, offset = [], 0
+        with (build_dir / INDEX_NAME.format(kind=kind)).open("wb") as out:
+            for first in range(0, len(rows), INDEX_PAGE):  # a page a line: one JSON list of its rows
+                line = _compact(rows[first:first + INDEX_PAGE]) + b"\n"
+                starts.append(offset)
+                out.write(line)
+                offset += len(line)
+        pages[kind] = starts + [offset]  # the end of the last page closes it
+    summary["index_pages"] = pages
     (build_dir / SUMMARY_NAME).write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
 def read_summary(build_dir: Path | None) -> dict:
-    """A build's summary; empty for no build folder or a build made before summaries held counts."""
+    """A build's summary; empty for no build folder or a build made before summaries held counts. Its
+    "folder" names the build folder, where its parts are read from (read_part, read_index_page)."""
     if build_dir is None:
         return {}
     try:
         summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return summary if "counts" in summary else {}
+    return {**summary, "folder": str(build_dir)} if "counts" in summary else {}
+
+
+def read_part(summary: dict, name: str):
+    """One of the summary's parts (PART_NAMES), None when the build has not got it (an older build, a
+    summary read from a remote engine): the pages then ask the store."""
+    folder = summary.get("folder")
+    if folder is None:
+        return None
+    try:
+        return json.loads((Path(folder) / PART_NAMES[name]).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def index_pages(summary: dict, kind: str) -> int | None:
+    """How many pages the /id/{kind}/ index has, None when the build has no index of it."""
+    starts = (summary.get("index_pages") or {}).get(kind)
+    return len(starts) - 1 if starts is not None and summary.get("folder") else None
+
+
+def read_index_page(summary: dict, kind: str, page: int) -> list[list] | None:
+    """Page `page` (from 0) of the /id/{kind}/ index: INDEX_PAGE rows [local part, label, types], read
+    from the file where that page starts (bounded memory); None without an index."""
+    starts = (summary.get("index_pages") or {}).get(kind)
+    if starts is None or summary.get("folder") is None or not 0 <= page < len(starts) - 1:
+        return None
+    try:
+        with (Path(summary["folder"]) / INDEX_NAME.format(kind=kind)).open("rb") as source:
+            source.seek(starts[page])
+            text = source.read(starts[page + 1] - starts[page])
+    except OSError:
+        return None
+    return json.loads(text)
 
 
 def dump_path(build_dir: Path | None) -> Path | None:

@@ -15,7 +15,11 @@ from api.settings import Settings
 from graph.build import SourcePaths, build
 from graph.catalog import Catalog
 from graph.store import StoreLayout, open_current
-from graph.summary import SUMMARY_NAME, store_counts
+from graph.summary import PART_NAMES, SUMMARY_NAME, store_counts, table, untable
+
+
+def read_part(build_dir, name):
+    return json.loads((build_dir / PART_NAMES[name]).read_text(encoding="utf-8"))
 from tests.api.conftest import ThreadedServer
 from vocab import BASE
 
@@ -129,9 +133,12 @@ def unsummarised(tmp_path_factory, data_dir):
     shutil.copytree(data_dir, copy, symlinks=True)
     build_dir = StoreLayout(copy).current_build()
     summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
-    assert summary["timeline"] and summary["allowed"] and summary["datatypes"]
-    del summary["timeline"], summary["allowed"], summary["datatypes"]
+    assert summary["datatypes"]
+    del summary["datatypes"]
     (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    for name in ("timeline", "allowed"):
+        assert read_part(build_dir, name)
+        (build_dir / PART_NAMES[name]).unlink()
     with ThreadedServer(create_app(Settings(data_dir=copy, workers=2))) as server:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             yield http
@@ -180,15 +187,18 @@ def test_the_pages_read_the_timeline_and_allowed_values_from_the_summary(tmp_pat
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy, symlinks=True)
     build_dir = StoreLayout(copy).current_build()
-    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
-    row = next(r for r in summary["timeline"]["exchanges"] if r.get("xLabel") and not r.get("whole"))
-    for other in summary["timeline"]["exchanges"]:
+    timeline, allowed = read_part(build_dir, "timeline"), read_part(build_dir, "allowed")
+    exchanges = untable(timeline["exchanges"])
+    row = next(r for r in exchanges if r.get("xLabel") and not r.get("whole"))
+    for other in exchanges:
         if other["x"] == row["x"]:
             other["xLabel"] = "Label only the summary has"
+    timeline["exchanges"] = table(exchanges)
     name, param = graph_allowed_params()[0]
     query = Catalog.load().get(name).param(param)
-    summary["allowed"][query.allowed_query] = [["<https://example.org/only-in-the-summary>", "Only in the summary", []]]
-    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    allowed[query.allowed_query] = [["<https://example.org/only-in-the-summary>", "Only in the summary", []]]
+    (build_dir / PART_NAMES["timeline"]).write_text(json.dumps(timeline), encoding="utf-8")
+    (build_dir / PART_NAMES["allowed"]).write_text(json.dumps(allowed), encoding="utf-8")
     with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
         timeline = httpx.get(server.url + "/exchanges", timeout=60)
         refused = httpx.get(server.url + f"/queries/{name}", params={param: "nothing"}, timeout=60)
@@ -213,3 +223,135 @@ def test_a_long_list_of_allowed_values_is_a_text_field(served, monkeypatch):
     monkeypatch.setattr(api.queries, "MAX_OPTIONS", 0)
     page = served.get(f"/queries/{name}", params={"format": "html"}).text
     assert f'<select id="param-{param}"' not in page and f'<input id="param-{param}"' in page
+
+
+# --- the summary's size, labels and the /id/ indexes, from the build's files -------------------------
+
+
+def test_the_summary_file_holds_no_per_entity_lists(data_dir):
+    """Timeline rows, allowed values, labels and indexes are parts in files of their own: summary.json,
+    which the service holds, names no exchange, person or statement."""
+    build_dir = StoreLayout(data_dir).current_build()
+    text = (build_dir / SUMMARY_NAME).read_text(encoding="utf-8")
+    assert not {"timeline", "allowed", "labels", "parts", "index"} & set(json.loads(text))
+    exchanges = untable(read_part(build_dir, "timeline")["exchanges"])
+    assert exchanges and not any(row["x"] in text for row in exchanges)
+    assert all(iri not in text for iri in read_part(build_dir, "labels") if "/id/person/" in iri)
+
+
+def index_entries(http, kind) -> list[dict]:
+    """Every entry of /id/{kind}/, page by page."""
+    first = http.get(f"/id/{kind}/", params={"format": "json"}).json()
+    entries = first["entities"]
+    for page in range(2, first["pages"] + 1):
+        entries += http.get(f"/id/{kind}/", params={"format": "json", "page": page}).json()["entities"]
+    return entries
+
+
+def test_each_index_lists_every_iri_of_its_kind_by_label_a_page_at_a_time(served, data_dir, monkeypatch):
+    """Across its pages an index lists each IRI of the kind once, by label, with its sg types; a
+    kind with more IRIs than a page (the recorded statements) has pages linked to each other."""
+    store = open_current(StoreLayout(data_dir))
+    kinds = {k["kind"]: k["count"] for k in served.get("/id/", headers={"Accept": "application/json"}).json()["kinds"]}
+    from graph.summary import INDEX_PAGE
+
+    longest = max(kinds, key=kinds.get)
+    assert kinds[longest] > INDEX_PAGE  # else this test would not see a second page
+    for kind in ("exchange", "person", longest):
+        entries = index_entries(served, kind)
+        prefix = f"https://w3id.org/swapgraph/id/{kind}/"
+        subjects = {row[0].value for row in store.query(
+            f'SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?s), "{prefix}")) }}')}
+        assert sorted(e["iri"] for e in entries) == sorted(subjects) and len(entries) == kinds[kind]
+        assert [e["label"].casefold() for e in entries] == sorted(e["label"].casefold() for e in entries)
+    people = index_entries(served, "person")
+    typed = {row[0].value for row in store.query("SELECT ?s WHERE { ?s a <https://w3id.org/swapgraph/ontology#Person> }",
+                                                  use_default_graph_as_union=True)}
+    assert people and all("Person" in e["types"] for e in people if e["iri"] in typed)
+    page = served.get(f"/id/{longest}/", params={"page": 2})
+    assert page.status_code == 200 and 'rel="prev"' in page.text and "page 2 of" in page.text
+    assert served.get(f"/id/{longest}/", params={"page": 10**6}).status_code == 404
+    assert served.get(f"/id/{longest}/", params={"page": "two"}).status_code == 422
+
+
+def test_the_labels_and_the_indexes_come_from_the_build_files_not_the_store(tmp_path, data_dir):
+    """A label only the build's labels file has, and an index entry only its index file has, are what
+    the pages show: nothing reads every label or every IRI of a kind from the store."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    names = read_part(build_dir, "labels")
+    person = next(iri for iri in names if "/id/person/" in iri)
+    names[person] = "Name only the labels file has"
+    (build_dir / PART_NAMES["labels"]).write_text(json.dumps(names), encoding="utf-8")
+    index = build_dir / "index-exchange.jsonl"
+    first_page = json.loads(index.read_text(encoding="utf-8").splitlines()[0])
+    first_page[0] = ["made-up", "Entry only the index file has", ["Exchange"]]
+    text = json.dumps(first_page) + "\n"
+    index.write_text(text, encoding="utf-8")
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    summary["index_pages"]["exchange"] = [0, len(text.encode("utf-8"))]
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        page = httpx.get(server.url + "/id/" + person.split("/id/", 1)[1], headers={"Accept": "text/html"}, timeout=60)
+        exchanges = httpx.get(server.url + "/id/exchange/", timeout=60)
+    assert page.status_code == 200 and "Name only the labels file has" in page.text
+    assert exchanges.status_code == 200 and "Entry only the index file has" in exchanges.text
+
+
+def test_the_home_page_lists_the_first_documents_and_links_to_all(tmp_path, data_dir):
+    """With more documents than the home page lists, it says how many there are and links to the index."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    document = "https://w3id.org/swapgraph/ontology#Document"
+    listed = len(summary["home"]["documents"])
+    summary["counts"]["classes"][document] = listed + 5000
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        home = httpx.get(server.url + "/", timeout=60)
+    assert home.status_code == 200
+    assert f"{listed + 5000:,} documents" in home.text and 'href="/id/document/"' in home.text
+
+
+def test_a_refusal_lists_at_most_the_first_allowed_values_with_their_number(served, monkeypatch):
+    """A 422 for a parameter with many allowed values lists the first MAX_LISTED of them and says how many
+    there are, instead of every one of a large graph's thousands."""
+    import api.queries
+
+    def refusal(name, param) -> dict:
+        response = served.get(f"/queries/{name}", params={param: "no such thing at all"})
+        assert response.status_code == 422
+        return response.json()
+
+    monkeypatch.setattr(api.queries, "MAX_LISTED", 10**9)
+    name, param = max(graph_allowed_params(), key=lambda np: len(refusal(*np).get("allowed", [])))
+    whole = refusal(name, param)
+    assert len(whole["allowed"]) > 2 and "allowed_count" not in whole
+    monkeypatch.setattr(api.queries, "MAX_LISTED", 2)
+    cut = refusal(name, param)
+    assert cut["allowed"] == whole["allowed"][:2] and cut["allowed_count"] == len(whole["allowed"])
+
+
+def test_a_build_summarised_before_the_parts_is_served_as_it_was(tmp_path, data_dir):
+    """A build whose summary.json still holds the timeline rows and allowed values itself (made before
+    they had files of their own) is served from them: the same timeline page."""
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy, symlinks=True)
+    build_dir = StoreLayout(copy).current_build()
+    summary = json.loads((build_dir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    timeline = read_part(build_dir, "timeline")
+    summary["timeline"] = {name: untable(rows) for name, rows in timeline.items()}
+    summary["allowed"] = read_part(build_dir, "allowed")
+    del summary["index_pages"]
+    (build_dir / SUMMARY_NAME).write_text(json.dumps(summary), encoding="utf-8")
+    for name in ("timeline", "allowed", "labels"):
+        (build_dir / PART_NAMES[name]).unlink()
+    with ThreadedServer(create_app(Settings(data_dir=copy, workers=1))) as server:
+        old = httpx.get(server.url + "/exchanges", timeout=60)
+        people = httpx.get(server.url + "/id/person/", timeout=60)
+    with ThreadedServer(create_app(Settings(data_dir=data_dir, workers=1))) as server:
+        new = httpx.get(server.url + "/exchanges", timeout=60)
+    assert old.status_code == new.status_code == 200 and old.text == new.text
+    assert people.status_code == 200
