@@ -1,7 +1,6 @@
 """The build: documents and annotations to a validated, inferred Oxigraph store, switched in atomically."""
 
 import gc
-import hashlib
 import re
 import threading
 import time
@@ -18,7 +17,7 @@ from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
 from graph.store import StoreLayout
 from graph.summary import DUMP_NAME, SUMMARY_NAME, summarize, write_summary  # noqa: F401 (names of a build's files)
-from vocab.terms import PROVENANCE, STATEMENT_HASH_LENGTH, to_ox, to_rdflib
+from vocab.terms import PROVENANCE, statement_id, to_ox, to_rdflib
 from vocab import ID, SG, Graphs
 from loaders.candidates import load_candidates
 from loaders.corpus import MAX_LITERAL_BYTES, CorpusGraphs, load_corpus
@@ -142,10 +141,9 @@ def reification_lines(corpus: CorpusGraphs):
     stated = f" <{RDF.type}> <{RDF.Statement}>{graph}"
     subject, predicate, obj = (f" <{term}> " for term in (RDF.subject, RDF.predicate, RDF.object))
     evidence_link = f" <{SG.evidence}> "
-    sha1 = hashlib.sha1
     for (s, p, o), evidence in corpus.evidence.items():
         s, p, o = str(s), str(p), str(o)
-        node = head + sha1(f"{s} {p} {o}".encode("utf-8")).hexdigest()[:STATEMENT_HASH_LENGTH] + ">"
+        node = head + statement_id(s, p, o) + ">"
         yield (f"{node}{stated}{node}{subject}{s}{graph}{node}{predicate}{p}{graph}{node}{obj}{o}{graph}"
                + "".join(f"{node}{evidence_link}{span}{graph}" for span in evidence))
 

@@ -19,7 +19,6 @@ SPARQL rules read the store and before the engine returns.
 
 import functools
 import gc
-import hashlib
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
 from graph.rules import Pattern, Rule
-from vocab.terms import PROVENANCE, reification
+from vocab.terms import PROVENANCE, reification, statement_id
 from vocab import ID, RULE, SG, Graphs, expand_iri
 
 RDF_TYPE = ox.NamedNode(str(RDF.type))
@@ -602,8 +601,8 @@ class Engine:
 
     def _statement_ids(self, triples) -> dict[tuple, str]:
         """The hash ending each triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
-        terms, sha1 = self.codes.terms, hashlib.sha1
-        return {t: sha1(f"{terms[t[0]]} {terms[t[1]]} {terms[t[2]]}".encode("utf-8")).hexdigest()[:20] for t in triples}
+        terms = self.codes.terms
+        return {t: statement_id(terms[t[0]], terms[t[1]], terms[t[2]]) for t in triples}
 
     def _reified_blank(self, premises: set) -> list:
         """A blank node's label is not kept across queries: a premise with one (a property chain's list)

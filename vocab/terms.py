@@ -46,10 +46,14 @@ def to_rdflib(term) -> URIRef | BNode | Literal:
 STATEMENT_HASH_LENGTH = 20  # hex digits of the SHA-1 of the triple's N-Triples form
 
 
+def statement_id(s: str, p: str, o: str) -> str:
+    """The hash ending a triple's statement IRI, from its terms in N-Triples form."""
+    return hashlib.sha1(f"{s} {p} {o}".encode("utf-8")).hexdigest()[:STATEMENT_HASH_LENGTH]
+
+
 def statement_iri(s: ox.NamedNode, p: ox.NamedNode, o) -> ox.NamedNode:
     """One IRI per triple, the same whether the triple was asserted, inferred or used as a premise."""
-    key = f"{s} {p} {o}".encode("utf-8")
-    return ox.NamedNode(str(ID) + "statement/" + hashlib.sha1(key).hexdigest()[:STATEMENT_HASH_LENGTH])
+    return ox.NamedNode(str(ID) + "statement/" + statement_id(str(s), str(p), str(o)))
 
 
 def reification(triple: tuple) -> tuple[ox.NamedNode, list[ox.Quad]]:
