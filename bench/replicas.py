@@ -362,6 +362,10 @@ def make_builds(workdir: Path, count: int) -> list[StoreLayout]:
     """`count` builds of the project's graph, each current in a source directory of its own."""
     sources = []
     for number in range(count):
+        if sources:
+            # A build's time is stated to the second (VoID's dcterms:modified, /version, Last-Modified):
+            # the real corpus now builds in under a second, and two builds must not share one.
+            time.sleep(1 - time.time() % 1)
         layout = StoreLayout(workdir / f"source-{number + 1}")
         build(layout, SourcePaths())
         sources.append(layout)
