@@ -44,7 +44,10 @@ needs stopping: a query never seen to finish within the budget (a runaway, one s
 an error), and one whose work may differ between runs (RAND(), NOW(), UUID() ...: `api.screening`)
 always goes to a worker; an in-process run that took far more CPU than the budget (`INLINE_SLACK`
 times) sends that request back to the workers. Light lookups then cost one process
-instead of two wake-ups and a pipe each way (figures: README, "Serving at scale").
+instead of two wake-ups and a pipe each way (figures: README, "Serving at scale"). For the same
+reason such a request's answer is kept (as bytes, `ANSWER_BYTES` in all, the oldest dropped first)
+and sent again as it is the next time: a repeated lookup costs no evaluation. The pool is per build,
+so a reload starts with none kept.
 
 The dataset: when `default_graph` or `named_graphs` is given (the protocol's default-graph-uri /
 named-graph-uri), it is exactly those graphs, the other list empty, and the query's own FROM is
@@ -106,6 +109,10 @@ REPLACE_BACKOFF = (0.25, 30.0)
 INLINE_KEYS = 1024
 INLINE_QUERY_LENGTH = 8192
 INLINE_SLACK = 4
+# Answers of those requests kept as bytes (a build is read-only: the same request gives the same bytes):
+# at most this many bytes in all, and none larger than the second (a large answer is not a light lookup).
+ANSWER_BYTES = 32 * 2**20
+ANSWER_MAX_BYTES = 256 * 2**10
 
 
 @dataclass(frozen=True)
@@ -595,7 +602,10 @@ class Executor:
         self._local: Evaluator | None = None  # the store opened in this process, for those queries
         self._cheap: dict[tuple, None] = {}  # their requests (insertion order: the oldest go first)
         self._cheap_lock = threading.Lock()
+        self._answers: dict[tuple, Result] = {}  # the answers of some of them (oldest first)
+        self._answer_bytes = 0
         self.inlined = 0  # queries answered in this process so far
+        self.reused = 0  # of those, answered with the answer kept from an earlier run
         self._pools = {HEAVY: _Pool(), LIGHT: _Pool()}
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -650,6 +660,7 @@ class Executor:
         self._stopping.set()
         self._local = None  # the store's files are released with the last query running on it
         self._cheap.clear()
+        self._answers.clear()
         with self._lock:
             workers, self._all = list(self._all), set()
         for worker in workers:
@@ -830,7 +841,10 @@ class Executor:
             return
         with self._cheap_lock:
             if len(self._cheap) >= INLINE_KEYS:
-                self._cheap.pop(next(iter(self._cheap)))
+                dropped = next(iter(self._cheap))
+                del self._cheap[dropped]
+                kept = self._answers.pop(dropped, None)
+                self._answer_bytes -= len(kept.body) if kept is not None else 0
             self._cheap[key] = None
 
     def _inline(self, key: tuple, request: dict) -> Result:
@@ -841,15 +855,34 @@ class Executor:
         local = self._local
         if local is None:  # closed meanwhile
             raise Overloaded("the query executor is not running")
+        self.inlined += 1
+        kept = self._answers.get(key)
+        if kept is not None:
+            self.reused += 1
+            return kept
         started = time.thread_time()
         status, payload, *rest = local.answer(request)
         cpu_us = int((time.thread_time() - started) * 1e6)
-        self.inlined += 1
         if status != "ok" or cpu_us > self.inline_budget_us * INLINE_SLACK:
             with self._cheap_lock:
                 self._cheap.pop(key, None)
         kind, truncated = rest or (KINDS[0], False)
-        return self._outcome(Answer(status, kind, truncated, payload, cpu_us), request["result_format"])
+        result = self._outcome(Answer(status, kind, truncated, payload, cpu_us), request["result_format"])
+        if key in self._cheap:
+            self._keep(key, result)
+        return result
+
+    def _keep(self, key: tuple, result: Result) -> None:
+        """Keep a cheap request's answer for its next run, within ANSWER_BYTES (the oldest go first)."""
+        size = len(result.body)
+        if size > ANSWER_MAX_BYTES:
+            return
+        with self._cheap_lock:
+            while self._answers and self._answer_bytes + size > ANSWER_BYTES:
+                self._answer_bytes -= len(self._answers.pop(next(iter(self._answers))).body)
+            if key not in self._answers:
+                self._answers[key] = result
+                self._answer_bytes += size
 
     @contextmanager
     def _charged(self, query: str):

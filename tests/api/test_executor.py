@@ -238,3 +238,31 @@ def test_a_query_whose_work_may_change_between_runs_is_never_answered_in_process
         for _ in range(3):
             executor.run(f"SELECT ?x WHERE {{ BIND({call} AS ?x) }}", result_format=JSON, timeout=5)
         assert executor.inlined == 0
+
+
+def test_a_cheap_query_answered_in_process_keeps_its_answer_for_the_next_time():
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(100)).encode()
+    with Executor.from_nquads(data, workers=1, inline_budget_ms=50) as executor:
+        query = "SELECT ?o WHERE { <urn:s7> <urn:p> ?o }"
+        answers = [executor.run(query, result_format=JSON, timeout=5) for _ in range(4)]
+        # a worker, then one evaluation in process, then the kept answer twice
+        assert (executor.inlined, executor.reused) == (3, 2)
+        assert all(answer == answers[0] for answer in answers)
+        assert bindings(answers[-1]) == [{"o": {"type": "uri", "value": "urn:o7"}}]
+        # another row cap is another request: evaluated, not the kept answer
+        capped = [executor.run(query, result_format=JSON, max_rows=0, timeout=5) for _ in range(2)]
+        assert executor.reused == 2 and all(answer.truncated for answer in capped)
+
+
+def test_kept_answers_stay_within_their_byte_budget(monkeypatch):
+    from api import executor as executor_module
+
+    monkeypatch.setattr(executor_module, "ANSWER_BYTES", 600)
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(50)).encode()
+    with Executor.from_nquads(data, workers=1, inline_budget_ms=50) as executor:
+        for i in range(20):
+            for _ in range(2):
+                executor.run(f"SELECT ?o WHERE {{ <urn:s{i}> <urn:p> ?o }}", result_format=JSON, timeout=5)
+        kept = executor._answers
+        assert kept and executor._answer_bytes == sum(len(answer.body) for answer in kept.values()) <= 600
+        assert len(kept) < 20  # the oldest went first
