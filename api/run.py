@@ -23,6 +23,42 @@ def _refusal(status: int, reason: str, code: str, message: str) -> bytes:
             "connection: close\r\n\r\n").encode() + body
 
 
+class OneSendPerTurn:
+    """A connection's transport whose writes made in one turn of the event loop go out in one send:
+    uvicorn writes a response's head and its body apart, two syscalls (and two wake-ups of the client)
+    for every light lookup. A close sends what is held first."""
+
+    __slots__ = ("_transport", "_loop", "_held")
+
+    def __init__(self, transport, loop):
+        self._transport = transport
+        self._loop = loop
+        self._held: list | None = None
+
+    def write(self, data) -> None:
+        if self._held is None:
+            self._held = [data]
+            self._loop.call_soon(self._send)
+        else:
+            self._held.append(data)
+
+    def _send(self) -> None:
+        held, self._held = self._held, None
+        if not held or self._transport.is_closing():
+            return
+        if len(held) == 1:
+            self._transport.write(held[0])
+        else:
+            self._transport.writelines(held)
+
+    def close(self) -> None:
+        self._send()
+        self._transport.close()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
 class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol with the limits it lacks: a request must send its request line and
     headers within `header_timeout` seconds, in at most `max_header_bytes` bytes and `max_headers` headers.
@@ -31,7 +67,7 @@ class GuardedProtocol(HttpToolsProtocol):
     settings: Settings
 
     def connection_made(self, transport) -> None:
-        super().connection_made(transport)
+        super().connection_made(OneSendPerTurn(transport, self.loop))
         self._await_headers()
 
     def _await_headers(self) -> None:
