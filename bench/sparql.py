@@ -60,7 +60,10 @@ LIGHT = [
      "application/sparql-results+json"),
 ]
 
-WORKLOADS = ("light", "small", "canned")
+# `light-new` sends the light lookups with a numbered comment, so that every request is a query text the
+# server has not seen: no answer kept from an earlier run (api.executor), every one evaluated.
+NEW = "light-new"
+WORKLOADS = ("light", NEW, "small", "canned")
 
 
 def workload(kind: str) -> list[tuple[str, str, str]]:
@@ -69,7 +72,7 @@ def workload(kind: str) -> list[tuple[str, str, str]]:
     if kind == "canned":
         return [(path.stem, path.read_text(encoding="utf-8"), "application/sparql-results+json")
                 for path in sorted((ROOT / "queries").glob("*.rq"))]
-    return [(name, SG + query, accept) for name, query, accept in (LIGHT if kind == "light" else ADHOC)]
+    return [(name, SG + query, accept) for name, query, accept in (LIGHT if kind in ("light", NEW) else ADHOC)]
 
 
 def answerable(url: str, path: str) -> str:
@@ -127,13 +130,14 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _connection(host, port, requests, budget, deadline, latencies, failures):
+async def _connection(host, port, request_at, budget, deadline, latencies, failures):
+    """Send request_at(0), request_at(1), ... one at a time on one keep-alive connection."""
     reader, writer = await asyncio.open_connection(host, port)
     i = 0
     try:
         while budget[0] > 0 and time.perf_counter() < deadline:
             budget[0] -= 1
-            request = requests[i % len(requests)]
+            request = request_at(i)
             i += 1
             started = time.perf_counter()
             writer.write(request)
@@ -168,15 +172,25 @@ async def _load(url: str, concurrency: int, count: int, seconds: float, kind: st
         requests = [_get(host, port, kind)]
     else:
         requests = [_request(host, port, query, accept) for _, query, accept in workload(kind)]
+
+    def sender(connection: str, offset: int):
+        """request_at for one connection: the workload in turn from `offset`; for `light-new`, each
+        query with a comment naming this run, connection and request: a text the server never saw."""
+        if kind != NEW:
+            return lambda i: requests[(i + offset) % len(requests)]
+        queries = workload(kind)
+        tag = f"{os.getpid()}-{connection}"
+        return lambda i: _request(host, port, f"{queries[(i + offset) % len(queries)][1]}\n# {tag}-{i}",
+                                  queries[(i + offset) % len(queries)][2])
+
     warm = [count // 10 + len(requests)]
-    await asyncio.gather(*(_connection(host, int(port), requests, warm, time.perf_counter() + seconds, [], [])
-                           for _ in range(min(concurrency, 4))))
+    await asyncio.gather(*(_connection(host, int(port), sender(f"w{c}", 0), warm, time.perf_counter() + seconds,
+                                       [], []) for c in range(min(concurrency, 4))))
     latencies, failures = [], []
     budget = [count]
     started = time.perf_counter()
     await asyncio.gather(*(
-        _connection(host, int(port), requests[c % len(requests):] + requests[:c % len(requests)], budget,
-                    started + seconds, latencies, failures)
+        _connection(host, int(port), sender(str(c), c), budget, started + seconds, latencies, failures)
         for c in range(concurrency)
     ))
     elapsed = time.perf_counter() - started
