@@ -99,3 +99,23 @@ def test_the_readme_python_example_runs_against_the_server(server, capsys):
     exec(compile(code.replace("http://127.0.0.1:8000", url), "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert ASSERTED in printed and INFERRED in printed
+
+
+def test_an_answer_reaches_the_client_in_one_read(server):
+    """uvicorn writes a response's head and body apart; sent as two segments, a client waiting in recv
+    is woken by the head alone (two wake-ups per light lookup). The service sends them in one."""
+    import socket
+    from urllib.parse import quote
+
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    request = (f"GET /sparql?query={quote('ASK { ?s ?p ?o }')} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               "Accept: application/sparql-results+json\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for _ in range(30):
+            sock.sendall(request)
+            first = sock.recv(65536)  # blocks until the first segment arrives
+            head, _, body = first.partition(b"\r\n\r\n")
+            length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:"))
+            assert head.startswith(b"HTTP/1.1 200") and len(body) == length and b'"boolean":true' in body
