@@ -45,9 +45,10 @@ an error), and one whose work may differ between runs (RAND(), NOW(), UUID() ...
 always goes to a worker; an in-process run that took far more CPU than the budget (`INLINE_SLACK`
 times) sends that request back to the workers. Light lookups then cost one process
 instead of two wake-ups and a pipe each way (figures: README, "Serving at scale"). For the same
-reason such a request's answer is kept (as bytes, `ANSWER_BYTES` in all, the oldest dropped first)
-and sent again as it is the next time: a repeated lookup costs no evaluation. The pool is per build,
-so a reload starts with none kept.
+reason the answer of any such request (not volatile, on a store on this machine), cheap or not, is
+kept once a worker or this process has given it (as bytes, `ANSWER_BYTES` in all, the oldest dropped
+first) and sent again as it is the next time: a repeated lookup or question costs no evaluation.
+Errors and timeouts are not kept. The pool is per build, so a reload starts with none kept.
 
 The dataset: when `default_graph` or `named_graphs` is given (the protocol's default-graph-uri /
 named-graph-uri), it is exactly those graphs, the other list empty, and the query's own FROM is
@@ -109,8 +110,8 @@ REPLACE_BACKOFF = (0.25, 30.0)
 INLINE_KEYS = 1024
 INLINE_QUERY_LENGTH = 8192
 INLINE_SLACK = 4
-# Answers of those requests kept as bytes (a build is read-only: the same request gives the same bytes):
-# at most this many bytes in all, and none larger than the second (a large answer is not a light lookup).
+# Answers kept as bytes (a build is read-only: the same request gives the same bytes): at most this
+# many bytes in all, and none larger than the second (so that one large answer cannot push out many).
 ANSWER_BYTES = 32 * 2**20
 ANSWER_MAX_BYTES = 256 * 2**10
 
@@ -602,10 +603,10 @@ class Executor:
         self._local: Evaluator | None = None  # the store opened in this process, for those queries
         self._cheap: dict[tuple, None] = {}  # their requests (insertion order: the oldest go first)
         self._cheap_lock = threading.Lock()
-        self._answers: dict[tuple, Result] = {}  # the answers of some of them (oldest first)
+        self._answers: dict[tuple, Result] = {}  # answers kept for requests seen before (oldest first)
         self._answer_bytes = 0
-        self.inlined = 0  # queries answered in this process so far
-        self.reused = 0  # of those, answered with the answer kept from an earlier run
+        self.inlined = 0  # queries evaluated in this process so far
+        self.reused = 0  # queries answered with the answer kept from an earlier run (no evaluation)
         self._pools = {HEAVY: _Pool(), LIGHT: _Pool()}
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -752,6 +753,11 @@ class Executor:
             query, result_format, substitutions, default_graph, named_graphs, union_default_graph, max_rows, base_iri
         )
         key = self._inline_key(request)
+        kept = self._answers.get(key) if key is not None else None
+        if kept is not None:
+            with self._charged(query):
+                self.reused += 1
+                return kept
         if key in self._cheap:
             with self._charged(query):
                 return self._inline(key, request)
@@ -767,8 +773,9 @@ class Executor:
                 self._discard(worker)
                 raise failure from None
         self._pools[worker.lane].release(worker)
-        self._learn(key, answer)
-        return self._outcome(answer, result_format)
+        result = self._outcome(answer, result_format)
+        self._learn(key, answer, result)
+        return result
 
     async def arun(
         self,
@@ -789,6 +796,11 @@ class Executor:
             query, result_format, substitutions, default_graph, named_graphs, union_default_graph, max_rows, base_iri
         )
         key = self._inline_key(request)
+        kept = self._answers.get(key) if key is not None else None
+        if kept is not None:
+            with self._charged(query):
+                self.reused += 1
+                return kept
         if key in self._cheap:
             with self._charged(query):
                 return self._inline(key, request)
@@ -817,8 +829,9 @@ class Executor:
                 self._discard(worker)  # its query may still be running: never hand it out again
                 raise
         self._pools[worker.lane].release(worker)
-        self._learn(key, answer)
-        return self._outcome(answer, result_format)
+        result = self._outcome(answer, result_format)
+        self._learn(key, answer, result)
+        return result
 
     # queries answered in this process
 
@@ -834,17 +847,18 @@ class Executor:
                 tuple(request["named_graphs"]) if request["named_graphs"] is not None else None,
                 request["union_default_graph"], request["max_rows"], request["base_iri"])
 
-    def _learn(self, key: tuple | None, answer: Answer) -> None:
-        """Remember a request a worker answered within the inline budget: the same query on the same
-        read-only store does the same work, so it can run here without a time limit to enforce."""
-        if key is None or answer.status != "ok" or answer.cpu_us > self.inline_budget_us:
+    def _learn(self, key: tuple | None, answer: Answer, result: Result) -> None:
+        """Keep the answer of a request a worker answered, and remember the request if it took no more
+        than the inline budget: the same query on the same read-only store does the same work, so it
+        can run here without a time limit to enforce (once its kept answer has been dropped)."""
+        if key is None:
+            return
+        self._keep(key, result)
+        if answer.cpu_us > self.inline_budget_us:
             return
         with self._cheap_lock:
             if len(self._cheap) >= INLINE_KEYS:
-                dropped = next(iter(self._cheap))
-                del self._cheap[dropped]
-                kept = self._answers.pop(dropped, None)
-                self._answer_bytes -= len(kept.body) if kept is not None else 0
+                self._cheap.pop(next(iter(self._cheap)))
             self._cheap[key] = None
 
     def _inline(self, key: tuple, request: dict) -> Result:
@@ -856,10 +870,6 @@ class Executor:
         if local is None:  # closed meanwhile
             raise Overloaded("the query executor is not running")
         self.inlined += 1
-        kept = self._answers.get(key)
-        if kept is not None:
-            self.reused += 1
-            return kept
         started = time.thread_time()
         status, payload, *rest = local.answer(request)
         cpu_us = int((time.thread_time() - started) * 1e6)
@@ -868,21 +878,22 @@ class Executor:
                 self._cheap.pop(key, None)
         kind, truncated = rest or (KINDS[0], False)
         result = self._outcome(Answer(status, kind, truncated, payload, cpu_us), request["result_format"])
-        if key in self._cheap:
-            self._keep(key, result)
+        self._keep(key, result)
         return result
 
     def _keep(self, key: tuple, result: Result) -> None:
-        """Keep a cheap request's answer for its next run, within ANSWER_BYTES (the oldest go first)."""
-        size = len(result.body)
-        if size > ANSWER_MAX_BYTES:
+        """Keep a request's answer for its next run, within ANSWER_BYTES (the oldest go first)."""
+        if len(result.body) > ANSWER_MAX_BYTES:
             return
         with self._cheap_lock:
+            if key in self._answers:
+                return
+            size = _kept_size(key, result)
             while self._answers and self._answer_bytes + size > ANSWER_BYTES:
-                self._answer_bytes -= len(self._answers.pop(next(iter(self._answers))).body)
-            if key not in self._answers:
-                self._answers[key] = result
-                self._answer_bytes += size
+                oldest = next(iter(self._answers))
+                self._answer_bytes -= _kept_size(oldest, self._answers.pop(oldest))
+            self._answers[key] = result
+            self._answer_bytes += size
 
     @contextmanager
     def _charged(self, query: str):
@@ -1023,6 +1034,11 @@ def _outcome_of(status: str, message: str = "") -> Exception:
     if status == "memory":
         return QueryTooLarge(message)
     return WorkerFailure(f"query evaluation failed: {message}")
+
+
+def _kept_size(key: tuple, result: Result) -> int:
+    """What a kept answer holds, in bytes, about: its body and its request's query text (the key)."""
+    return len(result.body) + len(key[0]) + 256
 
 
 def query_hash(query: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from api import executor as executor_module
 from api.errors import QueryRefused, QuerySyntaxError, QueryTimeout
 from api.executor import Executor
 from tests.api.conftest import FOAF_DOCUMENT, G
@@ -163,7 +164,8 @@ def test_a_worker_does_not_run_the_main_module_of_the_program_that_started_it(tm
     assert out.stdout.split() == ["False", "boolean"]
 
 
-def test_a_query_a_worker_answered_cheaply_is_answered_in_process_next_time():
+def test_a_query_a_worker_answered_cheaply_is_answered_in_process_next_time(monkeypatch):
+    monkeypatch.setattr(executor_module, "ANSWER_MAX_BYTES", -1)  # no answer kept: evaluated each time
     data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(100)).encode()
     with Executor.from_nquads(data, workers=1, inline_budget_ms=50) as executor:
         query = "SELECT ?o WHERE { <urn:s7> <urn:p> ?o }"
@@ -178,8 +180,10 @@ def test_a_query_a_worker_answered_cheaply_is_answered_in_process_next_time():
         assert executor.inlined == 1
 
 
-def test_the_async_path_answers_cheap_queries_in_process_too():
+def test_the_async_path_answers_cheap_queries_in_process_too(monkeypatch):
     import asyncio
+
+    monkeypatch.setattr(executor_module, "ANSWER_MAX_BYTES", -1)
 
     with Executor.from_nquads(b"<urn:s> <urn:p> <urn:o> <urn:g> .\n", workers=1, inline_budget_ms=50) as executor:
         async def twice():
@@ -190,7 +194,8 @@ def test_the_async_path_answers_cheap_queries_in_process_too():
         assert executor.inlined == 1
 
 
-def test_queries_over_the_budget_and_runaways_always_go_to_a_worker():
+def test_queries_over_the_budget_and_runaways_always_go_to_a_worker(monkeypatch):
+    monkeypatch.setattr(executor_module, "ANSWER_MAX_BYTES", -1)
     data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(1000)).encode()
     with Executor.from_nquads(data, workers=1, queue_wait=30, inline_budget_ms=0.001) as executor:
         for _ in range(3):
@@ -240,29 +245,47 @@ def test_a_query_whose_work_may_change_between_runs_is_never_answered_in_process
         assert executor.inlined == 0
 
 
-def test_a_cheap_query_answered_in_process_keeps_its_answer_for_the_next_time():
+def test_an_answer_is_kept_and_given_again_without_evaluation():
     data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(100)).encode()
     with Executor.from_nquads(data, workers=1, inline_budget_ms=50) as executor:
         query = "SELECT ?o WHERE { <urn:s7> <urn:p> ?o }"
-        answers = [executor.run(query, result_format=JSON, timeout=5) for _ in range(4)]
-        # a worker, then one evaluation in process, then the kept answer twice
-        assert (executor.inlined, executor.reused) == (3, 2)
+        answers = [executor.run(query, result_format=JSON, timeout=5) for _ in range(3)]
+        assert (executor.inlined, executor.reused) == (0, 2)  # a worker, then the kept answer twice
         assert all(answer == answers[0] for answer in answers)
         assert bindings(answers[-1]) == [{"o": {"type": "uri", "value": "urn:o7"}}]
-        # another row cap is another request: evaluated, not the kept answer
+        # another row cap is another request: a worker answers it first, then its own kept answer
         capped = [executor.run(query, result_format=JSON, max_rows=0, timeout=5) for _ in range(2)]
-        assert executor.reused == 2 and all(answer.truncated for answer in capped)
+        assert executor.reused == 3 and all(answer.truncated for answer in capped)
+        assert bindings(capped[1]) == []
+
+
+def test_an_expensive_answer_is_kept_too_but_never_evaluated_in_process():
+    data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(1000)).encode()
+    with Executor.from_nquads(data, workers=1, queue_wait=30, inline_budget_ms=0.001) as executor:
+        query = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f }"
+        answers = [executor.run(query, result_format=JSON, timeout=30) for _ in range(3)]
+        assert (executor.inlined, executor.reused) == (0, 2)
+        assert bindings(answers[2]) == [{"n": {"type": "literal", "value": "1000000",
+                                               "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+
+
+def test_errors_and_volatile_queries_are_never_kept():
+    with Executor.from_nquads(b"<urn:s> <urn:p> <urn:o> <urn:g> .\n", workers=1, inline_budget_ms=50) as executor:
+        for _ in range(2):
+            with pytest.raises(QuerySyntaxError):
+                executor.run("SELECT * WHERE {", result_format=JSON, timeout=5)
+        first, second = (executor.run("SELECT ?x WHERE { BIND(STRUUID() AS ?x) }", result_format=JSON, timeout=5)
+                         for _ in range(2))
+        assert executor.reused == 0 and not executor._answers and first != second
 
 
 def test_kept_answers_stay_within_their_byte_budget(monkeypatch):
-    from api import executor as executor_module
-
-    monkeypatch.setattr(executor_module, "ANSWER_BYTES", 600)
+    monkeypatch.setattr(executor_module, "ANSWER_BYTES", 2000)
     data = "".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g> .\n" for i in range(50)).encode()
     with Executor.from_nquads(data, workers=1, inline_budget_ms=50) as executor:
         for i in range(20):
-            for _ in range(2):
-                executor.run(f"SELECT ?o WHERE {{ <urn:s{i}> <urn:p> ?o }}", result_format=JSON, timeout=5)
+            executor.run(f"SELECT ?o WHERE {{ <urn:s{i}> <urn:p> ?o }}", result_format=JSON, timeout=5)
         kept = executor._answers
-        assert kept and executor._answer_bytes == sum(len(answer.body) for answer in kept.values()) <= 600
-        assert len(kept) < 20  # the oldest went first
+        assert kept and executor._answer_bytes == sum(executor_module._kept_size(key, answer)
+                                                      for key, answer in kept.items()) <= 2000
+        assert len(kept) < 20 and list(kept)[-1][0].startswith("SELECT ?o WHERE { <urn:s19>")  # the oldest went
