@@ -26,21 +26,27 @@ def _refusal(status: int, reason: str, code: str, message: str) -> bytes:
 class OneSendPerTurn:
     """A connection's transport whose writes made in one turn of the event loop go out in one send:
     uvicorn writes a response's head and its body apart, two syscalls (and two wake-ups of the client)
-    for every light lookup. A close sends what is held first."""
+    for every light lookup. A close sends what is held first; past HELD_BYTES it is sent at once (a
+    stream whose chunks come without a pause must not pile up here, out of the flow control's sight)."""
 
-    __slots__ = ("_transport", "_loop", "_held")
+    HELD_BYTES = 65_536
+    __slots__ = ("_transport", "_loop", "_held", "_size")
 
     def __init__(self, transport, loop):
         self._transport = transport
         self._loop = loop
         self._held: list | None = None
+        self._size = 0
 
     def write(self, data) -> None:
         if self._held is None:
-            self._held = [data]
+            self._held, self._size = [data], len(data)
             self._loop.call_soon(self._send)
         else:
             self._held.append(data)
+            self._size += len(data)
+        if self._size >= self.HELD_BYTES:
+            self._send()
 
     def _send(self) -> None:
         held, self._held = self._held, None

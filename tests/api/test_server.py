@@ -119,3 +119,40 @@ def test_an_answer_reaches_the_client_in_one_read(server):
             length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
                           if line.lower().startswith(b"content-length:"))
             assert head.startswith(b"HTTP/1.1 200") and len(body) == length and b'"boolean":true' in body
+
+
+def test_writes_wait_for_the_end_of_the_loop_turn_unless_they_pile_up():
+    import asyncio
+    import socket
+
+    from api.run import OneSendPerTurn
+
+    def received(sock) -> bytes:
+        try:
+            return sock.recv(1 << 20)
+        except BlockingIOError:
+            return b""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        theirs.setblocking(False)
+        transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+        held = OneSendPerTurn(transport, loop)
+        held.write(b"head ")
+        held.write(b"body")
+        assert received(theirs) == b""  # not yet: the turn is not over
+        await asyncio.sleep(0.05)
+        assert received(theirs) == b"head body"
+        held.write(b"x" * OneSendPerTurn.HELD_BYTES)  # a chunk this large goes at once, within the turn
+        assert len(received(theirs)) > 0
+        await asyncio.sleep(0.05)
+        while received(theirs):
+            pass
+        held.write(b"last")
+        held.close()  # sends what it holds first
+        await asyncio.sleep(0.05)
+        assert received(theirs).endswith(b"last")
+        theirs.close()
+
+    asyncio.run(scenario())
