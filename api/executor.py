@@ -661,7 +661,9 @@ class Executor:
         self._stopping.set()
         self._local = None  # the store's files are released with the last query running on it
         self._cheap.clear()
-        self._answers.clear()
+        with self._cheap_lock:
+            self._answers.clear()
+            self._answer_bytes = 0
         with self._lock:
             workers, self._all = list(self._all), set()
         for worker in workers:
