@@ -41,6 +41,7 @@ UPDATE = "application/sparql-update"
 HTML = "text/html"
 TRUNCATED_HEADER = "X-Swapgraph-Truncated"
 UPDATE_PARAMETERS = ("update", "using-graph-uri", "using-named-graph-uri")
+HEADERS_KEY = "swapgraph.headers"  # the request's headers as a dict, in its scope (see _header)
 
 # `?format=` names; json and xml mean the RDF flavour for CONSTRUCT/DESCRIBE. A format parameter may
 # also hold a media type (or a list of them, as SPARQLWrapper sends for TSV, RDF/XML and JSON-LD).
@@ -139,6 +140,18 @@ POST_BODY = {
 }
 
 
+def _header(request: Request, name: bytes) -> str | None:
+    """The first header of that (lower-case) name: the scope's headers read once per request into a
+    dict (Starlette's `request.headers.get` scans and decodes them all at each call, four per query)."""
+    headers = request.scope.get(HEADERS_KEY)
+    if headers is None:
+        headers = request.scope[HEADERS_KEY] = {}
+        for key, value in request.scope["headers"]:
+            headers.setdefault(key, value)
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
+
+
 def _media_type(header: str | None) -> tuple[str, dict[str, str]]:
     if not header:
         return "", {}
@@ -215,7 +228,7 @@ def _choose_format(request: Request, kind: str, format_values: list[str]) -> str
             raise bad_request("multiple_formats", "the format parameters ask for different formats ("
                               + ", ".join(format_values) + "): give one format")
         return chosen.pop()
-    media_type = negotiate(request.headers.get("accept"), offered)
+    media_type = negotiate(_header(request, b"accept"), offered)
     return aliases.get(media_type, media_type)
 
 
@@ -231,7 +244,7 @@ def _endpoint(request: Request) -> str:
     """This endpoint's URL (the query's base IRI), as Starlette reads it from the request."""
     scope = request.scope
     server = scope.get("server")
-    return _endpoint_url(scope.get("scheme", "http"), server and tuple(server), scope["path"], request.headers.get("host"))
+    return _endpoint_url(scope.get("scheme", "http"), server and tuple(server), scope["path"], _header(request, b"host"))
 
 
 @lru_cache(maxsize=64)
@@ -295,7 +308,7 @@ def _service_description(request: Request, dataset, format_names: list[str]) -> 
     elif format_names:
         media_type = _choose_format(request, "graph", format_names)
     else:
-        media_type = negotiate(request.headers.get("accept"), DESCRIPTION_OFFERS)
+        media_type = negotiate(_header(request, b"accept"), DESCRIPTION_OFFERS)
     if media_type == HTML:
         page = editor_page(endpoint, request.app.state.catalog).encode("utf-8")
         return _respond(request, page, HTML)
@@ -348,7 +361,7 @@ async def _answer(request: Request, params: dict[str, list[str]], *, get: bool) 
 )
 async def sparql_get(request: Request):
     """Run a SPARQL query given in the URL, or describe the service when no query is given."""
-    if request.headers.get("content-length", "0") not in ("", "0") or request.headers.get("transfer-encoding"):
+    if _header(request, b"content-length") not in (None, "", "0") or _header(request, b"transfer-encoding"):
         raise bad_request("unexpected_body", "a GET request carries no body: use POST to send one")
     return await _answer(request, _url_params(request), get=True)
 
@@ -362,7 +375,7 @@ async def sparql_get(request: Request):
 async def sparql_post(request: Request):
     """Run a SPARQL query sent as a form (`query=`) or directly (application/sparql-query)."""
     body = await read_body(request)
-    media, media_params = _media_type(request.headers.get("content-type"))
+    media, media_params = _media_type(_header(request, b"content-type"))
     params = _url_params(request)
     if media == UPDATE:
         raise update_refused()
