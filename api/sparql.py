@@ -318,7 +318,7 @@ def _service_description(request: Request, dataset, format_names: list[str]) -> 
 async def _answer(request: Request, params: dict[str, list[str]], *, get: bool) -> Response:
     state = request.app.state
     settings, executor, dataset = state.settings, state.executor, state.dataset
-    if any(params.get(name) for name in UPDATE_PARAMETERS) or any(name in params for name in UPDATE_PARAMETERS):
+    if not params.keys().isdisjoint(UPDATE_PARAMETERS):  # named at all, even empty: refused
         raise update_refused()
     queries = params.get("query", [])
     if not queries:
