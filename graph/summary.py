@@ -400,8 +400,24 @@ def distinct_triples(store: ox.Store, scan: dict) -> int:
     return total
 
 
-def class_instances(store: ox.Store) -> dict[str, int]:
-    return dict(sorted((row["c"], int(row["n"])) for row in _rows(store, CLASSES)))
+def class_instances(store: ox.Store, by_graph: dict[str, list] | None = None) -> dict[str, int]:
+    """Nodes per class over the served graphs (CLASSES): a class typed in one graph only has that graph's
+    count (classes_by_graph); only one typed in several is counted again over their union."""
+    by_graph = by_graph if by_graph is not None else classes_by_graph(store)
+    holders: dict[str, list[int]] = {}
+    for graph, rows in by_graph.items():
+        if _served(graph):
+            for klass, n in rows:
+                holders.setdefault(klass, []).append(n)
+    shared = [klass for klass, counts in holders.items() if len(counts) > 1]
+    counts = {klass: counts[0] for klass, counts in holders.items() if len(counts) == 1}
+    if any(":" not in klass for klass in shared):  # a blank node (its id) cannot be named in VALUES
+        return dict(sorted((row["c"], int(row["n"])) for row in _rows(store, CLASSES)))
+    if shared:
+        values = " ".join(f"<{klass}>" for klass in shared)
+        query = CLASSES.replace("WHERE { ?x a ?c }", f"WHERE {{ VALUES ?c {{ {values} }} ?x a ?c }}")
+        counts.update((row["c"], int(row["n"])) for row in _rows(store, query))
+    return dict(sorted(counts.items()))
 
 
 def classes_by_graph(store: ox.Store) -> dict[str, list]:
@@ -450,8 +466,8 @@ def summarize(store: ox.Store, report) -> dict:
     scan = graph_properties(store)
     seen = subjects(store)
     iris = seen[1]
-    classes = class_instances(store)
     by_graph = classes_by_graph(store)
+    classes = class_instances(store, by_graph)
     counts = store_counts(store, derived_counts(inference), scan, seen, classes)
     every_label = all_labels(store)
     names = labels(every_label)

@@ -50,10 +50,11 @@ def counts_asked(store):
 
 
 def with_shared_and_candidate_triples(store):
-    """A copy of the store with a triple in two graphs, a blank subject, and a candidates graph."""
+    """A copy of the store with a typing triple in two graphs, a blank subject, and a candidates graph."""
     copy = ox.Store()
     copy.extend(store.quads_for_pattern(None, None, None, None))
-    some = next(iter(copy.quads_for_pattern(None, None, None, ox.NamedNode(str(Graphs.ASSERTED)))))
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    some = next(iter(copy.quads_for_pattern(None, rdf_type, None, ox.NamedNode(str(Graphs.ASSERTED)))))
     copy.add(ox.Quad(some.subject, some.predicate, some.object, ox.NamedNode(str(Graphs.INFERRED))))
     blank = ox.BlankNode()
     copy.add(ox.Quad(blank, ox.NamedNode(str(SG.count)), ox.Literal("3", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
