@@ -47,12 +47,14 @@ def timed(module, store: ox.Store, report, out: Path) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def sorted_keys(value):
-    """A JSON value with every object's keys sorted (the orders a store's hash gave, made canonical)."""
+def sorted_keys(value, rows: bool = False):
+    """A JSON value with every object's keys sorted (the orders a store's hash gave, made canonical);
+    with `rows`, every list's items sorted too."""
     if isinstance(value, dict):
-        return {key: sorted_keys(value[key]) for key in sorted(value)}
+        return {key: sorted_keys(value[key], rows) for key in sorted(value)}
     if isinstance(value, list):
-        return [sorted_keys(item) for item in value]
+        items = [sorted_keys(item, rows) for item in value]
+        return sorted(items, key=json.dumps) if rows else items
     return value
 
 
@@ -67,18 +69,20 @@ def compare(before: Path, after: Path) -> list[str]:
             verdict = "only " + ("after" if a is None else "before")
         elif name.endswith(".json") and sorted_keys(json.loads(a)) == sorted_keys(json.loads(b)):
             verdict = "same but for the order of keys"
+        elif name.endswith(".json") and sorted_keys(json.loads(a), True) == sorted_keys(json.loads(b), True):
+            verdict = "same but for the order of keys and of list items"
         else:
             verdict = "DIFFERENT"
         lines.append(f"  {name:28s} {verdict}")
     return lines
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, required=True, help="a build folder with swapgraph.nq and summary.json")
     parser.add_argument("--compare", type=Path, required=True, metavar="CHECKOUT", help="the baseline checkout")
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     build = args.build.resolve()
     wall = time.perf_counter()
     store = ox.Store()

@@ -146,7 +146,9 @@ def _row(pairs) -> dict:
 
 def timeline(store: ox.Store, names: dict[str, list[str]]) -> dict[str, list[dict]]:
     """The rows of every TIMELINE_QUERIES query (the same rows, sorted); `names`: every label of each IRI."""
-    rows = {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items() if name not in ("roles", "releases")}
+    # sorted: a DISTINCT's rows come in an order that differs from one run to the next on one store
+    rows = {name: _sorted_rows(_rows(store, query)) for name, query in TIMELINE_QUERIES.items()
+            if name not in ("roles", "releases")}
     exchanges = {row["x"].value for row in _solutions(store, EXCHANGES)}
     roles = set()
     for curie, iri in (("sg:party", str(SG.party)), ("sg:mediatedBy", str(SG.mediatedBy))):
@@ -160,6 +162,11 @@ def timeline(store: ox.Store, names: dict[str, list[str]]) -> dict[str, list[dic
 
 def _sort_key(values: tuple) -> tuple:
     return tuple((v is not None, v or "") for v in values)
+
+
+def _sorted_rows(rows: list[dict]) -> list[dict]:
+    names = sorted({name for row in rows for name in row})
+    return sorted(rows, key=lambda row: _sort_key(tuple(row.get(name) for name in names)))
 
 
 def _releases(store: ox.Store, exchanges: set[str], names: dict[str, list[str]]) -> list[dict]:
