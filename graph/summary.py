@@ -314,12 +314,10 @@ def entity_index(iris: dict[str | None, list[str]], names: dict[str, str],
     """For each kind, its IRIs as [local part, label or None, sg types] by label (the local part for
     an IRI without a label): the /id/{kind}/ pages, in page order."""
     index = {}
-    for kind, members in iris.items():
-        if kind is None:
-            continue
+    for kind in sorted(kind for kind in iris if kind is not None):  # by kind: not the store's order
         cut = len(str(ID)) + len(kind) + 1
         keyed = []
-        for iri in members:
+        for iri in iris[kind]:
             local, label = iri[cut:], names.get(iri)
             keyed.append(((label or local).casefold(), local, label, types.get(iri, ())))
         keyed.sort()
@@ -493,7 +491,7 @@ def summarize(store: ox.Store, report) -> dict:
             "dump": DUMP_NAME,
             "parts": {"timeline": {name: table(rows) for name, rows in timeline(store, label_texts).items()},
                       "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR), every_label),
-                      "labels": names},
+                      "labels": dict(sorted(names.items()))},  # by IRI: not the store's order, which differs by build
             "index": entity_index(iris, names, sg_types(store, classes))}
 
 
