@@ -1,5 +1,6 @@
 """What a build says about itself, computed once at build time (summary.json and its parts) and read by the service."""
 
+import gc
 import json
 from pathlib import Path
 
@@ -467,6 +468,18 @@ def untable(saved: dict) -> list[dict]:
 def summarize(store: ox.Store, report) -> dict:
     """The summary of a finished build: the report's figures and the counts the pages show; its large
     parts (timeline rows, allowed values, labels, the /id/ indexes) under "parts", for write_summary."""
+    # Millions of rows, lists and tuples, none in a reference cycle: with the cyclic collector on, each
+    # of its passes walks all of them again (making 1.65M index rows: 2.5 s with it, 0.3 s without).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _summarize(store, report)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _summarize(store: ox.Store, report) -> dict:
     inference = report.inference
     scan = graph_properties(store)
     seen = subjects(store)
