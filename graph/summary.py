@@ -1,7 +1,7 @@
 """What a build says about itself, computed once at build time (summary.json and its parts) and read by the service."""
 
+import gc
 import json
-from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -20,13 +20,16 @@ HOME_DOCUMENTS = 100  # documents the home page lists (the rest on /id/document/
 
 # The counts the linked-data pages show (api/linked_data.py Site.counts), over the union of the graphs.
 CLASSES = "SELECT ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a ?c } GROUP BY ?c"
-PROPERTIES = "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p"
-TOTALS = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) "
-          "(COUNT(DISTINCT ?o) AS ?objects) WHERE { GRAPH ?g { ?s ?p ?o } }")
-# The triples of a graph that no graph before it holds (the graphs by size, largest first): added up, the
-# distinct triples, with index lookups for all but the largest graph instead of a hash of every triple.
-NEW_IN_GRAPH = "SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ VALUES ?h {{ {earlier} }} GRAPH ?h {{ ?s ?p ?o }} }} }}"
-SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?s)) }"
+# One pass over every quad, by graph, property and the object's datatype (unbound: an IRI or a blank
+# node): the triples per graph, the uses and kinds of object per property, and the property count.
+GRAPH_PROPERTIES = ("SELECT ?g ?p ?k (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } BIND(DATATYPE(?o) AS ?k) } "
+                    "GROUP BY ?g ?p ?k")
+SUBJECTS = "SELECT DISTINCT ?s WHERE { GRAPH ?g { ?s ?p ?o } }"
+OBJECTS = "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+# The triples of a property in a graph that no graph before it holds (its graphs by its triples in them,
+# most first): added up, the distinct triples. Only a property found in several graphs is looked up.
+NEW_IN_GRAPH = ("SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s {p} ?o }} "
+                "FILTER NOT EXISTS {{ VALUES ?h {{ {earlier} }} GRAPH ?h {{ ?s {p} ?o }} }} }}")
 GRAPHS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 LABELS = "SELECT ?x ?l WHERE { ?x rdfs:label ?l FILTER(isIRI(?x)) }"
 GRAPH_CLASSES = "SELECT ?g ?c (COUNT(DISTINCT ?x) AS ?n) WHERE { GRAPH ?g { ?x a ?c } } GROUP BY ?g ?c"
@@ -117,18 +120,6 @@ DATATYPES = (f'SELECT DISTINCT ?p ?k WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p),
              'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
 
 
-def property_kinds(store: ox.Store, properties) -> list[dict]:
-    """The rows of DATATYPES, one lookup per sg property (the PSO index) instead of a string test on
-    the property of every triple."""
-    rows = []
-    ns = str(SG._NS)
-    for prop in sorted(p for p in properties if p.startswith(ns)):
-        query = (f'SELECT DISTINCT ?k WHERE {{ ?s <{prop}> ?o '
-                 'BIND(IF(isLiteral(?o), STR(DATATYPE(?o)), "iri") AS ?k) }')
-        rows += [{"p": prop, "k": row["k"]} for row in _rows(store, query)]
-    return rows
-
-
 def datatypes(rows) -> dict[str, list[str]]:
     """{property: sorted kinds} from the rows of DATATYPES (lexical values)."""
     kinds: dict[str, set[str]] = {}
@@ -156,7 +147,9 @@ def _row(pairs) -> dict:
 
 def timeline(store: ox.Store, names: dict[str, list[str]]) -> dict[str, list[dict]]:
     """The rows of every TIMELINE_QUERIES query (the same rows, sorted); `names`: every label of each IRI."""
-    rows = {name: _rows(store, query) for name, query in TIMELINE_QUERIES.items() if name not in ("roles", "releases")}
+    # sorted: a DISTINCT's rows come in an order that differs from one run to the next on one store
+    rows = {name: _sorted_rows(_rows(store, query)) for name, query in TIMELINE_QUERIES.items()
+            if name not in ("roles", "releases")}
     exchanges = {row["x"].value for row in _solutions(store, EXCHANGES)}
     roles = set()
     for curie, iri in (("sg:party", str(SG.party)), ("sg:mediatedBy", str(SG.mediatedBy))):
@@ -170,6 +163,11 @@ def timeline(store: ox.Store, names: dict[str, list[str]]) -> dict[str, list[dic
 
 def _sort_key(values: tuple) -> tuple:
     return tuple((v is not None, v or "") for v in values)
+
+
+def _sorted_rows(rows: list[dict]) -> list[dict]:
+    names = sorted({name for row in rows for name in row})
+    return sorted(rows, key=lambda row: _sort_key(tuple(row.get(name) for name in names)))
 
 
 def _releases(store: ox.Store, exchanges: set[str], names: dict[str, list[str]]) -> list[dict]:
@@ -264,22 +262,20 @@ def _inner_select(query: str) -> str | None:
     return None
 
 
-def entity_kinds(store: ox.Store) -> Counter:
-    """How many subjects under id/ each kind (the first path segment: exchange, person, ...) has."""
-    return Counter({kind: len(iris) for kind, iris in _entity_iris(store).items()})
-
-
-def _entity_iris(store: ox.Store) -> dict[str | None, list[str]]:
-    """The subjects under id/ by kind (None: not under a kind's folder); one pass over the distinct
+def subjects(store: ox.Store) -> tuple[int, dict[str | None, list[str]]]:
+    """How many distinct subjects the named graphs have, and those under id/ by kind (the first path
+    segment: exchange, person, ...; None: not under a kind's folder): one pass over the distinct
     subjects, where string functions in SPARQL would run once per triple."""
     kinds: dict[str | None, list[str]] = {}
     base = str(ID)
+    count = 0
     for row in store.query(SUBJECTS):
-        iri = row[0].value
+        count += 1
+        iri = row[0].value  # a blank node's value (its id) never starts with the base IRI
         if iri.startswith(base):
             kind, slash, _ = iri[len(base):].partition("/")
             kinds.setdefault(kind if slash and kind else None, []).append(iri)
-    return kinds
+    return count, kinds
 
 
 def all_labels(store: ox.Store) -> dict[str, list]:
@@ -319,12 +315,10 @@ def entity_index(iris: dict[str | None, list[str]], names: dict[str, str],
     """For each kind, its IRIs as [local part, label or None, sg types] by label (the local part for
     an IRI without a label): the /id/{kind}/ pages, in page order."""
     index = {}
-    for kind, members in iris.items():
-        if kind is None:
-            continue
+    for kind in sorted(kind for kind in iris if kind is not None):  # by kind: not the store's order
         cut = len(str(ID)) + len(kind) + 1
         keyed = []
-        for iri in members:
+        for iri in iris[kind]:
             local, label = iri[cut:], names.get(iri)
             keyed.append(((label or local).casefold(), local, label, types.get(iri, ())))
         keyed.sort()
@@ -340,45 +334,123 @@ def derived_counts(inference) -> dict[str, dict[str, int]]:
     return derived
 
 
-def store_counts(store: ox.Store, kinds: Counter | None = None, derived: dict | None = None,
-                 classes: dict | None = None, graphs: list[dict] | None = None) -> dict:
+def graph_properties(store: ox.Store) -> dict[tuple[str, str], dict[str | None, int]]:
+    """{(graph, property): {object datatype (None: an IRI or a blank node): triples}}, from one pass."""
+    found: dict[tuple[str, str], dict[str | None, int]] = {}
+    for row in store.query(GRAPH_PROPERTIES):
+        kind = row["k"]
+        found.setdefault((row["g"].value, row["p"].value), {})[None if kind is None else kind.value] = int(row["n"].value)
+    return found
+
+
+def _served(graph: str) -> bool:
+    """Whether a named graph is in the dataset the service's queries see (_served_dataset)."""
+    return graph != str(Graphs.CANDIDATES)
+
+
+def property_uses(scan: dict) -> dict[str, int]:
+    """Triples per property over the served graphs (a triple in two graphs counted twice, as the union does)."""
+    uses: dict[str, int] = {}
+    for (graph, prop), kinds in scan.items():
+        if _served(graph):
+            uses[prop] = uses.get(prop, 0) + sum(kinds.values())
+    return dict(sorted(uses.items()))
+
+
+def object_kinds(scan: dict) -> dict[str, list[str]]:
+    """For each sg property, the kinds of object it has in the served graphs: "iri" or a datatype IRI
+    (the JSON-LD context's coercions, api/linked_data.py build_context; DATATYPES asked of a store)."""
+    ns = str(SG._NS)
+    rows = [{"p": prop, "k": kind or "iri"} for (graph, prop), kinds in scan.items()
+            if _served(graph) and prop.startswith(ns) for kind in kinds]
+    return datatypes(rows)
+
+
+def store_counts(store: ox.Store, derived: dict | None = None, scan: dict | None = None,
+                 seen: tuple[int, dict] | None = None, classes: dict | None = None) -> dict:
     """Instances per class, uses per property, derivations per rule and predicate, totals, documents:
-    the same figures, under the same keys, as the service's Site.counts computes over its store."""
-    kinds = kinds if kinds is not None else entity_kinds(store)
-    totals = _rows(store, TOTALS)[0]
-    per_graph = {row["g"]: int(row["n"]) for row in (graphs if graphs is not None else _rows(store, GRAPHS))}
+    the same figures, under the same keys, as the service's Site.counts computes over its store.
+    scan: graph_properties(store); seen: subjects(store) (computed here when not given)."""
+    scan = scan if scan is not None else graph_properties(store)
+    subject_count, kinds = seen if seen is not None else subjects(store)
+    per_graph: dict[str, int] = {}
+    for (graph, _), found in scan.items():
+        per_graph[graph] = per_graph.get(graph, 0) + sum(found.values())
     return {
         "classes": classes if classes is not None else class_instances(store),
-        "properties": {row["p"]: int(row["n"]) for row in _rows(store, PROPERTIES)},
+        "properties": property_uses(scan),
         "derived": derived or {},
-        "graphs": per_graph,
-        "quads": int(totals["triples"]), "triples": distinct_triples(store, per_graph),
-        "subjects": int(totals["subjects"]), "objects": int(totals["objects"]),
-        "property_count": int(totals["properties"]), "entities": sum(kinds.values()),
+        "graphs": dict(sorted(per_graph.items())),
+        "quads": sum(per_graph.values()), "triples": distinct_triples(store, scan),
+        "subjects": subject_count, "objects": int(next(iter(store.query(OBJECTS)))["n"].value),
+        "property_count": len({prop for _, prop in scan}),
+        "entities": sum(len(members) for members in kinds.values()),
         "documents": [(row["d"], row.get("t"), row.get("f")) for row in _rows(store, DOCUMENTS)],
     }
 
 
-def distinct_triples(store: ox.Store, per_graph: dict[str, int]) -> int:
-    """How many distinct triples the named graphs hold (a triple in two graphs counted once)."""
-    order = sorted(per_graph, key=lambda g: (-per_graph[g], g))
-    total = per_graph[order[0]] if order else 0
-    for number, graph in enumerate(order[1:], 1):
-        query = NEW_IN_GRAPH.format(graph=f"<{graph}>", earlier=" ".join(f"<{g}>" for g in order[:number]))
-        total += int(next(iter(store.query(query)))["n"].value)
+def distinct_triples(store: ox.Store, scan: dict) -> int:
+    """How many distinct triples the named graphs hold (a triple in two graphs counted once): only the
+    triples of a property held by several graphs are looked up, in all its graphs but the largest."""
+    holders: dict[str, dict[str, int]] = {}
+    for (graph, prop), kinds in scan.items():
+        holders.setdefault(prop, {})[graph] = sum(kinds.values())
+    total = 0
+    for prop, sizes in sorted(holders.items()):
+        order = sorted(sizes, key=lambda g: (-sizes[g], g))
+        total += sizes[order[0]]
+        for number, graph in enumerate(order[1:], 1):
+            query = NEW_IN_GRAPH.format(graph=f"<{graph}>", p=f"<{prop}>",
+                                        earlier=" ".join(f"<{g}>" for g in order[:number]))
+            total += int(next(iter(store.query(query)))["n"].value)
     return total
 
 
-def class_instances(store: ox.Store) -> dict[str, int]:
-    return {row["c"]: int(row["n"]) for row in _rows(store, CLASSES)}
+def class_instances(store: ox.Store, by_graph: dict[str, list] | None = None) -> dict[str, int]:
+    """Nodes per class over the served graphs (CLASSES): a class typed in one graph only has that graph's
+    count (classes_by_graph); only one typed in several is counted again over their union."""
+    by_graph = by_graph if by_graph is not None else classes_by_graph(store)
+    holders: dict[str, list[int]] = {}
+    for graph, rows in by_graph.items():
+        if _served(graph):
+            for klass, n in rows:
+                holders.setdefault(klass, []).append(n)
+    shared = [klass for klass, counts in holders.items() if len(counts) > 1]
+    counts = {klass: counts[0] for klass, counts in holders.items() if len(counts) == 1}
+    if any(":" not in klass for klass in shared):  # a blank node (its id) cannot be named in VALUES
+        return dict(sorted((row["c"], int(row["n"])) for row in _rows(store, CLASSES)))
+    if shared:
+        values = " ".join(f"<{klass}>" for klass in shared)
+        query = CLASSES.replace("WHERE { ?x a ?c }", f"WHERE {{ VALUES ?c {{ {values} }} ?x a ?c }}")
+        counts.update((row["c"], int(row["n"])) for row in _rows(store, query))
+    return dict(sorted(counts.items()))
 
 
-def graph_classes(store: ox.Store) -> dict[str, list]:
-    """For each named graph, its GRAPH_CLASSES_SHOWN most used classes as [class, nodes], most first."""
+def classes_by_graph(store: ox.Store) -> dict[str, list]:
+    """For each named graph, every class it types nodes with as [class, nodes]."""
     found: dict[str, list] = {}
     for row in _rows(store, GRAPH_CLASSES):
         found.setdefault(row["g"], []).append([row["c"], int(row["n"])])
-    return {g: sorted(rows, key=lambda r: (-r[1], r[0]))[:GRAPH_CLASSES_SHOWN] for g, rows in sorted(found.items())}
+    return found
+
+
+def graph_classes(by_graph: dict[str, list]) -> dict[str, list]:
+    """For each named graph, its GRAPH_CLASSES_SHOWN most used classes as [class, nodes], most first."""
+    return {g: sorted(rows, key=lambda r: (-r[1], r[0]))[:GRAPH_CLASSES_SHOWN] for g, rows in sorted(by_graph.items())}
+
+
+def home_classes(classes: dict[str, int], by_graph: dict[str, list], every_label: dict[str, list]) -> list[dict]:
+    """The rows of HOME_QUERIES["classes"], from the class counts: an sg class with its instances and
+    each label, ?record when only the provenance graph types nodes with it."""
+    ns = str(SG._NS)
+    typing = {klass for graph, rows in by_graph.items() if graph != str(Graphs.PROVENANCE) for klass, _ in rows}
+    rows = []
+    for klass, n in classes.items():
+        if klass.startswith(ns):
+            record = "false" if klass in typing else "true"
+            rows += [_row((("class", klass), ("classLabel", label and label.value), ("n", str(n)), ("record", record)))
+                     for label in every_label.get(klass, [None])]
+    return sorted(rows, key=lambda row: (row["record"] == "true", -int(row["n"]), row["class"]))
 
 
 def table(rows: list[dict]) -> dict:
@@ -396,28 +468,43 @@ def untable(saved: dict) -> list[dict]:
 def summarize(store: ox.Store, report) -> dict:
     """The summary of a finished build: the report's figures and the counts the pages show; its large
     parts (timeline rows, allowed values, labels, the /id/ indexes) under "parts", for write_summary."""
+    # Millions of rows, lists and tuples, none in a reference cycle: with the cyclic collector on, each
+    # of its passes walks all of them again (making 1.65M index rows: 2.5 s with it, 0.3 s without).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _summarize(store, report)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _summarize(store: ox.Store, report) -> dict:
     inference = report.inference
-    iris = _entity_iris(store)
-    kinds = Counter({kind: len(members) for kind, members in iris.items()})
-    classes = class_instances(store)
-    graphs = _rows(store, GRAPHS)
-    counts = store_counts(store, kinds, derived_counts(inference), classes, graphs)
+    scan = graph_properties(store)
+    seen = subjects(store)
+    iris = seen[1]
+    by_graph = classes_by_graph(store)
+    classes = class_instances(store, by_graph)
+    counts = store_counts(store, derived_counts(inference), scan, seen, classes)
     every_label = all_labels(store)
     names = labels(every_label)
     label_texts = {iri: sorted({label.value for label in literals}) for iri, literals in every_label.items()}
-    home = {name: graphs if query is GRAPHS else _rows(store, query) for name, query in HOME_QUERIES.items()}
+    home = {"classes": home_classes(classes, by_graph, every_label),
+            "graphs": [{"g": g, "n": str(n)} for g, n in counts["graphs"].items()],
+            "documents": _rows(store, HOME_QUERIES["documents"])}
     return {"documents": report.documents, "facts": report.facts, "graphs": report.graph_sizes,
             "classes": report.class_counts,
             "inferred": inference.inferred if inference else 0,
             "by_rule": dict(sorted(inference.per_rule.items())) if inference else {},
             "graph_triples": counts["graphs"], "counts": counts, "home": home,
-            "datatypes": datatypes(property_kinds(store, counts["properties"])),
-            "kinds": {kind: n for kind, n in sorted(kinds.items()) if kind is not None},
-            "graph_classes": graph_classes(store),
+            "datatypes": object_kinds(scan),
+            "kinds": dict(sorted((kind, len(members)) for kind, members in iris.items() if kind is not None)),
+            "graph_classes": graph_classes(by_graph),
             "dump": DUMP_NAME,
             "parts": {"timeline": {name: table(rows) for name, rows in timeline(store, label_texts).items()},
                       "allowed": allowed_lists(store, Catalog.load(QUERIES_DIR), every_label),
-                      "labels": names},
+                      "labels": dict(sorted(names.items()))},  # by IRI: not the store's order, which differs by build
             "index": entity_index(iris, names, sg_types(store, classes))}
 
 
