@@ -6,15 +6,17 @@ what the engine writes goes back to the store as N-Quads text in one load per ro
 object per triple either way). Rules given as premise patterns only (the OWL 2 RL rules, and any rule
 file without a query body) are evaluated in memory, semi-naively: each round joins only the facts
 that are new since the round before with the indexed facts, so a round costs what it adds, not the
-size of the graph. Rules with a SPARQL body run as queries on the store once the pattern rules are at
-their fixpoint, each only when facts it reads were inferred since its last run; what they add starts
-a new round of the pattern rules. Every inferred triple gets one derivation (the first found in a
-fixed order: the on-disk store's index order, then insertion order, so that two builds of the same
-input record the same), written to the provenance graph as one quad: the rule and the premises by
+size of the graph. Rules with a SPARQL body run once the pattern rules are at their fixpoint, each
+only when facts it reads were inferred since its last run, on the same in-memory facts in the form
+graph/sparql_rules.py gives them (the same solutions as their queries; the query on the store where a
+rule has no such form); what they add starts a new round of the pattern rules. Every inferred
+triple gets one derivation (the first found in a fixed order: the on-disk store's index order, then
+insertion order, so that two builds of the same input record the same), written to the provenance graph as one quad: the rule and the premises by
 statement id (graph/explain.py reads it). A derivation is final once found, so each round's records
 are written with that round's triples; the store loads run on a writer thread of their own (Oxigraph
-loads without the interpreter lock), beside the next round's joins, and are waited for before the
-SPARQL rules read the store and before the engine returns.
+loads without the interpreter lock), beside the next rounds' joins, and are waited for before the
+engine returns (and before a rule query reads the store). update_inference runs the same engine on
+the asserted graphs without writing and then writes only what differs from the store's inferences.
 """
 
 import functools

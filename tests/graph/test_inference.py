@@ -413,3 +413,24 @@ def test_update_inference_without_a_change_writes_nothing():
     before = _inferences(store)
     assert update_inference(store, RULES).store_changes == 0
     assert _inferences(store) == before
+
+
+def test_update_inference_with_a_rule_only_sparql_evaluates_equals_a_full_run(tmp_path):
+    """A rule without an in-memory form would query the store, which holds the earlier inferences:
+    the update then starts from an empty inferred graph, with the same result as a full run."""
+    from graph.inference import update_inference
+
+    rule = tmp_path / "sg-counted.rq"
+    rule.write_text("# id: sg-counted\n# premise: ?x sg:count ?n\n# conclusion: ?x sg:side state:UA\n"
+                    "SELECT ?x ?n WHERE { ?x sg:count ?n FILTER(?n > 2) }\n")
+    rules = load_rules(tmp_path)
+    claim = lambda name, n: (ox.NamedNode(expand_iri(f"claim:{name}")), ox.NamedNode(str(SG.count)),
+                             ox.Literal(str(n), datatype=XSD_INTEGER))
+    updated, fresh = ox.Store(), ox.Store()
+    updated.add(ox.Quad(*claim("a", 3), ox.NamedNode(str(Graphs.ASSERTED))))
+    run_inference(updated, rules)
+    update_inference(updated, rules, added=[claim("b", 5)], removed=[claim("a", 3)])
+    fresh.add(ox.Quad(*claim("b", 5), ox.NamedNode(str(Graphs.ASSERTED))))
+    run_inference(fresh, rules)
+    assert _inferences(updated) == _inferences(fresh)
+    assert inferred(updated, "claim:b sg:side state:UA") and not inferred(updated, "claim:a sg:side state:UA")
