@@ -737,7 +737,9 @@ def update_inference(store: ox.Store, rules: list[Rule], added=(), removed=(), m
     # found in the engine's fixed order (the store's order, then the rounds'); an added or removed
     # fact moves what comes first for triples far from it, so an update from the delta alone would
     # keep records that a full run no longer chooses. The evaluation is in memory and its cost is the
-    # joins; the store, whose writes cost as much again, sees only the difference.
+    # joins; the store, whose writes cost as much again, sees only the difference. `added` and
+    # `removed` are triples of pyoxigraph terms (tuples or ox.Triple); inserting or removing them
+    # again is harmless, so the caller may have applied them already (with their reification).
     asserted = ox.NamedNode(str(Graphs.ASSERTED))
     for triple in removed:
         store.remove(ox.Quad(*_terms(triple), asserted))
