@@ -7,9 +7,9 @@ from collections import defaultdict
 from vocab import expand_iri
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMERIC = {XSD + t for t in ("integer", "decimal", "int", "long", "short", "byte", "nonNegativeInteger",
-                             "positiveInteger", "nonPositiveInteger", "negativeInteger", "unsignedInt",
-                             "unsignedLong", "unsignedShort", "unsignedByte")}
+INTEGERS = {XSD + t for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger",
+                              "positiveInteger", "nonPositiveInteger", "negativeInteger", "unsignedInt",
+                              "unsignedLong", "unsignedShort", "unsignedByte")}
 INTEGER = f"<{XSD}integer>"
 TRUE = f'"true"^^<{XSD}boolean>'
 ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
@@ -69,9 +69,12 @@ class View:
         found = self.numbers.get(code)
         if found is None:
             text = self.terms[code]
-            if text[0] != '"' or datatype(text) not in NUMERIC or "." in text[1:text.rfind('"')]:
+            if text[0] != '"' or datatype(text) not in INTEGERS:
                 raise Unsupported(f"not an integer: {text}")
-            found = self.numbers[code] = int(lexical(text))
+            try:
+                found = self.numbers[code] = int(lexical(text))
+            except ValueError:  # an ill-formed integer: SPARQL's comparison errs on it, not Python's
+                raise Unsupported(f"not an integer: {text}") from None
         return found
 
     def iri(self, *codes: int) -> None:
