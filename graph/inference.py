@@ -703,14 +703,12 @@ class Recompute(Engine):
             self.store.remove(ox.Quad(ox_term(terms[s]), ox_term(terms[p]), ox_term(terms[o]), INFERRED))
         missing = [t for t in new if t not in old]
         self._write(missing, f"<{Graphs.INFERRED}>", INFERRED)
-        # The stored records as N-Quads lines like the engine's, written by Oxigraph in one piece
-        # (a Quad object per record, read in Python, took 4 s at 1M)
-        graph = f" <{Graphs.PROVENANCE}> .\n"
-        text = self.store.query(f"CONSTRUCT {{ ?s <{SG.derivationRecord}> ?r }} WHERE {{ GRAPH <{Graphs.PROVENANCE}> "
-                                f"{{ ?s <{SG.derivationRecord}> ?r }} }}").serialize(format=ox.RdfFormat.N_TRIPLES)
-        stored = {line + graph for line in text.decode("utf-8").split(" .\n") if line}
-        stale = [line for line in stored if line not in self.record_lines]
-        for quad in ox.parse("".join(stale).encode("utf-8"), format=ox.RdfFormat.N_QUADS):
+        record = ox.NamedNode(str(SG.derivationRecord))
+        middle, tail = self.record_middle, self.record_tail
+        stored = {f"<{q.subject.value}{middle}{_escaped(q.object.value)}{tail}": q
+                  for q in self.store.quads_for_pattern(None, record, None, PROVENANCE)}
+        stale = [q for line, q in stored.items() if line not in self.record_lines]
+        for quad in stale:
             self.store.remove(quad)
         added = [line for line in self.record_lines if line not in stored]
         if added:
