@@ -6,15 +6,17 @@ what the engine writes goes back to the store as N-Quads text in one load per ro
 object per triple either way). Rules given as premise patterns only (the OWL 2 RL rules, and any rule
 file without a query body) are evaluated in memory, semi-naively: each round joins only the facts
 that are new since the round before with the indexed facts, so a round costs what it adds, not the
-size of the graph. Rules with a SPARQL body run as queries on the store once the pattern rules are at
-their fixpoint, each only when facts it reads were inferred since its last run; what they add starts
-a new round of the pattern rules. Every inferred triple gets one derivation (the first found in a
-fixed order: the on-disk store's index order, then insertion order, so that two builds of the same
-input record the same), written to the provenance graph as one quad: the rule and the premises by
+size of the graph. Rules with a SPARQL body run once the pattern rules are at their fixpoint, each
+only when facts it reads were inferred since its last run, on the same in-memory facts in the form
+graph/sparql_rules.py gives them (the same solutions as their queries; the query on the store where a
+rule has no such form); what they add starts a new round of the pattern rules. Every inferred
+triple gets one derivation (the first found in a fixed order: the on-disk store's index order, then
+insertion order, so that two builds of the same input record the same), written to the provenance graph as one quad: the rule and the premises by
 statement id (graph/explain.py reads it). A derivation is final once found, so each round's records
 are written with that round's triples; the store loads run on a writer thread of their own (Oxigraph
-loads without the interpreter lock), beside the next round's joins, and are waited for before the
-SPARQL rules read the store and before the engine returns.
+loads without the interpreter lock), beside the next rounds' joins, and are waited for before the
+engine returns (and before a rule query reads the store). update_inference runs the same engine on
+the asserted graphs without writing and then writes only what differs from the store's inferences.
 """
 
 import functools
@@ -29,6 +31,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
+from graph import sparql_rules
 from graph.rules import Pattern, Rule
 from vocab.terms import PROVENANCE, reification, statement_id
 from vocab import ID, RULE, SG, Graphs, expand_iri
@@ -61,6 +64,7 @@ class InferenceReport:
     seconds: float = 0.0
     provenance_quads: int = 0
     steps: dict = field(default_factory=dict)  # step (read, pattern rounds, ...) -> CPU seconds, for the benchmark
+    store_changes: int = 0  # update_inference: inferred and record quads it added or removed
 
 
 def domain_facts(triples) -> set:
@@ -120,6 +124,11 @@ def _template(pattern: Pattern, columns: dict[str, int]) -> tuple:
     not select it), a constant as its N-Triples text."""
     return tuple(columns.get(t[1:]) if t.startswith("?") else constant(t)
                  for t in (pattern.subject, pattern.predicate, pattern.object))
+
+
+def _escaped(text: str) -> str:
+    """A string as it stands between the quotes of an N-Triples literal (the records' rule ids)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def kind_of(text: str) -> int:
@@ -367,10 +376,27 @@ class StoreWriter:
                 self.steps[step] = self.steps.get(step, 0.0) + seconds
 
 
+class StatementIds(dict):
+    """Triple (codes) -> the hash ending its statement IRI (vocab.terms.statement_id), computed when
+    first asked for; a premise asked for here first and holding a blank node is noted in `blank` (it
+    is reified at the end: _reified_blank). The engine enters the inferred triples itself."""
+
+    def __init__(self, codes: Codes, blank: set):
+        super().__init__()
+        self.terms, self.kinds, self.blank = codes.terms, codes.kinds, blank
+
+    def __missing__(self, triple: tuple) -> str:
+        terms, kinds = self.terms, self.kinds
+        found = self[triple] = statement_id(terms[triple[0]], terms[triple[1]], terms[triple[2]])
+        if kinds[triple[0]] == BLANK or kinds[triple[2]] == BLANK:
+            self.blank.add(triple)
+        return found
+
+
 class Engine:
     """Pattern rules semi-naively in memory to a fixpoint, then the SPARQL rules on the store; until stable."""
 
-    def __init__(self, store: ox.Store, rules: list[Rule]):
+    def __init__(self, store: ox.Store, rules: list[Rule], graphs: list = SOURCE_GRAPHS):
         self.store = store
         self.rules = rules
         self.codes = Codes()
@@ -381,16 +407,16 @@ class Engine:
         self.writer = StoreWriter(self.steps)
         self.facts = Facts()
         started, wall_started = time.thread_time(), time.perf_counter()
-        for graph in SOURCE_GRAPHS:
+        for graph in graphs:
             self.facts.extend(self._read(graph))
         self._took("read", started)
         self.read_seconds = time.perf_counter() - wall_started
-        self.ids: dict[tuple, str] = {}  # triple -> its statement id, each triple hashed once
         self.blank_premises: set[tuple] = set()  # premises with a blank node: reified at the end
+        self.ids = StatementIds(self.codes, self.blank_premises)  # triple -> its statement id, hashed once
         self.blank_inferred: set[tuple] = set()  # inferred triples with a blank node (a premise later, maybe)
         self.record_head, self.record_tail = f"<{STATEMENT}", f"\" <{Graphs.PROVENANCE}> .\n"
         self.record_middle = f"> <{SG.derivationRecord}> \""
-        self.rule_ids = {rule.id: rule.id.replace("\\", "\\\\").replace('"', '\\"') for rule in rules}
+        self.rule_ids = {rule.id: _escaped(rule.id) for rule in rules}
         self.inferred: list[tuple] = []  # in the order found
         self.evaluated: dict[str, int] = {}  # SPARQL rule -> how many inferred triples its last run saw
         self.reads = {r.id: None if r.reads() is None else {self.codes.encode(f"<{i}>") for i in r.reads()}
@@ -430,7 +456,6 @@ class Engine:
                 while len(delta):
                     self._guard(max_rounds, max_inferred)
                     delta = self._pattern_round(delta)
-                self.writer.wait()  # the SPARQL rules read the store: every inferred triple in it first
                 delta = self._sparql_round()
                 if not len(delta):
                     break
@@ -487,12 +512,11 @@ class Engine:
             if not self._may_change(rule):
                 continue
             self.evaluated[rule.id] = seen
-            solutions = self.store.query(rule.query, default_graph=SOURCE_GRAPHS)
-            columns = {v.value: i for i, v in enumerate(solutions.variables)}
+            variables, rows = self._solutions(rule)
+            columns = {name: i for i, name in enumerate(variables)}
             conclusions = [_template(c, columns) for c in rule.conclusions]
             found: dict[tuple, list] = {}
-            for solution in solutions:
-                row = [None if value is None else str(value) for value in solution]
+            for row in rows:
                 for template in conclusions:
                     s, p, o = (row[x] if x.__class__ is int else x for x in template)
                     # a subject that is no literal, an IRI as predicate, an object (see _valid_triple)
@@ -508,6 +532,23 @@ class Engine:
                 fresh[coded] = (rule, tuple(self.codes.triple(p) for p in premises))
         self._took("sparql rounds", started)
         return self._add(fresh)
+
+    def _solutions(self, rule: Rule) -> tuple[list, list]:
+        """The rule query's variables and rows (N-Triples texts): from its in-memory form on the facts
+        where it has one (graph/sparql_rules.py: the same solutions, without waiting for the store
+        writes or reading the store), else from the store."""
+        if sparql_rules.compiled(rule) is not None:
+            try:
+                return sparql_rules.solutions(rule, self.facts, self.codes)
+            except sparql_rules.Unsupported:
+                pass
+        return self._query_store(rule)
+
+    def _query_store(self, rule: Rule) -> tuple[list, list]:
+        self.writer.wait()  # the query reads the store: every inferred triple in it first
+        solutions = self.store.query(rule.query, default_graph=SOURCE_GRAPHS)
+        return ([v.value for v in solutions.variables],
+                [[None if value is None else str(value) for value in solution] for solution in solutions])
 
     def _may_change(self, rule: Rule) -> bool:
         """Whether facts inferred since the rule's last run could change its answers (see Rule.reads)."""
@@ -578,18 +619,22 @@ class Engine:
         ids, kinds = self.ids, self.codes.kinds
         if self.blank_inferred:
             self.blank_premises.update(p for _, used in fresh.values() for p in used if p in self.blank_inferred)
-        premises = {p for _, used in fresh.values() for p in used if p not in ids}
-        self.blank_premises.update(p for p in premises if kinds[p[0]] == BLANK or kinds[p[2]] == BLANK)
+        # The round's triples hashed here; a premise when the record first names it (StatementIds):
+        # no set of the round's premises built and looked up first (a third of the step at 1M).
+        terms = self.codes.terms
+        ids.update({t: statement_id(terms[t[0]], terms[t[1]], terms[t[2]]) for t in fresh})
         self.blank_inferred.update(t for t in fresh if kinds[t[0]] == BLANK or kinds[t[2]] == BLANK)
-        ids.update(self._statement_ids(premises.union(fresh)))
         head, middle, tail, rule_ids = self.record_head, self.record_middle, self.record_tail, self.rule_ids
         text = "".join([f"{head}{ids[triple]}{middle}{rule_ids[rule.id]} {' '.join([ids[p] for p in used])}{tail}"
-                        for triple, (rule, used) in fresh.items()]).encode("utf-8")
-        self.writer.submit("record writes", self._load, text)
+                        for triple, (rule, used) in fresh.items()])
+        self._submit_records(text)
         self.report.provenance_quads += len(fresh)
         terms, per_predicate_rule = self.codes.terms, self.report.per_predicate_rule
         for (predicate, rule), n in Counter((t[1], r.id) for t, (r, _) in fresh.items()).items():
             per_predicate_rule[terms[predicate][1:-1], str(RULE[rule])] += n
+
+    def _submit_records(self, text: str) -> None:
+        self.writer.submit("record writes", self._load, text.encode("utf-8"))
 
     def _write_provenance(self):
         """The rules' descriptions and the reified premises with a blank node, once, by the store writer."""
@@ -598,11 +643,6 @@ class Engine:
         self.writer.submit("record writes", self.store.bulk_extend, quads)
         self.report.provenance_quads += len(quads)
         self._took("records", started)
-
-    def _statement_ids(self, triples) -> dict[tuple, str]:
-        """The hash ending each triple's statement IRI (vocab.terms.statement_iri: the tests compare the two)."""
-        terms = self.codes.terms
-        return {t: statement_id(terms[t[0]], terms[t[1]], terms[t[2]]) for t in triples}
 
     def _reified_blank(self, premises: set) -> list:
         """A blank node's label is not kept across queries: a premise with one (a property chain's list)
@@ -626,12 +666,109 @@ class Engine:
 
 def run_inference(store: ox.Store, rules: list[Rule], max_rounds: int = 100,
                   max_inferred: int | None = None) -> InferenceReport:
-    # Millions of small tuples and no cycles among them: the cyclic collector would rescan them all
-    # again and again (a third of the time at 100k).
+    return _without_collector(lambda: Engine(store, rules).run(max_rounds, max_inferred))
+
+
+class NeedsStore(Exception):
+    """A rule could only be evaluated by a query on the store, which still holds the previous inferences."""
+
+
+class Recompute(Engine):
+    """The engine on the asserted graphs alone, writing nothing while it runs: update_inference then
+    compares what it found with the store's inferred graph and records and writes the difference."""
+
+    def __init__(self, store: ox.Store, rules: list[Rule]):
+        super().__init__(store, rules, [g for g in SOURCE_GRAPHS if g != INFERRED])
+        self.record_lines: set[str] = set()
+
+    def _store_inferred(self, triples) -> None:
+        pass  # written at the end, where the store's inferred graph lacks them
+
+    def _submit_records(self, text: str) -> None:
+        self.record_lines.update(text.splitlines(keepends=True))
+
+    def _query_store(self, rule: Rule):
+        raise NeedsStore(rule.id)
+
+    def write_difference(self) -> int:
+        """The inferred triples and records the store lacks added, those it holds beyond them removed;
+        returns how many quads changed."""
+        started = time.thread_time()
+        old = set(self._read(INFERRED))
+        new = dict.fromkeys(self.inferred)
+        gone = [t for t in old if t not in new]
+        terms = self.codes.terms
+        self.writer = StoreWriter(self.steps)  # run() closed the one it had
+        for s, p, o in gone:
+            self.store.remove(ox.Quad(ox_term(terms[s]), ox_term(terms[p]), ox_term(terms[o]), INFERRED))
+        missing = [t for t in new if t not in old]
+        self._write(missing, f"<{Graphs.INFERRED}>", INFERRED)
+        record = ox.NamedNode(str(SG.derivationRecord))
+        middle, tail = self.record_middle, self.record_tail
+        stored = {f"<{q.subject.value}{middle}{_escaped(q.object.value)}{tail}": q
+                  for q in self.store.quads_for_pattern(None, record, None, PROVENANCE)}
+        stale = [q for line, q in stored.items() if line not in self.record_lines]
+        for quad in stale:
+            self.store.remove(quad)
+        added = [line for line in self.record_lines if line not in stored]
+        if added:
+            self.writer.submit("record writes", self._load, "".join(sorted(added)).encode("utf-8"))
+        self.writer.close()
+        self._took("difference", started)
+        return len(gone) + len(missing) + len(stale) + len(added)
+
+
+def _without_collector(work):
+    """Millions of small tuples and no cycles among them: the cyclic collector would rescan them all
+    again and again (a third of the time at 100k)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return Engine(store, rules).run(max_rounds, max_inferred)
+        return work()
     finally:
         if collecting:
             gc.enable()
+
+
+def update_inference(store: ox.Store, rules: list[Rule], added=(), removed=(), max_rounds: int = 100,
+                     max_inferred: int | None = None) -> InferenceReport:
+    """After asserted triples `added` and `removed` (applied to the asserted graph here, if not yet), the inferred graph and records exactly as run_inference would make them, changing only what differs."""
+    # Why a recomputation and not DRed over the records: a triple's record is the first derivation
+    # found in the engine's fixed order (the store's order, then the rounds'); an added or removed
+    # fact moves what comes first for triples far from it, so an update from the delta alone would
+    # keep records that a full run no longer chooses. The evaluation is in memory and its cost is the
+    # joins; the store, whose writes cost as much again, sees only the difference. `added` and
+    # `removed` are triples of pyoxigraph terms (tuples or ox.Triple); inserting or removing them
+    # again is harmless, so the caller may have applied them already (with their reification).
+    asserted = ox.NamedNode(str(Graphs.ASSERTED))
+    for triple in removed:
+        store.remove(ox.Quad(*_terms(triple), asserted))
+    store.extend(ox.Quad(*_terms(triple), asserted) for triple in added)
+
+    def recompute() -> InferenceReport:
+        started = time.perf_counter()
+        engine = Recompute(store, rules)
+        try:
+            report = engine.run(max_rounds, max_inferred)
+        except NeedsStore:
+            return None
+        report.store_changes = engine.write_difference()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    report = _without_collector(recompute)
+    if report is None:  # a rule only SPARQL on the store can evaluate: from an empty inferred graph
+        _clear_inferences(store)
+        report = run_inference(store, rules, max_rounds, max_inferred)
+    return report
+
+
+def _terms(triple) -> tuple:
+    return (triple.subject, triple.predicate, triple.object) if isinstance(triple, ox.Triple) else tuple(triple)
+
+
+def _clear_inferences(store: ox.Store) -> None:
+    store.clear_graph(INFERRED)
+    record = ox.NamedNode(str(SG.derivationRecord))
+    for quad in list(store.quads_for_pattern(None, record, None, PROVENANCE)):
+        store.remove(quad)
