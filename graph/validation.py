@@ -116,9 +116,10 @@ ASSERTED = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }} }
 SUPPORTED_TRIPLES = f"SELECT ?s ?p ?o WHERE {{ {SUPPORTED} }}"
 # MINUS, not FILTER NOT EXISTS: the store evaluates it as one anti-join instead of a lookup per triple.
 UNSUPPORTED_ASSERTED = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }} MINUS {{ {SUPPORTED} }} }}"
-# With focus nodes: a lookup per asserted triple of theirs (few), not the anti-join over all of them.
+# With focus nodes: both sides of the anti-join start from them (FILTER NOT EXISTS let the store scan
+# the statements of an object for each triple: 5 s at 100k for a document's 212 nodes).
 UNSUPPORTED_FOCUS = f"""SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ NODES }} GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }}
-  FILTER NOT EXISTS {{ {SUPPORTED} }} }}"""
+  MINUS {{ VALUES ?s {{ NODES }} {SUPPORTED} }} }}"""
 EVIDENCE = """SELECT DISTINCT ?file ?doc ?quote WHERE {{ ?st rdf:subject {node} ; sg:evidence ?e . ?e sg:quote ?quote . OPTIONAL {{ ?e sg:document ?doc OPTIONAL {{ ?doc sg:fileName ?file }} }}
 }} ORDER BY ?file ?quote LIMIT 20"""
 
