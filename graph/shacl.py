@@ -21,8 +21,9 @@ How the queries are written, from profiles of Oxigraph at 100k asserted triples 
 - sh:class and a qualified shape of one sh:class (or its sh:not) are a hash join or MINUS against the
   class's instances, not an EXISTS per value;
 - most checks carry a `Proof` (counts showing there is nothing to find); the proofs of all the
-  shapes with the same targets are one query that reads each pattern once (`proof_query`), and a
-  check's own query runs only when its proof fails.
+  shapes are a few queries with few counts each (`proof_queries`: one per values pattern, one per
+  targets pattern for the proofs that every focus node has a value), and a check's own query runs only
+  when its proof does not hold.
 """
 
 import itertools
@@ -377,37 +378,46 @@ def _n3(term: Node) -> str:
 
 def proof_queries(proofs: list[Proof]) -> list[tuple[str, list[Proof], Callable[[dict], list[bool]]]]:
     """The queries making the counts of `proofs`: (query, its proofs, a function from its one row
-    (variable name -> int) to whether each of them holds). One query per `values` pattern and the
-    targets of its covered proofs: its rows bind ?row, the targets' only ?this, so that it counts
-    rows (r), nodes (n), nodes of targets-or-values (u) and rows meeting each condition (fN). A query
-    of all the patterns of a shape's targets at once was slower at 1M (9.7 s for the statements'
-    eight proofs): every row went through every count."""
-    groups: dict[tuple, list[Proof]] = {}
+    (variable name -> int) to whether each of them holds).
+
+    One query per `values` pattern counts its rows (r), nodes (n) and rows meeting each condition
+    (fN), for its single and empty proofs. One query per targets pattern counts the nodes of the
+    targets and of all the values of its covered proofs together (u) and those of each values pattern
+    (nN): a covered proof holds when its values have u nodes (then they have every target). That is
+    a proof only: where it does not hold (another values pattern has more nodes) the check runs. A
+    query of all the patterns of a shape's targets and all their counts at once took 9.7 s at 1M for
+    the statements' eight proofs (every row went through every count)."""
+    by_values: dict[str, list[Proof]] = {}
+    by_targets: dict[str, list[Proof]] = {}
     for proof in proofs:
-        targets = sorted({p.targets for p in proofs if p.values == proof.values and p.kind == "covered"})
-        key = (proof.values, proof.targets if proof.kind == "covered" else (targets[0] if targets else None))
-        groups.setdefault(key, []).append(proof)
-    return [_proof_query(values, targets, group) for (values, targets), group in sorted(groups.items(), key=str)]
+        if proof.kind == "covered":
+            by_targets.setdefault(proof.targets, []).append(proof)
+        else:
+            by_values.setdefault(proof.values, []).append(proof)
+    return ([_values_query(values, group) for values, group in sorted(by_values.items())]
+            + [_covered_query(targets, group) for targets, group in sorted(by_targets.items())])
 
 
-def _proof_query(values: str, targets: str | None, proofs: list[Proof]):
+def _values_query(values: str, proofs: list[Proof]):
     conditions = sorted({p.condition for p in proofs if p.condition is not None})
-    counts = ["(COUNT(?row) AS ?r)"]
-    if any(p.kind != "empty" for p in proofs):
-        counts.append("(COUNT(DISTINCT ?row) AS ?n)")
-    counts += [f"(SUM(IF(BOUND(?row) && COALESCE({c}, false), 1, 0)) AS ?f{n})" for n, c in enumerate(conditions)]
-    pattern = f"{values} BIND (?this AS ?row)"
-    if targets is not None:
-        counts.append("(COUNT(DISTINCT ?this) AS ?u)")
-        pattern = f"{{ {pattern} }} UNION {targets}"
-    query = f"SELECT {' '.join(counts)} WHERE {{ {pattern} }}"
+    counts = ["(COUNT(*) AS ?r)"] + (["(COUNT(DISTINCT ?this) AS ?n)"] if any(p.kind == "single" for p in proofs) else [])
+    counts += [f"(SUM(IF(COALESCE({c}, false), 1, 0)) AS ?f{n})" for n, c in enumerate(conditions)]
 
     def holds(row: dict) -> list[bool]:
-        return [row["u"] == row["n"] if p.kind == "covered"
-                else row["r"] == row["n"] if p.kind == "single"
+        return [row["r"] == row["n"] if p.kind == "single"
                 else row[f"f{conditions.index(p.condition)}"] == 0 if p.condition is not None
                 else row["r"] == 0 for p in proofs]
-    return SPARQL_PREFIXES + query, proofs, holds
+    return SPARQL_PREFIXES + f"SELECT {' '.join(counts)} WHERE {{ {values} }}", proofs, holds
+
+
+def _covered_query(targets: str, proofs: list[Proof]):
+    values = sorted({p.values for p in proofs})
+    branches = [targets] + [f"{{ {pattern} BIND (?this AS ?a{n}) }}" for n, pattern in enumerate(values)]
+    counts = ["(COUNT(DISTINCT ?this) AS ?u)"] + [f"(COUNT(DISTINCT ?a{n}) AS ?n{n})" for n in range(len(values))]
+
+    def holds(row: dict) -> list[bool]:
+        return [row[f"n{values.index(p.values)}"] == row["u"] for p in proofs]
+    return SPARQL_PREFIXES + f"SELECT {' '.join(counts)} WHERE {{ {' UNION '.join(branches)} }}", proofs, holds
 
 
 def compile_shapes(shapes: Graph, focus: list[str] | None = None) -> list[Check]:
