@@ -141,7 +141,8 @@ def validate_store(store, shapes: Graph | None = None, focus=None) -> Validation
     started = time.perf_counter()
     shapes = shapes if shapes is not None else load_shapes()
     data = [ox.NamedNode(str(g)) for g in DATA_GRAPHS]
-    nodes = None if focus is None else sorted({str(node) for node in focus})
+    # IRIs as str, rdflib URIRef or pyoxigraph NamedNode (whose str() is its N-Triples form)
+    nodes = None if focus is None else sorted({getattr(node, "value", None) or str(node) for node in focus})
 
     def rows(query: str, **options):
         solutions = store.query(query, default_graph=data, **options)

@@ -205,6 +205,8 @@ def test_focus_nodes_get_exactly_the_full_runs_violations_on_them(planted):
             "MediatorAgentShape", "CountValueShape"} <= shapes_hit
     assert {URIRef(key[1]) for key in full} - focus  # errors outside the focus were there to be left out
     assert validate_store(planted, shapes, focus=set()).conforms
+    as_terms = validate_store(planted, shapes, focus={ox.NamedNode(str(node)) for node in focus})
+    assert keys_of(as_terms) == keys_of(part)
 
 
 def keys_of(report) -> list:
