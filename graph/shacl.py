@@ -21,13 +21,11 @@ How the queries are written, from profiles of Oxigraph at 100k asserted triples 
 - sh:class and a qualified shape of one sh:class (or its sh:not) are a hash join or MINUS against the
   class's instances, not an EXISTS per value;
 - most checks carry a `Proof` (counts showing there is nothing to find); the proofs of all the
-  shapes are a few queries with few counts each (`proof_queries`: one per values pattern, one per
-  targets pattern for the proofs that every focus node has a value), and a check's own query runs only
-  when its proof does not hold.
+  shapes with the same targets are one query that reads each pattern once (`proof_query`), and a
+  check's own query runs only when its proof fails.
 """
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from rdflib import RDF, BNode, Graph, Literal, URIRef
@@ -79,14 +77,12 @@ class Proof:
     """Counts that show a check has no violation, made by the store without grouping (3 to 6 times
     cheaper than the check at 100k). `covered`: every focus node of `targets` has a row in `values`
     (the nodes of targets-or-values are as many as those of values); `single`: no node has two rows
-    in `values` (as many rows as nodes); `empty`: no row of `values` meets `condition` (an expression
-    on ?value; without one, `values` has no row). The proofs on one `values` pattern are made by one
-    query (`proof_queries`), which reads the pattern once."""
+    in `values` (as many rows as nodes); `empty`: `values` has no row. The proofs of the checks of
+    one shape's targets are made by one query (`proof_query`), which reads each pattern once."""
 
     kind: str
     values: str
     targets: str | None = None
-    condition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +189,7 @@ class Compiler:
         # fails (one read of the values for all of them, within the targets' proof query).
         tests = [self.value_test(predicate, obj, "?value", shape) for predicate, obj in constraints
                  if predicate not in IGNORED and not self._whole_path_constraint(predicate, path)]
-        all_pass = Proof("empty", values, condition=f"!({' && '.join(f'COALESCE({t}, false)' for t in tests)})") \
+        all_pass = Proof("empty", f"{{ {values} FILTER (!({' && '.join(f'COALESCE({t}, false)' for t in tests)})) }}") \
             if tests else None
         for predicate, obj in constraints:
             if predicate in IGNORED:
@@ -376,48 +372,34 @@ def _n3(term: Node) -> str:
     return term.n3()
 
 
-def proof_queries(proofs: list[Proof]) -> list[tuple[str, list[Proof], Callable[[dict], list[bool]]]]:
-    """The queries making the counts of `proofs`: (query, its proofs, a function from its one row
-    (variable name -> int) to whether each of them holds).
-
-    One query per `values` pattern counts its rows (r), nodes (n) and rows meeting each condition
-    (fN), for its single and empty proofs. One query per targets pattern counts the nodes of the
-    targets and of all the values of its covered proofs together (u) and those of each values pattern
-    (nN): a covered proof holds when its values have u nodes (then they have every target). That is
-    a proof only: where it does not hold (another values pattern has more nodes) the check runs. A
-    query of all the patterns of a shape's targets and all their counts at once took 9.7 s at 1M for
-    the statements' eight proofs (every row went through every count)."""
-    by_values: dict[str, list[Proof]] = {}
-    by_targets: dict[str, list[Proof]] = {}
-    for proof in proofs:
-        if proof.kind == "covered":
-            by_targets.setdefault(proof.targets, []).append(proof)
-        else:
-            by_values.setdefault(proof.values, []).append(proof)
-    return ([_values_query(values, group) for values, group in sorted(by_values.items())]
-            + [_covered_query(targets, group) for targets, group in sorted(by_targets.items())])
-
-
-def _values_query(values: str, proofs: list[Proof]):
-    conditions = sorted({p.condition for p in proofs if p.condition is not None})
-    counts = ["(COUNT(*) AS ?r)"] + (["(COUNT(DISTINCT ?this) AS ?n)"] if any(p.kind == "single" for p in proofs) else [])
-    counts += [f"(SUM(IF(COALESCE({c}, false), 1, 0)) AS ?f{n})" for n, c in enumerate(conditions)]
-
-    def holds(row: dict) -> list[bool]:
-        return [row["r"] == row["n"] if p.kind == "single"
-                else row[f"f{conditions.index(p.condition)}"] == 0 if p.condition is not None
-                else row["r"] == 0 for p in proofs]
-    return SPARQL_PREFIXES + f"SELECT {' '.join(counts)} WHERE {{ {values} }}", proofs, holds
-
-
-def _covered_query(targets: str, proofs: list[Proof]):
+def proof_query(proofs: list[Proof]):
+    """One query making the counts of all `proofs`, and a function from its one row (variable name ->
+    int) to whether each proof holds. Each targets and values pattern is one branch of a UNION, read
+    once: a values branch binds ?vN to its node (for its row and node counts) and ?uN of each
+    covered proof on it; a targets branch binds the ?uN of its covered proofs."""
     values = sorted({p.values for p in proofs})
-    branches = [targets] + [f"{{ {pattern} BIND (?this AS ?a{n}) }}" for n, pattern in enumerate(values)]
-    counts = ["(COUNT(DISTINCT ?this) AS ?u)"] + [f"(COUNT(DISTINCT ?a{n}) AS ?n{n})" for n in range(len(values))]
+    targets = sorted({p.targets for p in proofs if p.kind == "covered"})
+    v = {pattern: f"?v{n}" for n, pattern in enumerate(values)}
+    u = {proof: f"?u{n}" for n, proof in enumerate(sorted({p for p in proofs if p.kind == "covered"}, key=str))}
+
+    def binds(variables) -> str:
+        return " ".join(f"BIND (?this AS {name})" for name in variables)
+
+    branches = [f"{{ {pattern} {binds([v[pattern]] + [u[p] for p in u if p.values == pattern])} }}" for pattern in values]
+    branches += [f"{{ {pattern} {binds(u[p] for p in u if p.targets == pattern)} }}" for pattern in targets]
+    distinct = {p.values for p in proofs if p.kind != "empty"}
+    counts = [f"(COUNT({name}) AS {name}r)" + (f" (COUNT(DISTINCT {name}) AS {name}n)" if pattern in distinct else "")
+              for pattern, name in v.items()]
+    counts += [f"(COUNT(DISTINCT {name}) AS {name}n)" for name in u.values()]
+    query = f"SELECT {' '.join(counts)} WHERE {{ {' UNION '.join(branches)} }}"
 
     def holds(row: dict) -> list[bool]:
-        return [row[f"n{values.index(p.values)}"] == row["u"] for p in proofs]
-    return SPARQL_PREFIXES + f"SELECT {' '.join(counts)} WHERE {{ {' UNION '.join(branches)} }}", proofs, holds
+        def n(name: str) -> int:
+            return row[name[1:]]
+        return [n(v[p.values] + "n") == n(u[p] + "n") if p.kind == "covered"
+                else n(v[p.values] + "r") == n(v[p.values] + "n") if p.kind == "single"
+                else n(v[p.values] + "r") == 0 for p in proofs]
+    return SPARQL_PREFIXES + query, holds
 
 
 def compile_shapes(shapes: Graph, focus: list[str] | None = None) -> list[Check]:

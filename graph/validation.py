@@ -112,8 +112,6 @@ def validate(data: Graph, ontology: Graph | None = None, asserted: Graph | None 
 
 DATA_GRAPHS = (Graphs.ENTITIES, Graphs.ASSERTED, Graphs.INFERRED, Graphs.PROVENANCE)
 SUPPORTED = f"GRAPH <{Graphs.PROVENANCE}> {{ ?st rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; sg:evidence ?e }}"
-ASSERTED = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }} }}"
-SUPPORTED_TRIPLES = f"SELECT ?s ?p ?o WHERE {{ {SUPPORTED} }}"
 # MINUS, not FILTER NOT EXISTS: the store evaluates it as one anti-join instead of a lookup per triple.
 UNSUPPORTED_ASSERTED = f"SELECT ?s ?p ?o WHERE {{ GRAPH <{Graphs.ASSERTED}> {{ ?s ?p ?o }} MINUS {{ {SUPPORTED} }} }}"
 # With focus nodes: both sides of the anti-join start from them (FILTER NOT EXISTS let the store scan
@@ -154,7 +152,7 @@ def validate_store(store, shapes: Graph | None = None, focus=None) -> Validation
     names = {check.shape: _named_shape(shapes, check.shape) for check in checks}  # rdflib read in one thread
     with ThreadPoolExecutor(QUERY_THREADS) as pool:
         if nodes is None:
-            unsupported = _unsupported_rows(store, data, rows, pool)
+            unsupported = pool.submit(lambda: list(rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED))).result
             checks = _unproved(rows, _with_focus_nodes(store, data, checks, pool), pool)
         else:
             query = UNSUPPORTED_FOCUS.replace("NODES", " ".join(URIRef(n).n3() for n in nodes))
@@ -179,26 +177,6 @@ def validate_store(store, shapes: Graph | None = None, focus=None) -> Validation
                             seconds=time.perf_counter() - started, namespaces=_namespaces())
 
 
-def _unsupported_rows(store, data, rows, pool):
-    """A function returning the asserted triples without a statement carrying evidence. Proved absent first by
-    a set difference in Python of two columns the store writes as TSV in the pool's two threads (the
-    store's own anti-join took 6.2 s at 1M, all in one thread); the anti-join then runs only to read
-    the triples that lack evidence."""
-    import pyoxigraph as ox
-
-    def column(query: str) -> list[bytes]:
-        solutions = store.query(SPARQL_PREFIXES + query, default_graph=data)
-        return solutions.serialize(format=ox.QueryResultsFormat.TSV).split(b"\n")
-
-    asserted, supported = pool.submit(column, ASSERTED), pool.submit(column, SUPPORTED_TRIPLES)
-
-    def missing() -> list:
-        lacking = set(asserted.result())
-        lacking.difference_update(supported.result())
-        return list(rows(SPARQL_PREFIXES + UNSUPPORTED_ASSERTED)) if lacking else []
-    return missing
-
-
 def _with_focus_nodes(store, data, checks, pool) -> list:
     """The checks whose shape has a focus node: a shape that targets nothing has no violation
     (shapes for kinds of record a corpus does not hold: rankings, positions, ...), one ASK per target."""
@@ -208,17 +186,21 @@ def _with_focus_nodes(store, data, checks, pool) -> list:
 
 
 def _unproved(rows, checks, pool) -> list:
-    """The checks whose proof (graph.shacl.Proof) does not hold: one query per pattern of values."""
-    from graph.shacl import proof_queries
+    """The checks whose proof (graph.shacl.Proof) does not hold: one query per shape's targets."""
+    from graph.shacl import proof_query
 
-    def proved(query) -> set:
-        text, proofs, holds = query
-        row = {name: int(value) for name, value in next(rows(text)).items()}
-        return {proof for proof, ok in zip(proofs, holds(row)) if ok}
+    groups = {}
+    for check in checks:
+        if check.proof is not None:
+            groups.setdefault(check.focus, []).append(check)
 
-    queries = proof_queries(sorted({check.proof for check in checks if check.proof is not None}, key=str))
-    held = set().union(*pool.map(proved, queries))
-    return [check for check in checks if check.proof not in held]
+    def proved(group) -> list:
+        query, holds = proof_query([check.proof for check in group])
+        row = {name: int(value) for name, value in next(rows(query)).items()}
+        return [check for check, ok in zip(group, holds(row)) if ok]
+
+    done = {id(check) for found in pool.map(proved, groups.values()) for check in found}
+    return [check for check in checks if id(check) not in done]
 
 
 def _violations(rows, check, shape: Node, shape_name: str | None, focus: set | None = None) -> list[Violation]:
