@@ -57,7 +57,9 @@ class Check:
     targets and its rows are violations only for the focus nodes among them. With `value_is_focus`,
     each violation is reported on its value (the nested shape of sh:node). With `proof`, a query of
     a `Proof` from counts: when it holds the check has no violation and `query` is not run.
-    `focus` is the shape's focus nodes as a group pattern: when it matches nothing, the check is not run."""
+    `focus` is the shape's focus nodes as a group pattern: when it matches nothing, the check is not run.
+    Compiled for given focus nodes (`compile_shapes(..., focus=...)`), every pattern the query reads is
+    restricted to them by a VALUES block, and no check has a proof (there is little to read)."""
 
     shape: Node  # the shape that holds the constraint (a property shape may be a blank node)
     path: Node | None
@@ -67,6 +69,7 @@ class Check:
     value_is_focus: bool = False
     proof: "Proof | None" = None
     focus: str | None = None
+    per_node: bool = False  # SHACL-SPARQL compiled for focus nodes: run once per targeted node, $this pre-bound
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,14 @@ class Targets:
 
 
 class Compiler:
-    def __init__(self, shapes: Graph):
+    def __init__(self, shapes: Graph, focus: list[str] | None = None):
         self.shapes = shapes
         self.names = itertools.count()
+        self.focus = None if focus is None else " ".join(URIRef(iri).n3() for iri in focus)
+
+    def restrict(self, variable: str) -> str:
+        """A VALUES block binding `variable` to the focus nodes, when compiled for some."""
+        return "" if self.focus is None else f"VALUES {variable} {{ {self.focus} }} "
 
     def var(self, stem: str) -> str:
         return f"?{stem}{next(self.names)}"
@@ -133,7 +141,7 @@ class Compiler:
             return None
         union = " UNION ".join(f"{{ {p} }}" for p in sorted(parts))
         # No DISTINCT: each query's own DISTINCT or COUNT(DISTINCT) makes a node targeted twice count once.
-        return Targets(scan=f"{{ SELECT ?this WHERE {{ {union} }} }}", lookup=f"{{ {union} }}")
+        return Targets(scan=f"{{ SELECT ?this WHERE {{ {self.restrict('?this')}{union} }} }}", lookup=f"{{ {union} }}")
 
     def path(self, path: Node) -> str:
         """A SHACL path as a SPARQL property path."""
@@ -149,17 +157,18 @@ class Compiler:
             return "(" + "/".join(self.path(p) for p in Collection(self.shapes, path)) + ")"
         raise Unsupported(f"path {path}")
 
-    def rows(self, path: Node, subject: str = "?this", obj: str = "?value") -> str:
-        """A group pattern of the path's (subject, object) pairs, each predicate in a sub-SELECT of its own."""
+    def rows(self, path: Node, subject: str = "?this", obj: str = "?value", bound: str = "?this") -> str:
+        """A group pattern of the path's (subject, object) pairs, each predicate in a sub-SELECT of its own;
+        compiled for focus nodes, `bound` (?this, or ?value for a nested shape's focus) is one of them."""
         if isinstance(path, URIRef):
-            return f"{{ SELECT {subject} {obj} WHERE {{ {subject} {_n3(path)} {obj} }} }}"
+            return f"{{ SELECT {subject} {obj} WHERE {{ {self.restrict(bound)}{subject} {_n3(path)} {obj} }} }}"
         inverse = self.shapes.value(path, SH.inversePath)
         if inverse is not None:
-            return self.rows(inverse, obj, subject)
+            return self.rows(inverse, obj, subject, bound)
         alternatives = self.shapes.value(path, SH.alternativePath)
         if alternatives is not None:
-            return "{ " + " UNION ".join(self.rows(p, subject, obj) for p in Collection(self.shapes, alternatives)) + " }"
-        return f"{{ SELECT {subject} {obj} WHERE {{ {subject} {self.path(path)} {obj} }} }}"
+            return "{ " + " UNION ".join(self.rows(p, subject, obj, bound) for p in Collection(self.shapes, alternatives)) + " }"
+        return f"{{ SELECT {subject} {obj} WHERE {{ {self.restrict(bound)}{subject} {self.path(path)} {obj} }} }}"
 
     def shape_checks(self, shape: Node, targets: Targets) -> list[Check]:
         path = self.shapes.value(shape, SH.path)
@@ -173,7 +182,7 @@ class Compiler:
 
         def add(query: str, filtered: bool = True, proof: Proof | None = None):
             checks.append(Check(shape, report_path, SPARQL_PREFIXES + query, message, target if filtered else None,
-                                proof=proof, focus=targets.lookup))
+                                proof=proof if self.focus is None else None, focus=targets.lookup))
 
         constraints = sorted(self.shapes.predicate_objects(shape), key=lambda po: (str(po[0]), str(po[1])))
         # The shape's tests of single values, all in one filter: when no value fails it, none of them
@@ -195,15 +204,18 @@ class Compiler:
                 checks.append(self.sparql_check(shape, obj, targets, report_path, message))
             elif predicate == SH.node:
                 # pySHACL reports the nested shape's own failure too, with the value as its focus.
-                query = f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} FILTER (!COALESCE({self.conforms(obj, '?value')}, false)) }} }}"
-                add(query, proof=all_pass)
-                checks.append(Check(obj, None, SPARQL_PREFIXES + query,
+                failing = "SELECT DISTINCT ?this ?value WHERE {{ {{ {} FILTER (!COALESCE({}, false)) }} }}"
+                add(failing.format(values, self.conforms(obj, '?value')), proof=all_pass)
+                # The nested shape's focus nodes are the values: compiled for focus nodes, those are restricted.
+                nested = self.rows(path, bound="?value") if path is not None and self.focus is not None else values
+                checks.append(Check(obj, None, SPARQL_PREFIXES + failing.format(nested, self.conforms(obj, '?value')),
                                     " ".join(sorted(str(m) for m in self.shapes.objects(obj, SH.message))) or None,
-                                    target, value_is_focus=True, proof=all_pass, focus=targets.lookup))
+                                    target, value_is_focus=True, proof=all_pass if self.focus is None else None,
+                                    focus=targets.lookup))
             elif predicate == SH["class"]:
                 # MINUS reads all the class's instances even when there is no value to test: prove that first
                 # (a node shape's values are its focus nodes, which exist: they were asked for).
-                add(f"SELECT DISTINCT ?this ?value WHERE {{ {{ {values} MINUS {self.instances(obj)} }} }}",
+                add(f"SELECT DISTINCT ?this ?value WHERE {{ {self.not_instances(values, obj)} }}",
                     proof=Proof("empty", values) if path is not None else None)
             else:
                 test = self.value_test(predicate, obj, "?value", shape)
@@ -220,6 +232,19 @@ class Compiler:
     @staticmethod
     def instances(cls: Node) -> str:
         return f"{{ SELECT ?value WHERE {{ ?value a {_n3(cls)} }} }}"
+
+    def of_class(self, values: str, cls: Node) -> str:
+        """The rows of `values` whose ?value is an instance of `cls`: a hash join with all of them, or for
+        focus nodes (few values) a lookup per value."""
+        if self.focus is not None:
+            return f"{{ {values} FILTER EXISTS {{ ?value a {_n3(cls)} }} }}"
+        return f"{{ {values} {self.instances(cls)} }}"
+
+    def not_instances(self, values: str, cls: Node) -> str:
+        """The rows of `values` whose ?value is not an instance of `cls` (MINUS, or a lookup per value)."""
+        if self.focus is not None:
+            return f"{{ {values} FILTER NOT EXISTS {{ ?value a {_n3(cls)} }} }}"
+        return f"{{ {values} MINUS {self.instances(cls)} }}"
 
     # --- constraint components ---
 
@@ -253,11 +278,11 @@ class Compiler:
         """The rows of `values` whose ?value conforms to `shape`: a join for one sh:class, MINUS for its sh:not."""
         only = self._sole_constraint(shape)
         if only is not None and only[0] == SH["class"]:
-            return f"{{ {values} {self.instances(only[1])} }}"
+            return self.of_class(values, only[1])
         if only is not None and only[0] == SH["not"]:
             inner = self._sole_constraint(only[1])
             if inner is not None and inner[0] == SH["class"]:
-                return f"{{ {values} MINUS {self.instances(inner[1])} }}"
+                return self.not_instances(values, inner[1])
         return f"{{ {values} FILTER (COALESCE({self.conforms(shape, '?value')}, false)) }}"
 
     def _sole_constraint(self, shape: Node) -> tuple[Node, Node] | None:
@@ -285,7 +310,7 @@ class Compiler:
         if "$" in query:
             raise Unsupported("SHACL-SPARQL with pre-bound variables other than $this")
         return Check(shape, path, SPARQL_PREFIXES + self._declared_prefixes(constraint) + query, own or message,
-                     target=targets.lookup, focus=targets.lookup)
+                     target=targets.lookup, focus=targets.lookup, per_node=self.focus is not None)
 
     def _declared_prefixes(self, constraint: Node) -> str:
         lines = []
@@ -377,6 +402,7 @@ def proof_query(proofs: list[Proof]):
     return SPARQL_PREFIXES + query, holds
 
 
-def compile_shapes(shapes: Graph) -> list[Check]:
-    """Every active constraint of the shapes as a SPARQL query; raises Unsupported."""
-    return Compiler(shapes).checks()
+def compile_shapes(shapes: Graph, focus: list[str] | None = None) -> list[Check]:
+    """Every active constraint of the shapes as a SPARQL query, for every focus node or only for those
+    of `focus` (IRIs); raises Unsupported."""
+    return Compiler(shapes, focus).checks()
