@@ -15,7 +15,7 @@ from rdflib.compare import to_canonical_graph
 
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
-from graph.store import StoreFiller, StoreLayout
+from graph.store import StoreFiller, StoreLayout, load_file
 from graph.summary import DUMP_NAME, SUMMARY_NAME, summarize, write_summary  # noqa: F401 (names of a build's files)
 from vocab.terms import PROVENANCE, statement_id, to_ox, to_rdflib
 from vocab import ID, SG, Graphs
@@ -147,8 +147,8 @@ def reification_lines(corpus: CorpusGraphs):
 
 def write_provenance(path: Path, corpus: CorpusGraphs) -> None:
     """The provenance graph as the corpus gives it (documents, evidence spans, each asserted triple
-    reified), as N-Quads text: loaded into the memory store after inference (which never reads it) and
-    into the disk store from the start. Provenance is 6.0M of the 7.8M quads at 1M."""
+    reified), as N-Quads text, for both stores: inference never reads it, and at 1M it is 5.3M of the
+    7.8M quads."""
     graph = f" {PROVENANCE} .\n"
     with path.open("w", encoding="utf-8") as out:
         out.writelines(f"{s} {p} {o}{graph}" for s, p, o in corpus.provenance_table)
@@ -156,9 +156,9 @@ def write_provenance(path: Path, corpus: CorpusGraphs) -> None:
 
 
 class _Parts:
-    """Where build_store writes the graph's parts as N-Quads files and who bulk-loads them into the
-    build folder's store as they come (with no filler, build_store fills only the memory store: the
-    provenance part goes to a temporary folder and nothing else is written)."""
+    """Where build_store writes the graph's parts as N-Quads files, which fill the memory store and,
+    as they come, the build folder's store (with no filler: only the memory store, from a temporary
+    folder)."""
 
     def __init__(self, filler: StoreFiller | None):
         self.filler = filler
@@ -172,16 +172,39 @@ class _Parts:
             self.filler.add(path)
         return path
 
-    def dump(self, store: ox.Store, name: str, graph: ox.NamedNode | None = None) -> None:
-        """The store (or one graph of it) to the disk store's loader."""
-        if self.filler is None:
-            return
+    def dump(self, store: ox.Store, name: str, graph: ox.NamedNode | None = None) -> Path:
+        """The store (or one graph of it, as N-Triples) to a part, handed to the disk store's loader."""
         path = self.folder / name
         if graph is None:
             store.dump(output=str(path), format=ox.RdfFormat.N_QUADS)
         else:
             store.dump(output=str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
-        self.filler.add(path, graph)
+        if self.filler:
+            self.filler.add(path, graph)
+        return path
+
+
+class _Beside(threading.Thread):
+    """A call of Oxigraph's (loads, dumps: they run without Python's lock) in a thread beside the
+    build's own steps; result() waits for it and raises its error."""
+
+    def __init__(self, call: Callable[[], None], name: str):
+        super().__init__(name=name)
+        self.call, self.error = call, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.call()
+        except BaseException as exc:  # handed to the building thread by result()
+            self.error = exc
+        finally:
+            self.call = None  # its store may be freed once done
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def to_rdflib_dataset(store: ox.Store) -> Dataset:
@@ -256,28 +279,36 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     step("store")
     parts = _Parts(filler)
     provenance = parts.provenance(corpus)  # first: the disk store's loader starts on the largest part
-    load_graph(store, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
+    # Inference runs on a store of the graphs it reads, while `store` is filled beside it with those
+    # and the provenance: what inference adds is then its store's inferred and provenance graphs.
+    domain = ox.Store()
+    load_graph(domain, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
     # A fact stated by a document lives in the asserted graph only: the default graph is the union
     # of the named graphs, and a triple held by two graphs would be counted twice there.
-    load_table(store, (t for t in corpus.entity_table if t not in corpus.asserted_table), Graphs.ENTITIES)
-    load_table(store, corpus.asserted_table, Graphs.ASSERTED)
-    del corpus  # the store and the provenance part hold it now: millions of term tuples less from here on
-    parts.dump(store, "domain.nq")  # the ontology, entities and asserted graphs: all the store holds yet
+    load_table(domain, (t for t in corpus.entity_table if t not in corpus.asserted_table), Graphs.ENTITIES)
+    load_table(domain, corpus.asserted_table, Graphs.ASSERTED)
+    del corpus  # the stores and the provenance part hold it now: millions of term tuples less from here on
+    read = parts.dump(domain, "domain.nq")  # the ontology, entities and asserted graphs
+    filling = _Beside(lambda: [load_file(store, part, bulk=False) for part in (read, provenance)], "fill-memory")
     done("store")
 
     step("inference")
     try:
-        report.inference = run_inference(store, rules, max_inferred=budget.max_inferred)
-    except InferenceError as exc:
-        raise BuildError(str(exc)) from exc
+        report.inference = run_inference(domain, rules, max_inferred=budget.max_inferred)
+    except BaseException as exc:
+        filling.join()  # nothing writes into `store` once build_store has ended
+        if isinstance(exc, InferenceError):
+            raise BuildError(str(exc)) from exc
+        raise
     done("inference")
 
-    step("provenance")
-    # Inference wrote the inferred graph and its derivations, the only provenance quads so far: they
-    # go to the disk store as they are, then the corpus's provenance joins them in memory for validation.
-    parts.dump(store, "inferred.nt", ox.NamedNode(str(Graphs.INFERRED)))
-    parts.dump(store, "derivations.nt", PROVENANCE)
-    store.load(path=str(provenance), format=ox.RdfFormat.N_QUADS, lenient=True)
+    step("provenance")  # what inference added, into both stores
+    inferred = [(parts.dump(domain, name, graph), graph) for name, graph in
+                (("inferred.nt", ox.NamedNode(str(Graphs.INFERRED))), ("derivations.nt", PROVENANCE))]
+    del domain
+    filling.result()
+    for part, graph in inferred:
+        load_file(store, part, graph, bulk=False)
     done("provenance")
 
     step("validation")
@@ -305,29 +336,6 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     return report
 
 
-class _Dump(threading.Thread):
-    """The build folder's dump (N-Quads, written by Oxigraph from the final memory store, for /dumps)
-    in a thread beside the summary: Oxigraph's dump runs without Python's lock."""
-
-    def __init__(self, memory: ox.Store, path: Path):
-        super().__init__(name="dump")
-        self.memory, self.path = memory, path
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.memory.dump(output=str(self.path), format=ox.RdfFormat.N_QUADS)
-        except BaseException as exc:  # handed to the building thread by result()
-            self.error = exc
-        finally:
-            self.memory = None
-
-    def result(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
-
-
 PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlier builds
 
 
@@ -343,8 +351,8 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         filler.start()
         memory = ox.Store()
         report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE, filler=filler)
-        dumping = _Dump(memory, build_dir / DUMP_NAME)
-        dumping.start()
+        # the served dump, written by Oxigraph from the final memory store beside the summary
+        dumping = _Beside(lambda: memory.dump(output=str(build_dir / DUMP_NAME), format=ox.RdfFormat.N_QUADS), "dump")
         progress("summary")
         started = time.perf_counter()
         write_summary(build_dir, summarize(memory, report))
@@ -352,8 +360,7 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         progress("switch")
         started = time.perf_counter()
         dumping.result()
-        memory.clear()  # dumped and summarised: only the disk store's load may still run
-        del memory
+        del memory  # dumped and summarised (freed beside the disk store's load if that still runs)
         filler.finish()
         gc.collect()  # the write lock must be gone before readers open the build
         report.step_seconds["switch"] = time.perf_counter() - started  # what the steps before did not hide

@@ -119,15 +119,17 @@ def open_current(layout: StoreLayout) -> pyoxigraph.Store:
 LOAD_CHUNK = 64 << 20  # bytes of N-Quads handed to the bulk loader at a time
 
 
-def bulk_load_file(store: pyoxigraph.Store, path: Path, graph: pyoxigraph.NamedNode | None = None,
-                   stop: threading.Event | None = None) -> None:
+def load_file(store: pyoxigraph.Store, path: Path, graph: pyoxigraph.NamedNode | None = None,
+              stop: threading.Event | None = None, bulk: bool = True) -> None:
     """An N-Quads file written by the build (by Oxigraph or from Oxigraph terms), or an N-Triples one
-    into `graph`, into an on-disk store by Oxigraph's own parser, a chunk at a time. The bulk loader renames blank nodes, and derivations
-    name the ontology's blank nodes by their canonical labels: the few lines with a blank node (or "_:"
-    in a literal) are parsed apart and inserted as terms, which keeps their labels. The build wrote
-    the text from checked terms, so its IRIs need no checking again (lenient)."""
+    into `graph`, into a store by Oxigraph's own parser, a chunk at a time (bulk: its bulk loader, for
+    the on-disk store). Parsing renames blank nodes, and derivations name the ontology's blank nodes
+    by their canonical labels: the few lines with a blank node (or "_:" in a literal) are parsed apart
+    and inserted as terms, which keeps their labels. The build wrote the text from checked terms, so
+    its IRIs need no checking again (lenient)."""
     rdf = pyoxigraph.RdfFormat.N_QUADS if graph is None else pyoxigraph.RdfFormat.N_TRIPLES
     into = {} if graph is None else {"to_graph": graph}
+    insert = store.bulk_load if bulk else store.load
     blank: list[bytes] = []
     with path.open("rb") as lines:
         while (chunk := lines.read(LOAD_CHUNK)) and not (stop and stop.is_set()):
@@ -137,7 +139,7 @@ def bulk_load_file(store: pyoxigraph.Store, path: Path, graph: pyoxigraph.NamedN
                 for line in chunk.splitlines(keepends=True):
                     (blank if b"_:" in line else plain).append(line)
                 chunk = b"".join(plain)
-            store.bulk_load(chunk, format=rdf, lenient=True, **into)
+            insert(chunk, format=rdf, lenient=True, **into)
     if blank:
         parsed = pyoxigraph.parse(b"".join(blank), format=rdf, lenient=True)
         store.bulk_extend(parsed if graph is None else
@@ -170,7 +172,7 @@ class StoreFiller(threading.Thread):
             while (part := self.files.get()) is not None:
                 if not self.stop.is_set():
                     started = time.perf_counter()
-                    bulk_load_file(store, *part, stop=self.stop)
+                    load_file(store, *part, stop=self.stop)
                     self.seconds += time.perf_counter() - started
             ended = True
             store.flush()

@@ -172,10 +172,10 @@ def test_a_disk_load_failing_fails_the_build_and_keeps_the_previous_one(built, m
     before = layout.current_build()
     builds_before = set(layout.builds.iterdir())
 
-    def failing(store, path, graph=None, stop=None):
+    def failing(store, path, graph=None, stop=None, bulk=True):
         raise OSError("disk full")
 
-    monkeypatch.setattr("graph.store.bulk_load_file", failing)
+    monkeypatch.setattr("graph.store.load_file", failing)  # the disk store's loader (StoreFiller) only
     with pytest.raises(OSError, match="disk full"):
         build(layout, PATHS)
     assert layout.current_build() == before
