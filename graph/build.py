@@ -289,10 +289,10 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     load_table(domain, corpus.asserted_table, Graphs.ASSERTED)
     del corpus  # the stores and the provenance part hold it now: millions of term tuples less from here on
     read = parts.dump(domain, "domain.nq")  # the ontology, entities and asserted graphs
-    filling = _Beside(lambda: [load_file(store, part, bulk=False) for part in (read, provenance)], "fill-memory")
     done("store")
 
     step("inference")
+    filling = _Beside(lambda: [load_file(store, part, bulk=False) for part in (read, provenance)], "fill-memory")
     try:
         report.inference = run_inference(domain, rules, max_inferred=budget.max_inferred)
     except BaseException as exc:
@@ -303,10 +303,10 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     done("inference")
 
     step("provenance")  # what inference added, into both stores
+    filling.result()
     inferred = [(parts.dump(domain, name, graph), graph) for name, graph in
                 (("inferred.nt", ox.NamedNode(str(Graphs.INFERRED))), ("derivations.nt", PROVENANCE))]
     del domain
-    filling.result()
     for part, graph in inferred:
         load_file(store, part, graph, bulk=False)
     done("provenance")
