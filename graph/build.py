@@ -351,6 +351,7 @@ def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Pro
         filler.start()
         memory = ox.Store()
         report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE, filler=filler)
+        filler.close()  # every part is in its queue: its store is freed as soon as they are loaded
         # the served dump, written by Oxigraph from the final memory store beside the summary
         dumping = _Beside(lambda: memory.dump(output=str(build_dir / DUMP_NAME), format=ox.RdfFormat.N_QUADS), "dump")
         progress("summary")

@@ -160,13 +160,14 @@ class StoreFiller(threading.Thread):
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.seconds = 0.0  # spent loading (not waiting for files)
+        self.closed = False
 
     def add(self, path: Path, graph: pyoxigraph.NamedNode | None = None) -> None:
         """Load `path` (N-Quads; N-Triples into `graph` if given) after the files added before it."""
         self.files.put((path, graph))
 
     def run(self) -> None:
-        ended = False
+        ended, store = False, None
         try:
             store = pyoxigraph.Store(str(self.build_dir))
             while (part := self.files.get()) is not None:
@@ -179,11 +180,20 @@ class StoreFiller(threading.Thread):
         except BaseException as exc:  # handed to the building thread by finish()
             self.error = exc
             while not ended and self.files.get() is not None:
-                pass  # the build adds files until it finishes or abandons: take them, load nothing
+                pass  # the build adds files until it closes: take them, load nothing
+        finally:
+            store = None  # closed now, though the error's traceback keeps this frame: readers may open it
+
+    def close(self) -> None:
+        """No more files: the loader flushes and frees its store (its caches and buffers) as soon as
+        it has loaded the files added."""
+        if not self.closed:
+            self.closed = True
+            self.files.put(None)
 
     def finish(self) -> None:
         """Wait until every file added is loaded; raise the loader's error if it had one."""
-        self.files.put(None)
+        self.close()
         self.join()
         shutil.rmtree(self.parts, ignore_errors=True)
         if self.error is not None:
@@ -192,5 +202,5 @@ class StoreFiller(threading.Thread):
     def abandon(self) -> None:
         """Stop loading (the build failed): returns once the loader no longer writes into the folder."""
         self.stop.set()
-        self.files.put(None)
+        self.close()
         self.join()
