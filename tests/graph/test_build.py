@@ -8,8 +8,6 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from rdflib import RDF, RDFS
-
 from graph.build import (DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, build_store,
                          graph_sizes, write_provenance)
 from graph.store import StoreLayout, open_current
