@@ -322,7 +322,8 @@ def exponent(small: tuple[int, float], large: tuple[int, float]) -> str:
     return f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}"
 
 
-STEP_ORDER = ("parse", "checks", "store", "inference", "validation", "candidates", "summary", "switch", "other")
+STEP_ORDER = ("parse", "checks", "store", "inference", "provenance", "validation", "candidates", "summary", "switch",
+              "other")
 
 
 def _cell(step: dict | None) -> str:

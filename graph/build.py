@@ -2,10 +2,10 @@
 
 import gc
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +15,7 @@ from rdflib.compare import to_canonical_graph
 
 from graph.inference import InferenceError, InferenceReport, run_inference
 from graph.rules import load_rules
-from graph.store import StoreLayout
+from graph.store import StoreFiller, StoreLayout, load_file
 from graph.summary import DUMP_NAME, SUMMARY_NAME, summarize, write_summary  # noqa: F401 (names of a build's files)
 from vocab.terms import PROVENANCE, statement_id, to_ox, to_rdflib
 from vocab import ID, SG, Graphs
@@ -129,9 +129,6 @@ def load_table(store: ox.Store, triples, name) -> None:
     store.bulk_extend(ox.Quad(s, p, o, graph) for s, p, o in triples)
 
 
-REIFY_BATCH = 100_000  # asserted triples per N-Quads text loaded at once (bounded text, few loads)
-
-
 def reification_lines(corpus: CorpusGraphs):
     """N-Quads text, one string per asserted triple: its statement node (vocab.terms.reification, the
     same IRI and quads) and a link to each evidence span that states it. Text that Oxigraph parses is
@@ -148,10 +145,66 @@ def reification_lines(corpus: CorpusGraphs):
                + "".join(f"{node}{evidence_link}{span}{graph}" for span in evidence))
 
 
-def reify_asserted(store: ox.Store, corpus: CorpusGraphs) -> None:
-    lines = reification_lines(corpus)
-    while batch := "".join(islice(lines, REIFY_BATCH)):
-        store.load(batch.encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+def write_provenance(path: Path, corpus: CorpusGraphs) -> None:
+    """The provenance graph as the corpus gives it (documents, evidence spans, each asserted triple
+    reified), as N-Quads text, for both stores: inference never reads it, and at 1M it is 5.3M of the
+    7.8M quads."""
+    graph = f" {PROVENANCE} .\n"
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(f"{s} {p} {o}{graph}" for s, p, o in corpus.provenance_table)
+        out.writelines(reification_lines(corpus))
+
+
+class _Parts:
+    """Where build_store writes the graph's parts as N-Quads files, handed as they come to the loader
+    of the build folder's store (with no filler: only the provenance part, which the memory store
+    loads too, in a temporary folder)."""
+
+    def __init__(self, filler: StoreFiller | None):
+        self.filler = filler
+        self._temporary = None if filler else tempfile.TemporaryDirectory(prefix="swapgraph-parts-")
+        self.folder = filler.parts if filler else Path(self._temporary.name)
+
+    def provenance(self, corpus: CorpusGraphs) -> Path:
+        path = self.folder / "provenance.nq"
+        write_provenance(path, corpus)
+        if self.filler:
+            self.filler.add(path)
+        return path
+
+    def dump(self, store: ox.Store, name: str, graph: ox.NamedNode | None = None) -> None:
+        """The store (or one graph of it, as N-Triples) to a part, handed to the disk store's loader."""
+        if self.filler is None:
+            return
+        path = self.folder / name
+        if graph is None:
+            store.dump(output=str(path), format=ox.RdfFormat.N_QUADS)
+        else:
+            store.dump(output=str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        self.filler.add(path, graph)
+
+
+class _Beside(threading.Thread):
+    """A call of Oxigraph's (loads, dumps: they run without Python's lock) in a thread beside the
+    build's own steps; result() waits for it and raises its error."""
+
+    def __init__(self, call: Callable[[], None], name: str):
+        super().__init__(name=name)
+        self.call, self.error = call, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.call()
+        except BaseException as exc:  # handed to the building thread by result()
+            self.error = exc
+        finally:
+            self.call = None  # its store may be freed once done
+
+    def result(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
 
 
 def to_rdflib_dataset(store: ox.Store) -> Dataset:
@@ -190,9 +243,11 @@ def class_counts(store: ox.Store) -> dict:
 
 
 def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
-                budget: Budget = Budget(), cache_dir: Path | None = None) -> BuildReport:
+                budget: Budget = Budget(), cache_dir: Path | None = None,
+                filler: StoreFiller | None = None) -> BuildReport:
     """Fill an empty store from the sources; raise LoadError/BuildError on bad input or invalid data.
-    cache_dir: where parsed documents are kept between builds (loaders.corpus.ParseCache)."""
+    cache_dir: where parsed documents are kept between builds (loaders.corpus.ParseCache).
+    filler: the build folder's store, handed each part of the graph as soon as it is final."""
     from graph.shacl import Unsupported
     from graph.validation import DATA_GRAPHS, validate, validate_store
 
@@ -222,14 +277,15 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     done("checks")
 
     step("store")
+    parts = _Parts(filler)
+    provenance = parts.provenance(corpus)  # first: the disk store's loader starts on the largest part
     load_graph(store, ontology, Graphs.ONTOLOGY, keep_blank_nodes=True)
     # A fact stated by a document lives in the asserted graph only: the default graph is the union
     # of the named graphs, and a triple held by two graphs would be counted twice there.
     load_table(store, (t for t in corpus.entity_table if t not in corpus.asserted_table), Graphs.ENTITIES)
     load_table(store, corpus.asserted_table, Graphs.ASSERTED)
-    load_table(store, corpus.provenance_table, Graphs.PROVENANCE)
-    reify_asserted(store, corpus)
-    del corpus  # the store holds it now: millions of term tuples less for the rest of the build
+    del corpus  # the store and the provenance part hold it now: millions of term tuples less from here on
+    parts.dump(store, "domain.nq")  # the ontology, entities and asserted graphs: all the store holds yet
     done("store")
 
     step("inference")
@@ -238,6 +294,16 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     except InferenceError as exc:
         raise BuildError(str(exc)) from exc
     done("inference")
+
+    step("provenance")
+    # Inference never reads provenance: the inferred graph and its derivations, the only provenance
+    # quads so far, go to the disk store as they are; then the corpus's provenance joins them in
+    # memory for validation and the summary. (Inference on a store of its own while this one filled
+    # beside it saved main-thread time but held both stores at once: 5.2 GB at 1M instead of 4.5.)
+    parts.dump(store, "inferred.nt", ox.NamedNode(str(Graphs.INFERRED)))
+    parts.dump(store, "derivations.nt", PROVENANCE)
+    load_file(store, provenance, bulk=False)
+    done("provenance")
 
     step("validation")
     try:
@@ -257,68 +323,11 @@ def build_store(store: ox.Store, paths: SourcePaths = SourcePaths(), progress: P
     candidates = load_candidates(paths.documents, paths.annotations, paths.candidates, paths.registry)
     if len(candidates):
         load_graph(store, candidates, Graphs.CANDIDATES)
+        parts.dump(store, "candidates.nt", ox.NamedNode(str(Graphs.CANDIDATES)))
     report.candidates = len(candidates)
     done("candidates")
     report.seconds = time.perf_counter() - started
     return report
-
-
-DUMP_CHUNK = 64 << 20  # bytes of the dump handed to the bulk loader at a time
-
-
-def fill_disk_store(memory: ox.Store, build_dir: Path, dumped: threading.Event | None = None) -> None:
-    """The build folder's dump (N-Quads, written by Oxigraph), then its on-disk store bulk-loaded from
-    that file by Oxigraph's own parser, a chunk at a time. The bulk loader renames blank nodes, and
-    derivations name the ontology's blank nodes by their canonical labels: the few lines with a blank
-    node (or "_:" in a literal) are parsed apart and inserted as terms, which keeps their labels. The
-    dump was written by Oxigraph itself, so its IRIs need no checking again (lenient). `dumped` is set
-    once the memory store has been read and may be emptied."""
-    dump = build_dir / DUMP_NAME
-    memory.dump(output=str(dump), format=ox.RdfFormat.N_QUADS)
-    if dumped is not None:
-        dumped.set()
-    store = ox.Store(str(build_dir))
-    blank: list[bytes] = []
-    with dump.open("rb") as lines:
-        while chunk := lines.read(DUMP_CHUNK):
-            chunk += lines.readline()  # to the end of the chunk's last line
-            if b"_:" in chunk:
-                plain = []
-                for line in chunk.splitlines(keepends=True):
-                    (blank if b"_:" in line else plain).append(line)
-                chunk = b"".join(plain)
-            store.bulk_load(chunk, format=ox.RdfFormat.N_QUADS, lenient=True)
-    if blank:
-        store.bulk_extend(ox.parse(b"".join(blank), format=ox.RdfFormat.N_QUADS, lenient=True))
-    store.flush()
-    del store
-
-
-class _Background(threading.Thread):
-    """fill_disk_store in a thread (Oxigraph's dump and bulk loader run without Python's lock), so that
-    the summary's queries and the disk load share the two cores; its error is raised by result()."""
-
-    def __init__(self, memory: ox.Store, build_dir: Path):
-        super().__init__(name="fill-disk-store")
-        self.memory, self.build_dir, self.dumped = memory, build_dir, threading.Event()
-        self.error: BaseException | None = None
-        self.seconds = 0.0
-
-    def run(self) -> None:
-        started = time.perf_counter()
-        try:
-            fill_disk_store(self.memory, self.build_dir, self.dumped)
-        except BaseException as exc:  # handed to the building thread, which decides
-            self.error = exc
-        finally:
-            self.dumped.set()
-            self.memory = None
-            self.seconds = time.perf_counter() - started
-
-    def result(self) -> None:
-        self.join()
-        if self.error is not None:
-            raise self.error
 
 
 PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlier builds
@@ -326,32 +335,36 @@ PARSE_CACHE = "parse-cache"  # under the data folder: documents parsed by earlie
 
 def build(layout: StoreLayout, paths: SourcePaths = SourcePaths(), progress: Progress = _quiet,
           budget: Budget = Budget()) -> BuildReport:
-    """Build in memory; write the build's folder (the dump, then the store bulk-loaded from it) while
-    the summary is computed; switch `current` to it only if everything succeeded."""
+    """Build in memory while a thread bulk-loads the build folder's store with each part of the graph
+    as soon as it is final (StoreFiller); write the dump beside the summary; switch `current` to the
+    build only if everything succeeded."""
     build_dir = layout.new_build_dir()
-    filling = None
+    filler = dumping = None
     try:
+        filler = StoreFiller(build_dir)
+        filler.start()
         memory = ox.Store()
-        report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE)
-        filling = _Background(memory, build_dir)
-        filling.start()
+        report = build_store(memory, paths, progress, budget, cache_dir=layout.data_dir / PARSE_CACHE, filler=filler)
+        filler.close()  # every part is in its queue: its store is freed as soon as they are loaded
+        # the served dump, written by Oxigraph from the final memory store beside the summary
+        dumping = _Beside(lambda: memory.dump(output=str(build_dir / DUMP_NAME), format=ox.RdfFormat.N_QUADS), "dump")
         progress("summary")
         started = time.perf_counter()
-        # written before the store: the summary's parts are not held while the store is filled
         write_summary(build_dir, summarize(memory, report))
         report.step_seconds["summary"] = time.perf_counter() - started
         progress("switch")
         started = time.perf_counter()
-        filling.dumped.wait()
-        memory.clear()  # dumped: the disk store is loaded from the file, never holding both for long
-        del memory
-        filling.result()
+        dumping.result()
+        del memory  # dumped and summarised (freed beside the disk store's load if that still runs)
+        filler.finish()
         gc.collect()  # the write lock must be gone before readers open the build
-        report.step_seconds["switch"] = time.perf_counter() - started  # what the summary did not hide
-        report.step_seconds["disk store (beside the summary)"] = filling.seconds
+        report.step_seconds["switch"] = time.perf_counter() - started  # what the steps before did not hide
+        report.step_seconds["disk store (beside the build)"] = filler.seconds
     except BaseException:
-        if filling is not None:
-            filling.join()  # its bulk loader writes into build_dir until it ends
+        if dumping is not None:
+            dumping.join()
+        if filler is not None:
+            filler.abandon()  # its bulk loader writes into build_dir until it ends
         gc.collect()
         layout.discard(build_dir)
         raise

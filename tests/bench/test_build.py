@@ -7,7 +7,7 @@ def test_the_smoke_run_prints_every_step_and_the_incremental_row(tmp_path, capsy
     assert bench.main(["--sizes", "3000", "--work", str(tmp_path), "--engines", "swapgraph"]) == 0
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("| asserted |"))
-    for step in ("parse", "checks", "store", "inference", "validation", "summary", "switch"):
+    for step in ("parse", "checks", "store", "inference", "provenance", "validation", "summary", "switch"):
         assert f"| {step} |" in header
     rows = [line for line in out.splitlines() if line.startswith("| 3000")]
     assert [row.split("|")[1].strip() for row in rows] == ["3000", "3000 incremental"]

@@ -8,10 +8,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from rdflib import RDF, RDFS
-
-from graph.build import (DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, fill_disk_store,
-                         graph_sizes, reify_asserted)
+from graph.build import (DUMP_NAME, SUMMARY_NAME, BuildError, Budget, SourcePaths, build, build_store,
+                         graph_sizes, write_provenance)
 from graph.store import StoreLayout, open_current
 from vocab import SG, Graphs
 from vocab.terms import PROVENANCE, reification
@@ -144,37 +142,47 @@ def test_the_build_writes_its_dump(built):
     assert quads == sum(1 for _ in open_current(layout).quads_for_pattern(None, None, None, None))
 
 
-def test_the_disk_store_holds_the_memory_store_with_its_blank_node_labels(tmp_path):
-    """The bulk loader renames blank nodes; derivations name the ontology's by label (fill_disk_store)."""
-    graph = ox.NamedNode(str(Graphs.ONTOLOGY))
+def test_the_disk_store_holds_what_the_memory_store_holds(built):
+    """The disk store is filled part by part beside the build; the memory store is what build_store makes."""
+    layout, _ = built
     memory = ox.Store()
-    memory.extend([
-        ox.Quad(ox.BlankNode("cb0a1"), ox.NamedNode(f"{RDF.first}"), ox.NamedNode("https://example.org/a"), graph),
-        ox.Quad(ox.NamedNode("https://example.org/b"), ox.NamedNode(f"{RDFS.label}"), ox.Literal("not a node: _:x"), graph),
-        *(ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), ox.NamedNode(f"{RDFS.label}"), ox.Literal(str(i)),
-                  ox.NamedNode(str(Graphs.ASSERTED))) for i in range(1000)),
-    ])
-    expected = set(memory)
-    fill_disk_store(memory, tmp_path)
-    store = ox.Store(str(tmp_path))
-    assert set(store) == expected
-    assert set(ox.parse(path=str(tmp_path / DUMP_NAME), format=ox.RdfFormat.N_QUADS)) == expected
+    build_store(memory, PATHS)
+    assert len(memory) > 0 and set(open_current(layout)) == set(memory)
+    dump = ox.parse(path=str(layout.current_build() / DUMP_NAME), format=ox.RdfFormat.N_QUADS)
+    assert set(dump) == set(memory)
 
 
-def test_the_reification_text_is_each_asserted_triple_reified():
+def test_the_provenance_part_is_the_corpus_provenance_with_each_asserted_triple_reified(tmp_path):
     corpus = load_corpus(PATHS.documents, PATHS.annotations, PATHS.registry)
+    write_provenance(tmp_path / "provenance.nq", corpus)
     store = ox.Store()
-    reify_asserted(store, corpus)
+    store.load(path=str(tmp_path / "provenance.nq"), format=ox.RdfFormat.N_QUADS)
     evidence = ox.NamedNode(str(SG.evidence))
-    expected = set()
+    expected = {ox.Quad(*triple, PROVENANCE) for triple in corpus.provenance_table}
     for triple, spans in corpus.evidence.items():
         statement, quads = reification(triple)
         expected |= set(quads) | {ox.Quad(statement, evidence, span, PROVENANCE) for span in spans}
-    assert expected and set(store) == expected
+    assert len(corpus.provenance_table) and set(store) == expected
+
+
+def test_a_disk_load_failing_fails_the_build_and_keeps_the_previous_one(built, monkeypatch):
+    layout, _ = built
+    before = layout.current_build()
+    builds_before = set(layout.builds.iterdir())
+
+    def failing(store, path, graph=None, stop=None, bulk=True):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("graph.store.load_file", failing)  # the disk store's loader (StoreFiller) only
+    with pytest.raises(OSError, match="disk full"):
+        build(layout, PATHS)
+    assert layout.current_build() == before
+    assert set(layout.builds.iterdir()) == builds_before
+    assert asserted_count(open_current(layout)) > 0
 
 
 def test_a_summary_failing_while_the_disk_store_fills_keeps_the_previous_build(built, monkeypatch):
-    """The disk load runs beside the summary: the build waits for it, then removes the half-made folder."""
+    """The disk load runs beside the build: the build waits for it, then removes the half-made folder."""
     layout, _ = built
     before = layout.current_build()
     builds_before = set(layout.builds.iterdir())

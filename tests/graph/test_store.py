@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
-from graph.store import KEEP_BUILDS, SERVING_MARKER, StoreLayout
+import pyoxigraph as ox
+from rdflib import RDF, RDFS
+
+from graph.store import KEEP_BUILDS, SERVING_MARKER, StoreFiller, StoreLayout
 
 
 def make_builds(layout: StoreLayout, count: int):
@@ -76,3 +79,40 @@ def test_a_build_in_progress_is_not_pruned(tmp_path):
     for _ in range(KEEP_BUILDS + 1):
         layout.publish(layout.new_build_dir())
     assert running.exists()
+
+
+def test_the_filler_loads_each_part_keeping_blank_node_labels(tmp_path):
+    """The bulk loader renames blank nodes; derivations name the ontology's by label."""
+    ontology, asserted = ox.NamedNode("https://example.org/g/ontology"), ox.NamedNode("https://example.org/g/asserted")
+    memory = ox.Store()
+    memory.extend([
+        ox.Quad(ox.BlankNode("cb0a1"), ox.NamedNode(f"{RDF.first}"), ox.NamedNode("https://example.org/a"), ontology),
+        ox.Quad(ox.NamedNode("https://example.org/b"), ox.NamedNode(f"{RDFS.label}"), ox.Literal("not a node: _:x"), ontology),
+        *(ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), ox.NamedNode(f"{RDFS.label}"), ox.Literal(str(i)), asserted)
+          for i in range(1000)),
+        ox.Quad(ox.BlankNode("cb0a2"), ox.NamedNode(f"{RDF.rest}"), ox.NamedNode(f"{RDF.nil}"), asserted),
+    ])
+    build = tmp_path / "build"
+    build.mkdir()
+    filler = StoreFiller(build)
+    filler.start()
+    memory.dump(output=str(filler.parts / "ontology.nt"), format=ox.RdfFormat.N_TRIPLES, from_graph=ontology)
+    filler.add(filler.parts / "ontology.nt", ontology)  # N-Triples into a graph
+    memory.dump(output=str(filler.parts / "all.nq"), format=ox.RdfFormat.N_QUADS)
+    filler.add(filler.parts / "all.nq")  # N-Quads, the same ontology quads again: a store is a set
+    filler.finish()
+    assert not filler.parts.exists()
+    assert set(ox.Store(str(build))) == set(memory)
+
+
+def test_a_filler_stopped_midway_ends_and_loads_nothing_more(tmp_path):
+    build = tmp_path / "build"
+    build.mkdir()
+    filler = StoreFiller(build)
+    filler.start()
+    part = filler.parts / "part.nq"
+    part.write_text("<https://example.org/s> <https://example.org/p> <https://example.org/o> <https://example.org/g> .\n")
+    filler.abandon()
+    filler.add(part)  # after the stop: taken by nobody, loaded by nobody
+    assert not filler.is_alive() and filler.error is None
+    assert len(ox.Store(str(build))) == 0
